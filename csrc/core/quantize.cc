@@ -1,0 +1,126 @@
+#include "quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace lowbit {
+namespace {
+
+// Round half to even, as NumPy's np.round; relies on the default FE_TONEAREST mode.
+inline float round_even(float x) { return std::nearbyint(x); }
+
+struct ScaleStats {
+  float lo = 0.0f;  // min(min w, 0)
+  float hi = 0.0f;  // max(max w, 0)
+  float amax = 0.0f;
+};
+
+// Visits each run of elements that share one scale: f(scale_index, ptr, count)
+// for row-major w. Column granularity yields runs of one element.
+template <typename F>
+void for_each_scale_run(const QuantLayout& L, F&& f) {
+  const int64_t span = L.scale_span();
+  for (int64_t r = 0; r < L.rows; ++r) {
+    for (int64_t c = 0; c < L.cols; c += span) f(r, c, L.scale_index(r, c), span);
+  }
+}
+
+}  // namespace
+
+int64_t first_non_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) return i;
+  }
+  return -1;
+}
+
+const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data, float* scales,
+                            uint8_t* zeros) {
+  const bool sym = L.scheme == Scheme::kSymmetric;
+  const int64_t ns = L.num_scales();
+  std::vector<ScaleStats> stats(static_cast<size_t>(ns));
+
+  for_each_scale_run(L, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
+    ScaleStats& st = stats[idx];
+    const float* p = w + r * L.cols + c0;
+    for (int64_t i = 0; i < n; ++i) {
+      st.lo = std::min(st.lo, p[i]);
+      st.hi = std::max(st.hi, p[i]);
+      st.amax = std::max(st.amax, std::fabs(p[i]));
+    }
+  });
+
+  // Per-scale float32 parameters, exactly as the seed's NumPy code computes them.
+  std::vector<float> zf(static_cast<size_t>(ns), 0.0f);
+  const float levels = static_cast<float>(sym ? L.qmax() : (1 << L.bits) - 1);
+  for (int64_t i = 0; i < ns; ++i) {
+    const ScaleStats& st = stats[i];
+    float s;
+    if (sym) {
+      s = st.amax / levels;
+    } else {
+      s = (st.hi - st.lo) / levels;
+      if (!std::isfinite(s)) {
+        return "the asymmetric range max(w) - min(w) of a scale group overflows float32 "
+               "(values must span less than 3.4e38); use the symmetric scheme";
+      }
+      zf[i] = s == 0.0f ? 0.0f : round_even(-st.lo / s);
+      zeros[i] = static_cast<uint8_t>(zf[i]);
+    }
+    scales[i] = s;
+  }
+
+  const float qmin = static_cast<float>(L.qmin());
+  const float qmax = static_cast<float>(L.qmax());
+  const int64_t rb = L.row_bytes();
+  if (L.bits == 4) std::fill(data, data + L.data_bytes(), uint8_t{0});
+  for_each_scale_run(L, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
+    const float s = scales[idx];
+    const float z = zf[idx];
+    const float* p = w + r * L.cols + c0;
+    uint8_t* row = data + r * rb;
+    for (int64_t i = 0; i < n; ++i) {
+      float q = s == 0.0f ? z : std::min(std::max(round_even(p[i] / s) + z, qmin), qmax);
+      int qi = static_cast<int>(q);
+      int64_t c = c0 + i;
+      if (L.bits == 8) {
+        row[c] = static_cast<uint8_t>(qi);  // two's complement for symmetric
+      } else {
+        uint8_t nib = static_cast<uint8_t>(sym ? qi + 8 : qi);
+        row[c >> 1] |= (c & 1) ? static_cast<uint8_t>(nib << 4) : nib;
+      }
+    }
+  });
+  return nullptr;
+}
+
+void dequantize_matrix(const QMatrixView& q, float* out) {
+  const QuantLayout& L = q.layout;
+  for (int64_t r = 0; r < L.rows; ++r) {
+    float* o = out + r * L.cols;
+    for (int64_t c = 0; c < L.cols; ++c) {
+      o[c] = q.scales[L.scale_index(r, c)] * static_cast<float>(q.code(r, c));
+    }
+  }
+}
+
+ErrorStats quantization_error(const float* w, const QMatrixView& q) {
+  const QuantLayout& L = q.layout;
+  double diff2 = 0.0, ref2 = 0.0, maxabs = 0.0;
+  for (int64_t r = 0; r < L.rows; ++r) {
+    const float* wr = w + r * L.cols;
+    for (int64_t c = 0; c < L.cols; ++c) {
+      float wh = q.scales[L.scale_index(r, c)] * static_cast<float>(q.code(r, c));
+      double d = static_cast<double>(wr[c]) - static_cast<double>(wh);
+      diff2 += d * d;
+      ref2 += static_cast<double>(wr[c]) * wr[c];
+      maxabs = std::max(maxabs, std::fabs(d));
+    }
+  }
+  double rel = ref2 > 0.0 ? std::sqrt(diff2) / std::sqrt(ref2) : (diff2 > 0.0 ? INFINITY : 0.0);
+  return {rel, maxabs};
+}
+
+}  // namespace lowbit

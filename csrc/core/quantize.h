@@ -1,0 +1,30 @@
+// Scalar reference quantizer: the seed's formulas in float32, bit for bit.
+#pragma once
+
+#include <cstdint>
+
+#include "layout.h"
+
+namespace lowbit {
+
+// Quantizes row-major `w` (layout.rows x layout.cols, all finite) into `data`
+// (layout.data_bytes()), `scales` (layout.num_scales()) and, for asymmetric
+// layouts, `zeros` (layout.num_zeros()). Returns nullptr on success or a
+// message when a scale is not representable in float32 (an asymmetric range
+// wider than FLT_MAX); outputs are then unspecified.
+const char* quantize_matrix(const float* w, const QuantLayout& layout, uint8_t* data, float* scales,
+                            uint8_t* zeros);
+
+// out[r * cols + c] = scale * (q - z), float32.
+void dequantize_matrix(const QMatrixView& q, float* out);
+
+struct ErrorStats {
+  double relative_error;  // ||w - w^||_F / ||w||_F (0 when w is all zeros)
+  double max_abs_error;
+};
+ErrorStats quantization_error(const float* w, const QMatrixView& q);
+
+// Index of the first NaN or infinity in x[0..n), or -1.
+int64_t first_non_finite(const float* x, int64_t n);
+
+}  // namespace lowbit

@@ -1,0 +1,14 @@
+#include <napi.h>
+
+#include "bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  lowbit::napi::register_quantize(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lowbit, Init)

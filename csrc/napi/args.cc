@@ -1,0 +1,257 @@
+#include "args.h"
+
+#include <cmath>
+#include <set>
+
+#include "../core/quantize.h"
+
+namespace lowbit::napi {
+
+void throw_type_error(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+void throw_range_error(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+
+namespace {
+
+const char* typed_array_name(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: return "an Int8Array";
+    case napi_uint8_array: return "a Uint8Array";
+    case napi_uint8_clamped_array: return "a Uint8ClampedArray";
+    case napi_int16_array: return "an Int16Array";
+    case napi_uint16_array: return "a Uint16Array";
+    case napi_int32_array: return "an Int32Array";
+    case napi_uint32_array: return "a Uint32Array";
+    case napi_float32_array: return "a Float32Array";
+    case napi_float64_array: return "a Float64Array";
+    case napi_bigint64_array: return "a BigInt64Array";
+    case napi_biguint64_array: return "a BigUint64Array";
+  }
+  return "a typed array";
+}
+
+std::string number_text(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+Napi::Value get_field(Napi::Object o, const char* key) { return o.Get(key); }
+
+template <typename T>
+T to_typed_array(Napi::Value v, napi_typedarray_type type, const std::string& what, const char* type_name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw_type_error(v.Env(), what + " must be " + type_name + " (got " + describe(v) + ")");
+  }
+  return v.As<T>();
+}
+
+}  // namespace
+
+std::string describe(Napi::Value v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsNumber()) return "the number " + number_text(v.As<Napi::Number>().DoubleValue());
+  if (v.IsString()) return "the string '" + v.As<Napi::String>().Utf8Value() + "'";
+  if (v.IsBigInt()) return "a bigint";
+  if (v.IsSymbol()) return "a symbol";
+  if (v.IsTypedArray()) return typed_array_name(v.As<Napi::TypedArray>().TypedArrayType());
+  if (v.IsArray()) return "an Array";
+  if (v.IsArrayBuffer()) return "an ArrayBuffer";
+  if (v.IsDataView()) return "a DataView";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+int64_t to_positive_int(Napi::Value v, const std::string& what) {
+  if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be a positive integer (got " + describe(v) + ")");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 1) || d != std::floor(d) || d > 9007199254740991.0) {
+    throw_range_error(v.Env(), what + " must be a positive integer (got " + number_text(d) + ")");
+  }
+  return static_cast<int64_t>(d);
+}
+
+Napi::Float32Array to_float32_array(Napi::Value v, const std::string& what) {
+  return to_typed_array<Napi::Float32Array>(v, napi_float32_array, what, "a Float32Array");
+}
+
+void require_finite(Napi::Float32Array a, const std::string& what) {
+  int64_t bad = first_non_finite(a.Data(), static_cast<int64_t>(a.ElementLength()));
+  if (bad >= 0) {
+    throw_range_error(a.Env(), what + "[" + std::to_string(bad) + "] is " + number_text(a.Data()[bad]) +
+                                   "; values must be finite");
+  }
+}
+
+const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
+
+const char* granularity_name(Granularity g) {
+  switch (g) {
+    case Granularity::kTensor: return "tensor";
+    case Granularity::kRow: return "row";
+    case Granularity::kColumn: return "column";
+    case Granularity::kGroup: return "group";
+  }
+  return "?";
+}
+
+namespace {
+
+int parse_bits(Napi::Value v, const std::string& what) {
+  if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be 4 or 8 (got " + describe(v) + ")");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != 4 && d != 8) throw_range_error(v.Env(), what + " must be 4 or 8 (got " + number_text(d) + ")");
+  return static_cast<int>(d);
+}
+
+Scheme parse_scheme(Napi::Value v, const std::string& what) {
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "symmetric") return Scheme::kSymmetric;
+  if (s == "asymmetric") return Scheme::kAsymmetric;
+  std::string msg = what + " must be 'symmetric' or 'asymmetric' (got " + describe(v) + ")";
+  if (!v.IsString()) throw_type_error(v.Env(), msg);
+  throw_range_error(v.Env(), msg);
+}
+
+Granularity parse_granularity(Napi::Value v, const std::string& what) {
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "tensor") return Granularity::kTensor;
+  if (s == "row") return Granularity::kRow;
+  if (s == "column") return Granularity::kColumn;
+  if (s == "group") return Granularity::kGroup;
+  std::string msg = what + " must be 'tensor', 'row', 'column' or 'group' (got " + describe(v) + ")";
+  if (!v.IsString()) throw_type_error(v.Env(), msg);
+  throw_range_error(v.Env(), msg);
+}
+
+int64_t parse_group_size(Napi::Value v, int64_t cols, const std::string& what) {
+  int64_t g = to_positive_int(v, what);
+  if (cols % g != 0) {
+    throw_range_error(v.Env(), what + " (" + std::to_string(g) + ") must divide cols (" + std::to_string(cols) + ")");
+  }
+  return g;
+}
+
+}  // namespace
+
+QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn) {
+  Napi::Env env = opts.Env();
+  if (!opts.IsObject() || opts.IsArray() || opts.IsFunction()) {
+    throw_type_error(env, fn + ": options must be an object like { bits: 4 } (got " + describe(opts) + ")");
+  }
+  Napi::Object o = opts.As<Napi::Object>();
+  static const std::set<std::string> known = {"bits", "scheme", "granularity", "groupSize"};
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string k = keys.Get(i).ToString().Utf8Value();
+    if (!known.count(k)) {
+      throw_range_error(env, fn + ": unknown option '" + k + "'; allowed: bits, scheme, granularity, groupSize");
+    }
+  }
+  QuantLayout L;
+  L.rows = rows;
+  L.cols = cols;
+  L.bits = parse_bits(get_field(o, "bits"), fn + ": options.bits");
+  Napi::Value scheme = get_field(o, "scheme");
+  L.scheme = scheme.IsUndefined() ? Scheme::kSymmetric : parse_scheme(scheme, fn + ": options.scheme");
+  Napi::Value gran = get_field(o, "granularity");
+  L.granularity = gran.IsUndefined() ? Granularity::kGroup : parse_granularity(gran, fn + ": options.granularity");
+  Napi::Value gs = get_field(o, "groupSize");
+  if (L.granularity == Granularity::kGroup) {
+    L.group_size = gs.IsUndefined() ? 32 : parse_group_size(gs, cols, fn + ": options.groupSize");
+    if (cols % L.group_size != 0) {
+      throw_range_error(env, fn + ": cols (" + std::to_string(cols) + ") must be a multiple of the group size (" +
+                                 std::to_string(L.group_size) + "); pass options.groupSize that divides cols");
+    }
+  } else if (!gs.IsUndefined()) {
+    throw_range_error(env, fn + ": options.groupSize is only allowed with granularity 'group' (got granularity '" +
+                               granularity_name(L.granularity) + "')");
+  }
+  return L;
+}
+
+QMatrixView parse_qmatrix(Napi::Value v, const std::string& what) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction()) {
+    throw_type_error(env, what + " must be a QuantizedMatrix object as returned by quantize() (got " + describe(v) + ")");
+  }
+  Napi::Object o = v.As<Napi::Object>();
+  QMatrixView q;
+  QuantLayout& L = q.layout;
+  L.rows = to_positive_int(get_field(o, "rows"), what + ".rows");
+  L.cols = to_positive_int(get_field(o, "cols"), what + ".cols");
+  L.bits = parse_bits(get_field(o, "bits"), what + ".bits");
+  L.scheme = parse_scheme(get_field(o, "scheme"), what + ".scheme");
+  L.granularity = parse_granularity(get_field(o, "granularity"), what + ".granularity");
+  Napi::Value gs = get_field(o, "groupSize");
+  if (L.granularity == Granularity::kGroup) {
+    L.group_size = parse_group_size(gs, L.cols, what + ".groupSize");
+  } else if (!gs.IsUndefined() && !(gs.IsNumber() && gs.As<Napi::Number>().DoubleValue() == 0)) {
+    throw_range_error(env, what + ".groupSize must be 0 when granularity is '" +
+                               std::string(granularity_name(L.granularity)) + "' (got " + describe(gs) + ")");
+  }
+  if (L.rows > (int64_t{1} << 40) / L.cols) throw_range_error(env, what + ": rows * cols is too large");
+
+  auto data = to_typed_array<Napi::Uint8Array>(get_field(o, "data"), napi_uint8_array, what + ".data", "a Uint8Array");
+  if (static_cast<int64_t>(data.ElementLength()) != L.data_bytes()) {
+    throw_range_error(env, what + ".data has " + std::to_string(data.ElementLength()) + " bytes; a " +
+                               std::to_string(L.bits) + "-bit " + std::to_string(L.rows) + "x" +
+                               std::to_string(L.cols) + " matrix needs " + std::to_string(L.data_bytes()));
+  }
+  auto scales = to_float32_array(get_field(o, "scales"), what + ".scales");
+  if (static_cast<int64_t>(scales.ElementLength()) != L.num_scales()) {
+    throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; granularity '" +
+                               granularity_name(L.granularity) + "' needs " + std::to_string(L.num_scales()));
+  }
+  for (size_t i = 0; i < scales.ElementLength(); ++i) {
+    float s = scales[i];
+    if (!(std::isfinite(s) && s >= 0.0f)) {
+      throw_range_error(env, what + ".scales[" + std::to_string(i) + "] is " + number_text(s) +
+                                 "; scales must be finite and non-negative");
+    }
+  }
+  Napi::Value zeros = get_field(o, "zeros");
+  if (L.scheme == Scheme::kSymmetric) {
+    if (!zeros.IsNull() && !zeros.IsUndefined()) {
+      throw_type_error(env, what + ".zeros must be null for the symmetric scheme (got " + describe(zeros) + ")");
+    }
+  } else {
+    auto z = to_typed_array<Napi::Uint8Array>(zeros, napi_uint8_array, what + ".zeros", "a Uint8Array");
+    if (static_cast<int64_t>(z.ElementLength()) != L.num_scales()) {
+      throw_range_error(env, what + ".zeros has " + std::to_string(z.ElementLength()) + " values; needs " +
+                                 std::to_string(L.num_scales()) + ", one per scale");
+    }
+    for (size_t i = 0; i < z.ElementLength(); ++i) {
+      if (z[i] > L.qmax()) {
+        throw_range_error(env, what + ".zeros[" + std::to_string(i) + "] is " + std::to_string(z[i]) +
+                                   "; a " + std::to_string(L.bits) + "-bit zero-point must be at most " +
+                                   std::to_string(L.qmax()));
+      }
+    }
+    q.zeros = z.Data();
+  }
+  q.data = data.Data();
+  q.scales = scales.Data();
+  return q;
+}
+
+Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::Float32Array scales,
+                          Napi::Value zeros) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rows", Napi::Number::New(env, static_cast<double>(L.rows)));
+  o.Set("cols", Napi::Number::New(env, static_cast<double>(L.cols)));
+  o.Set("bits", Napi::Number::New(env, L.bits));
+  o.Set("scheme", Napi::String::New(env, scheme_name(L.scheme)));
+  o.Set("granularity", Napi::String::New(env, granularity_name(L.granularity)));
+  o.Set("groupSize", Napi::Number::New(env, static_cast<double>(L.group_size)));
+  o.Set("data", data);
+  o.Set("scales", scales);
+  o.Set("zeros", zeros);
+  o.Set("byteLength", Napi::Number::New(env, static_cast<double>(L.byte_length())));
+  return o;
+}
+
+}  // namespace lowbit::napi

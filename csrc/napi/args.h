@@ -1,0 +1,42 @@
+// Argument checks and conversions shared by the bindings. Every check throws a
+// TypeError (wrong kind of value) or RangeError (right kind, bad value) whose
+// message names the function, the argument and what is allowed.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+#include "../core/layout.h"
+
+namespace lowbit::napi {
+
+[[noreturn]] void throw_type_error(Napi::Env env, const std::string& msg);
+[[noreturn]] void throw_range_error(Napi::Env env, const std::string& msg);
+
+// "a Float64Array", "an Array", "a string", "undefined", ...
+std::string describe(Napi::Value v);
+
+// A positive safe integer, e.g. a matrix dimension.
+int64_t to_positive_int(Napi::Value v, const std::string& what);
+
+Napi::Float32Array to_float32_array(Napi::Value v, const std::string& what);
+
+// Throws a RangeError naming the first NaN/Infinity of `a`.
+void require_finite(Napi::Float32Array a, const std::string& what);
+
+// Parses quantize()'s options for a rows x cols matrix.
+QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn);
+
+// Validates a QuantizedMatrix object and returns a view of its buffers. The
+// view is valid while `v` is alive.
+QMatrixView parse_qmatrix(Napi::Value v, const std::string& what);
+
+const char* scheme_name(Scheme s);
+const char* granularity_name(Granularity g);
+
+// Builds the plain-data QuantizedMatrix object around freshly filled buffers.
+Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::Float32Array scales,
+                          Napi::Value zeros);
+
+}  // namespace lowbit::napi

@@ -1,0 +1,10 @@
+// Each binding file registers its functions on the module's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace lowbit::napi {
+
+void register_quantize(Napi::Env env, Napi::Object exports);
+
+}  // namespace lowbit::napi
