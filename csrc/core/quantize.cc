@@ -98,12 +98,27 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
 
 void dequantize_matrix(const QMatrixView& q, float* out) {
   const QuantLayout& L = q.layout;
-  for (int64_t r = 0; r < L.rows; ++r) {
-    float* o = out + r * L.cols;
-    for (int64_t c = 0; c < L.cols; ++c) {
-      o[c] = q.scales[L.scale_index(r, c)] * static_cast<float>(q.code(r, c));
+  const bool sym = L.scheme == Scheme::kSymmetric;
+  const int64_t rb = L.row_bytes();
+  for_each_scale_run(L, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
+    const float s = q.scales[idx];
+    const int z = q.zeros ? q.zeros[idx] : 0;
+    const uint8_t* row = q.data + r * rb;
+    float* o = out + r * L.cols + c0;
+    if (L.bits == 8) {
+      for (int64_t i = 0; i < n; ++i) {
+        const int v = sym ? static_cast<int8_t>(row[c0 + i]) : row[c0 + i] - z;
+        o[i] = s * static_cast<float>(v);
+      }
+    } else {
+      const int bias = sym ? 8 : z;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t c = c0 + i;
+        const int nib = (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
+        o[i] = s * static_cast<float>(nib - bias);
+      }
     }
-  }
+  });
 }
 
 ErrorStats quantization_error(const float* w, const QMatrixView& q) {
