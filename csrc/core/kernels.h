@@ -1,0 +1,84 @@
+// Kernel interfaces: plain pointers, sizes and strides. Every ISA implements the
+// same signatures in its own namespace (lowbit::ref, lowbit::avx2, lowbit::neon,
+// ...); the dispatcher hands them out. No ISA-specific code may live here.
+#pragma once
+
+#include <cstdint>
+
+namespace lowbit {
+
+// Activations are quantized in blocks of this many values (like ggml's Q8_0).
+constexpr int64_t kActBlock = 32;
+
+// How a weight byte (or nibble) encodes its integer code.
+enum class WCode : uint8_t {
+  kU4,  // unsigned nibble u, value u - bias
+  kS8,  // signed byte q, value q (bias is 0)
+  kU8,  // unsigned byte u, value u - bias
+};
+
+// A slice of weight rows with their scales. The scale of (row j, column c) is
+// scales[j * scale_stride + (c / group)], and the bias (zero-point) is
+// zeros[same index] when zeros is set, else `bias`. Column granularity is
+// handled by the driver (scales folded into x), so kernels never see it.
+struct WeightArgs {
+  const uint8_t* data = nullptr;
+  int64_t row_bytes = 0;
+  int64_t k = 0;  // columns
+  WCode code = WCode::kS8;
+  const float* scales = nullptr;
+  int64_t scale_stride = 0;  // 0: one scale for all rows
+  int64_t group = 0;         // columns per scale along a row
+  const uint8_t* zeros = nullptr;
+  int bias = 0;
+};
+
+// int8-quantized activations: row i has k codes at q + i * k (4-bit weights:
+// each 32-block stored as its 16 even-index codes, then its 16 odd-index
+// codes, matching the nibble order), block scales at d + i * nb and block sums
+// of the codes at sum + i * nb, nb = ceil(k / 32).
+struct ActI8 {
+  const int8_t* q = nullptr;
+  const float* d = nullptr;
+  const int32_t* sum = nullptr;
+  int64_t k = 0;
+  int64_t nb = 0;
+};
+
+// y[i * y_stride + j] for i in [0, m), j in [n0, n1):
+//   gemm_i8:  sum over blocks b: (d_ib * s_j,b) * (sum_k xq_ik * (w_jk - bias_j,b))
+//             (per-block integer sums; the float accumulation order is the kernel's own)
+//   gemm_f32: sum_k x_ik * (s_jk * (w_jk - bias_jk)), the dequantized weight rounded to
+//             float32 exactly as dequantize() does; x rows of 4-bit weights are
+//             permuted per 32-block like ActI8::q.
+using GemmI8Fn = void (*)(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y,
+                          int64_t y_stride);
+using GemmF32Fn = void (*)(const WeightArgs& w, const float* x, int64_t x_stride, int64_t m, int64_t n0, int64_t n1,
+                           float* y, int64_t y_stride);
+// Quantizes one row of k floats: per block of 32, d = amax / 127 and
+// q = round-half-even(x / d) (0 when d == 0); sum = sum of the block's codes.
+using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
+// Plain fp32 y = x * w^T, w row-major [n, k]: the baseline the benchmarks compare against.
+using SgemmFn = void (*)(const float* x, int64_t x_stride, const float* w, int64_t w_stride, int64_t k, int64_t m,
+                         int64_t n0, int64_t n1, float* y, int64_t y_stride);
+
+// Machine-limit probes for the benchmarks: each runs `iters` iterations of the
+// ISA's best instruction mix and returns the operations it performed.
+using PeakFn = double (*)(int64_t iters);
+// Sums n floats (a streaming read); the result only defeats dead-code elimination.
+using ReadFn = float (*)(const float* p, int64_t n);
+
+struct KernelTable {
+  const char* name;
+  QuantizeActFn quantize_act;
+  GemmI8Fn gemm_i8;
+  GemmF32Fn gemm_f32;
+  SgemmFn sgemm;
+  PeakFn fma_peak;  // fp32 flops (an FMA is 2)
+  PeakFn dot_peak;  // int8 ops of the int8 dot-product sequence the kernels use (a multiply-add is 2)
+  ReadFn read;
+  // Shapes the SIMD kernels take: k and the group a multiple of 32.
+  bool simd_shapes;
+};
+
+}  // namespace lowbit

@@ -1,0 +1,114 @@
+#include "matmul_ref.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "weights.h"
+
+namespace lowbit::ref {
+
+void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) {
+  for (int64_t b0 = 0, b = 0; b0 < k; b0 += kActBlock, ++b) {
+    const int64_t n = std::min(kActBlock, k - b0);
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[b0 + i]));
+    const float s = amax / 127.0f;
+    int32_t acc = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int v = s == 0.0f ? 0 : static_cast<int>(std::nearbyint(x[b0 + i] / s));
+      q[b0 + i] = static_cast<int8_t>(v);
+      acc += v;
+    }
+    d[b] = s;
+    sum[b] = acc;
+  }
+}
+
+// Runs of columns that share one activation block and one weight scale.
+template <typename F>
+inline void for_each_segment(const WeightArgs& w, int64_t j, F&& f) {
+  for (int64_t c0 = 0; c0 < w.k;) {
+    const int64_t block_end = std::min(w.k, (c0 / kActBlock + 1) * kActBlock);
+    const int64_t group_end = std::min(w.k, (c0 / w.group + 1) * w.group);
+    const int64_t c1 = std::min(block_end, group_end);
+    f(c0, c1, weight_scale_index(w, j, c0));
+    c0 = c1;
+  }
+}
+
+void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t y_stride) {
+  for (int64_t i = 0; i < m; ++i) {
+    const int8_t* xq = x.q + i * x.k;
+    const float* xd = x.d + i * x.nb;
+    for (int64_t j = n0; j < n1; ++j) {
+      float acc = 0.0f;
+      for_each_segment(w, j, [&](int64_t c0, int64_t c1, int64_t si) {
+        const int bias = weight_bias(w, si);
+        int32_t isum = 0;
+        for (int64_t c = c0; c < c1; ++c) isum += xq[c] * (weight_raw(w, j, c) - bias);
+        acc += (xd[c0 / kActBlock] * w.scales[si]) * static_cast<float>(isum);
+      });
+      y[i * y_stride + j] = acc;
+    }
+  }
+}
+
+void gemm_f32(const WeightArgs& w, const float* x, int64_t x_stride, int64_t m, int64_t n0, int64_t n1, float* y,
+              int64_t y_stride) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float* xr = x + i * x_stride;
+    for (int64_t j = n0; j < n1; ++j) {
+      float acc = 0.0f;
+      for (int64_t c = 0; c < w.k; ++c) {
+        const int64_t si = weight_scale_index(w, j, c);
+        const float wv = w.scales[si] * static_cast<float>(weight_raw(w, j, c) - weight_bias(w, si));
+        acc += xr[c] * wv;
+      }
+      y[i * y_stride + j] = acc;
+    }
+  }
+}
+
+void sgemm(const float* x, int64_t x_stride, const float* w, int64_t w_stride, int64_t k, int64_t m, int64_t n0,
+           int64_t n1, float* y, int64_t y_stride) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = n0; j < n1; ++j) {
+      float acc = 0.0f;
+      for (int64_t c = 0; c < k; ++c) acc += x[i * x_stride + c] * w[j * w_stride + c];
+      y[i * y_stride + j] = acc;
+    }
+  }
+}
+
+double fma_peak(int64_t iters) {
+  float a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const float m = 0.999999f, c = 1e-7f;
+  for (int64_t it = 0; it < iters; ++it)
+    for (float& v : a) v = v * m + c;
+  volatile float sink = a[0] + a[7];
+  (void)sink;
+  return 16.0 * static_cast<double>(iters);
+}
+
+double dot_peak(int64_t iters) {
+  int32_t acc[8] = {0};
+  int8_t a[8] = {1, -2, 3, -4, 5, -6, 7, -8};
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 8; ++i) acc[i] += a[i] * static_cast<int8_t>(it);
+  volatile int32_t sink = acc[0] + acc[7];
+  (void)sink;
+  return 16.0 * static_cast<double>(iters);
+}
+
+float read(const float* p, int64_t n) {
+  float s[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int l = 0; l < 4; ++l) s[l] += p[i + l];
+  for (; i < n; ++i) s[0] += p[i];
+  return s[0] + s[1] + s[2] + s[3];
+}
+
+const KernelTable kTable = {"scalar", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, false};
+
+}  // namespace lowbit::ref

@@ -1,0 +1,329 @@
+// AVX2 + FMA kernels. Compiled with -mavx2 -mfma -mf16c and reached only through
+// the dispatcher. Everything here has internal linkage (no std:: templates, no
+// shared inline helpers), so no AVX2-compiled copy of a function can be merged
+// by the linker into code that runs on older CPUs.
+#include <immintrin.h>
+
+#include "../core/kernels.h"
+
+namespace lowbit::avx2 {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// 16 packed bytes -> 32 codes: the low nibbles (even columns), then the high nibbles (odd columns).
+inline __m256i unpack_u4(const uint8_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+}
+
+void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t b = 0; b * 32 < k; ++b) {
+    const float* p = x + b * 32;
+    __m256 v[4];
+    for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(p + 8 * i);
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                                _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+    const float s = hmax(amax) / 127.0f;
+    d[b] = s;
+    __m256i* out = reinterpret_cast<__m256i*>(q + b * 32);
+    if (s == 0.0f) {
+      _mm256_storeu_si256(out, _mm256_setzero_si256());
+      sum[b] = 0;
+      continue;
+    }
+    // x / s as a true division (not a reciprocal multiply) so codes match the reference bit for bit.
+    const __m256 sv = _mm256_set1_ps(s);
+    __m256i i32[4];
+    for (int i = 0; i < 4; ++i) {
+      i32[i] = _mm256_cvtps_epi32(
+          _mm256_round_ps(_mm256_div_ps(v[i], sv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    __m256i total = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+    t = _mm_hadd_epi32(t, t);
+    t = _mm_hadd_epi32(t, t);
+    sum[b] = _mm_cvtsi128_si32(t);
+    const __m256i p16a = _mm256_packs_epi32(i32[0], i32[1]);
+    const __m256i p16b = _mm256_packs_epi32(i32[2], i32[3]);
+    const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+    _mm256_storeu_si256(out, _mm256_permutevar8x32_epi32(p8, order));
+  }
+}
+
+// Per-block integer dot products of RM activation rows with RN weight rows.
+// Every (row, column) pair runs the same instruction sequence whatever RM and
+// RN are, so results do not depend on tiling or on the thread count.
+template <WCode C, int RM, int RN>
+void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
+  __m256 acc[RM][RN];
+  for (int r = 0; r < RM; ++r)
+    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
+  const int64_t nb = w.k / 32;
+  const int64_t bpg = w.group / 32;
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const uint8_t* wrow[RN];
+  for (int c = 0; c < RN; ++c) wrow[c] = w.data + (j0 + c) * w.row_bytes;
+  for (int64_t b = 0, g = 0, left = bpg; b < nb; ++b) {
+    if (left == 0) {
+      ++g;
+      left = bpg;
+    }
+    --left;
+    __m256i wv[RN], wabs[RN];
+    float s[RN];
+    int bias[RN];
+    for (int c = 0; c < RN; ++c) {
+      const int64_t si = (j0 + c) * w.scale_stride + g;
+      s[c] = w.scales[si];
+      const int z = w.zeros ? w.zeros[si] : w.bias;
+      if (C == WCode::kU4) {
+        // Signed codes u - z in [-15, 15]: lane sums then carry no bias to cancel.
+        wv[c] = _mm256_sub_epi8(unpack_u4(wrow[c] + b * 16), _mm256_set1_epi8(static_cast<char>(z)));
+        bias[c] = 0;
+      } else {
+        wv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[c] + b * 32));
+        // Unsigned bytes as signed (u - 128); the rest of the bias, (z - 128) * sum(xq),
+        // is subtracted from lane 0.
+        if (C == WCode::kU8) wv[c] = _mm256_xor_si256(wv[c], flip);
+        bias[c] = C == WCode::kU8 ? z - 128 : 0;
+      }
+      // vpmaddubsw multiplies unsigned by signed: |w| times x with w's sign.
+      wabs[c] = _mm256_abs_epi8(wv[c]);
+    }
+    for (int r = 0; r < RM; ++r) {
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q + (i0 + r) * x.k + b * 32));
+      const float xd = x.d[(i0 + r) * x.nb + b];
+      for (int c = 0; c < RN; ++c) {
+        const __m256i p = _mm256_maddubs_epi16(wabs[c], _mm256_sign_epi8(xv, wv[c]));
+        __m256i p32 = _mm256_madd_epi16(p, ones);
+        if (C == WCode::kU8) {
+          const int32_t xs = x.sum[(i0 + r) * x.nb + b];
+          p32 = _mm256_sub_epi32(p32, _mm256_castsi128_si256(_mm_cvtsi32_si128(bias[c] * xs)));
+        }
+        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(xd * s[c]), acc[r][c]);
+      }
+    }
+  }
+  for (int r = 0; r < RM; ++r)
+    for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
+}
+
+template <WCode C, int RN>
+void rows_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t j0, float* y, int64_t ys) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) tile_i8<C, 4, RN>(w, x, i, j0, y, ys);
+  switch (m - i) {
+    case 3: tile_i8<C, 3, RN>(w, x, i, j0, y, ys); break;
+    case 2: tile_i8<C, 2, RN>(w, x, i, j0, y, ys); break;
+    case 1: tile_i8<C, 1, RN>(w, x, i, j0, y, ys); break;
+    default: break;
+  }
+}
+
+template <WCode C>
+void gemm_i8_t(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
+  int64_t j = n0;
+  if (m == 1) {
+    for (; j + 4 <= n1; j += 4) tile_i8<C, 1, 4>(w, x, 0, j, y, ys);
+  } else {
+    for (; j + 2 <= n1; j += 2) rows_i8<C, 2>(w, x, m, j, y, ys);
+  }
+  for (; j < n1; ++j) rows_i8<C, 1>(w, x, m, j, y, ys);
+}
+
+void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
+  switch (w.code) {
+    case WCode::kU4: return gemm_i8_t<WCode::kU4>(w, x, m, n0, n1, y, ys);
+    case WCode::kS8: return gemm_i8_t<WCode::kS8>(w, x, m, n0, n1, y, ys);
+    case WCode::kU8: return gemm_i8_t<WCode::kU8>(w, x, m, n0, n1, y, ys);
+  }
+}
+
+// Dequantizes one 32-column block of a weight row into 4 vectors, in the
+// kernel's column order (4-bit: even columns, then odd).
+template <WCode C>
+inline void decode_block(const uint8_t* row, int64_t b, int bias, float s, __m256 out[4]) {
+  const __m256 sv = _mm256_set1_ps(s);
+  const __m256i bv = _mm256_set1_epi32(bias);
+  __m256i codes[4];
+  if (C == WCode::kU4) {
+    const __m256i u = unpack_u4(row + b * 16);
+    const __m128i lo = _mm256_castsi256_si128(u), hi = _mm256_extracti128_si256(u, 1);
+    codes[0] = _mm256_cvtepu8_epi32(lo);
+    codes[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+    codes[2] = _mm256_cvtepu8_epi32(hi);
+    codes[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + b * 32 + 8 * i));
+      codes[i] = C == WCode::kS8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+    }
+  }
+  // s * float(q - bias): the same float32 rounding as dequantize().
+  for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(sv, _mm256_cvtepi32_ps(_mm256_sub_epi32(codes[i], bv)));
+}
+
+template <WCode C, int RM, int RN>
+void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64_t j0, float* y, int64_t ys) {
+  __m256 acc[RM][RN];
+  for (int r = 0; r < RM; ++r)
+    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
+  const int64_t nb = w.k / 32;
+  const int64_t bpg = w.group / 32;
+  for (int64_t b = 0, g = 0, left = bpg; b < nb; ++b) {
+    if (left == 0) {
+      ++g;
+      left = bpg;
+    }
+    --left;
+    for (int c = 0; c < RN; ++c) {
+      const int64_t si = (j0 + c) * w.scale_stride + g;
+      __m256 wf[4];
+      decode_block<C>(w.data + (j0 + c) * w.row_bytes, b, w.zeros ? w.zeros[si] : w.bias, w.scales[si], wf);
+      for (int r = 0; r < RM; ++r) {
+        const float* xp = x + (i0 + r) * xs + b * 32;
+        for (int i = 0; i < 4; ++i) acc[r][c] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * i), wf[i], acc[r][c]);
+      }
+    }
+  }
+  for (int r = 0; r < RM; ++r)
+    for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
+}
+
+template <WCode C, int RN>
+void rows_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t j0, float* y, int64_t ys) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) tile_f32<C, 4, RN>(w, x, xs, i, j0, y, ys);
+  switch (m - i) {
+    case 3: tile_f32<C, 3, RN>(w, x, xs, i, j0, y, ys); break;
+    case 2: tile_f32<C, 2, RN>(w, x, xs, i, j0, y, ys); break;
+    case 1: tile_f32<C, 1, RN>(w, x, xs, i, j0, y, ys); break;
+    default: break;
+  }
+}
+
+template <WCode C>
+void gemm_f32_t(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
+                int64_t ys) {
+  int64_t j = n0;
+  for (; j + 2 <= n1; j += 2) rows_f32<C, 2>(w, x, xs, m, j, y, ys);
+  for (; j < n1; ++j) rows_f32<C, 1>(w, x, xs, m, j, y, ys);
+}
+
+void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
+              int64_t ys) {
+  switch (w.code) {
+    case WCode::kU4: return gemm_f32_t<WCode::kU4>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kS8: return gemm_f32_t<WCode::kS8>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kU8: return gemm_f32_t<WCode::kU8>(w, x, xs, m, n0, n1, y, ys);
+  }
+}
+
+template <int RM, int RN>
+void tile_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t i0, int64_t j0, float* y,
+                int64_t ys) {
+  __m256 acc[RM][RN];
+  for (int r = 0; r < RM; ++r)
+    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + 8 <= k; kk += 8) {
+    __m256 wv[RN];
+    for (int c = 0; c < RN; ++c) wv[c] = _mm256_loadu_ps(w + (j0 + c) * ws + kk);
+    for (int r = 0; r < RM; ++r) {
+      const __m256 xv = _mm256_loadu_ps(x + (i0 + r) * xs + kk);
+      for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < RM; ++r) {
+    for (int c = 0; c < RN; ++c) {
+      float t = hsum(acc[r][c]);
+      for (int64_t q = kk; q < k; ++q) t += x[(i0 + r) * xs + q] * w[(j0 + c) * ws + q];
+      y[(i0 + r) * ys + j0 + c] = t;
+    }
+  }
+}
+
+template <int RN>
+void rows_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t j0, float* y,
+                int64_t ys) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) tile_sgemm<4, RN>(x, xs, w, ws, k, i, j0, y, ys);
+  switch (m - i) {
+    case 3: tile_sgemm<3, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
+    case 2: tile_sgemm<2, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
+    case 1: tile_sgemm<1, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
+    default: break;
+  }
+}
+
+void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t n0, int64_t n1,
+           float* y, int64_t ys) {
+  int64_t j = n0;
+  for (; j + 3 <= n1; j += 3) rows_sgemm<3>(x, xs, w, ws, k, m, j, y, ys);
+  for (; j < n1; ++j) rows_sgemm<1>(x, xs, w, ws, k, m, j, y, ys);
+}
+
+// 12 independent FMA chains hide the 4-cycle latency on two FMA pipes.
+double fma_peak(int64_t iters) {
+  __m256 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  __m256 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
+  volatile float sink = hsum(s);
+  (void)sink;
+  return 12.0 * 16.0 * static_cast<double>(iters);
+}
+
+// The kernels' int8 sequence: vpmaddubsw + vpmaddwd + vpaddd per 32 multiply-adds.
+double dot_peak(int64_t iters) {
+  __m256i acc[8];
+  for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_si256();
+  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5), ones = _mm256_set1_epi16(1);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 8; ++i) {
+      acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+    }
+    __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]));
+  }
+  __m256i s = acc[0];
+  for (int i = 1; i < 8; ++i) s = _mm256_add_epi32(s, acc[i]);
+  volatile int sink = _mm256_extract_epi32(s, 0);
+  (void)sink;
+  return 8.0 * 64.0 * static_cast<double>(iters);
+}
+
+float read(const float* p, int64_t n) {
+  __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int l = 0; l < 4; ++l) s[l] = _mm256_add_ps(s[l], _mm256_loadu_ps(p + i + 8 * l));
+  float t = hsum(_mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3])));
+  for (; i < n; ++i) t += p[i];
+  return t;
+}
+
+}  // namespace
+
+extern const KernelTable kTable = {"avx2", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, true};
+
+}  // namespace lowbit::avx2
