@@ -9,6 +9,7 @@
     "xcode_settings": {
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+      "MACOSX_DEPLOYMENT_TARGET": "11.0",
       "OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)"]
     },
     "msvs_settings": {
@@ -20,19 +21,76 @@
       "target_name": "lowbit_core",
       "type": "static_library",
       "sources": [
-        "csrc/core/quantize.cc"
+        "csrc/core/quantize.cc",
+        "csrc/core/matmul_ref.cc",
+        "csrc/core/matmul.cc",
+        "csrc/core/thread_pool.cc",
+        "csrc/core/cpu_features.cc",
+        "csrc/core/dispatch.cc",
+        "csrc/core/probe.cc"
+      ]
+    },
+    {
+      "target_name": "lowbit_x86_avx2",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "sources": ["csrc/x86/matmul_avx2.cc"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c"]},
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX2"]}}
+        }]
+      ]
+    },
+    {
+      "target_name": "lowbit_arm_neon",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='arm64'", {
+          "sources": ["csrc/arm/matmul_neon.cc"],
+          "cflags_cc": ["-march=armv8-a"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-march=armv8-a"]}
+        }]
+      ]
+    },
+    {
+      "target_name": "lowbit_arm_dotprod",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='arm64'", {
+          "sources": ["csrc/arm/matmul_neon_dotprod.cc"],
+          "cflags_cc": ["-march=armv8.2-a+dotprod"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-march=armv8.2-a+dotprod"]}
+        }]
+      ]
+    },
+    {
+      "target_name": "lowbit_arm_i8mm",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='arm64'", {
+          "sources": ["csrc/arm/matmul_neon_i8mm.cc"],
+          "cflags_cc": ["-march=armv8.2-a+dotprod+i8mm"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-march=armv8.2-a+dotprod+i8mm"]}
+        }]
       ]
     },
     {
       "target_name": "lowbit",
       "dependencies": [
         "lowbit_core",
+        "lowbit_x86_avx2",
+        "lowbit_arm_neon",
+        "lowbit_arm_dotprod",
+        "lowbit_arm_i8mm",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "sources": [
         "csrc/napi/addon.cc",
         "csrc/napi/args.cc",
-        "csrc/napi/quantize_napi.cc"
+        "csrc/napi/quantize_napi.cc",
+        "csrc/napi/matmul_napi.cc",
+        "csrc/napi/cpu_napi.cc"
       ]
     }
   ]

@@ -3,9 +3,20 @@
  * Every function validates its arguments and throws a TypeError or RangeError that says what is wrong.
  */
 import { native } from './native';
-import type { QuantizationErrorReport, QuantizedMatrix, QuantizeOptions } from './types';
+import type { CpuInfo, Isa, MatmulOptions, ProbeKind, QuantizationErrorReport, QuantizedMatrix, QuantizeOptions } from './types';
 
-export type { Bits, Granularity, QuantizationErrorReport, QuantizedMatrix, QuantizeOptions, Scheme } from './types';
+export type {
+  Bits,
+  CpuInfo,
+  Granularity,
+  Isa,
+  MatmulOptions,
+  ProbeKind,
+  QuantizationErrorReport,
+  QuantizedMatrix,
+  QuantizeOptions,
+  Scheme,
+} from './types';
 
 /** Quantizes a row-major `[rows, cols]` float32 matrix. `weights` is never modified. */
 export function quantize(weights: Float32Array, rows: number, cols: number, options: QuantizeOptions): QuantizedMatrix {
@@ -33,4 +44,51 @@ export function dequantize(q: QuantizedMatrix): Float32Array {
 /** How far `q` is from `weights`, and how much smaller it is than fp16. */
 export function quantizationError(weights: Float32Array, q: QuantizedMatrix): QuantizationErrorReport {
   return native.quantizationError(weights, q) as QuantizationErrorReport;
+}
+
+/**
+ * `y = x · dequantize(w)ᵀ` without materialising the float weights, like PyTorch's `F.linear`:
+ * `x` is row-major `[m, w.cols]` (`m = x.length / w.cols`), the result row-major `[m, w.rows]`.
+ * Runs on the kernel set chosen for this CPU ({@link cpuInfo}) and the thread pool ({@link setThreads}).
+ * With `activations: 'int8'` (the default) `x` must be finite.
+ */
+export function matmul(x: Float32Array, w: QuantizedMatrix, options?: MatmulOptions): Float32Array {
+  return native.matmul(x, w, options);
+}
+
+/**
+ * Like {@link matmul}, off the JS thread. `x`, `w`'s buffers and `out` are kept alive until the promise
+ * settles; do not write to them meanwhile. Concurrent calls are safe (they share the thread pool).
+ */
+export async function matmulAsync(x: Float32Array, w: QuantizedMatrix, options?: MatmulOptions): Promise<Float32Array> {
+  return native.matmulAsync(x, w, options);
+}
+
+/** Plain fp32 `y = x · wᵀ` with `w` row-major `[rows, cols]`: lowbit's own fp32 kernel, the baseline. */
+export function matmulF32(x: Float32Array, w: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {
+  return native.matmulF32(x, w, rows, cols, out);
+}
+
+/** What the CPU has, which kernel set is in use, which could be, and the thread count. */
+export function cpuInfo(): CpuInfo {
+  return native.cpuInfo() as CpuInfo;
+}
+
+/** Forces a kernel set (as `LOWBIT_ISA` does at load). One this CPU or build lacks is a RangeError. */
+export function setIsa(name: Isa): void {
+  native.setIsa(name);
+}
+
+/** Sets the kernels' thread count, the calling thread included (`LOWBIT_NUM_THREADS` at load). */
+export function setThreads(n: number): void {
+  native.setThreads(n);
+}
+
+/**
+ * Measures a limit of this machine with the active kernel set and thread count: `'bandwidth'`, the
+ * median GB/s of streaming reads of `bytes` (default 1 GiB); `'fma'`, fp32 FMA GFLOP/s; `'dot'`, GOP/s of
+ * the int8 dot-product instruction sequence the kernels use. Takes about a second.
+ */
+export function probe(kind: ProbeKind, bytes?: number): number {
+  return native.probe(kind, bytes);
 }

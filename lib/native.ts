@@ -13,4 +13,11 @@ export interface NativeAddon {
   quantizeAsync(weights: Float32Array, rows: number, cols: number, options: unknown): Promise<unknown>;
   dequantize(q: unknown): Float32Array;
   quantizationError(weights: Float32Array, q: unknown): unknown;
+  matmul(x: Float32Array, w: unknown, options?: unknown): Float32Array;
+  matmulAsync(x: Float32Array, w: unknown, options?: unknown): Promise<Float32Array>;
+  matmulF32(x: Float32Array, w: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array;
+  cpuInfo(): unknown;
+  setIsa(name: string): void;
+  setThreads(n: number): void;
+  probe(kind: string, bytes?: number): number;
 }

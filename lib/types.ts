@@ -61,3 +61,33 @@ export interface QuantizationErrorReport {
   /** `fp16Bytes / bytes`. */
   shrinkVsFp16: number;
 }
+
+export interface MatmulOptions {
+  /** Written in place of allocating the result; length `m * w.rows`, not overlapping `x` or `w`. */
+  out?: Float32Array;
+  /**
+   * `'int8'` (the default): each row of `x` is quantized to int8 in blocks of 32 (symmetric,
+   * round-half-even, one fp32 scale per block) and multiplied with integer dot products, like ggml's
+   * Q8_0 activations. `'float'`: weights are dequantized in registers and multiplied with fp32 FMA.
+   */
+  activations?: 'float' | 'int8';
+}
+
+/** Kernel sets lowbit can be built with. */
+export type Isa = 'scalar' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vnni' | 'neon' | 'neon-dotprod' | 'neon-i8mm';
+
+export interface CpuInfo {
+  /** `'x64'`, `'arm64'`, ... */
+  arch: string;
+  /** The SIMD features the CPU (and OS) offers, e.g. `['avx2', 'fma', 'f16c']`. */
+  features: string[];
+  /** The kernel set in use. */
+  isa: Isa;
+  /** The kernel sets this binary has and this CPU can run, best first. */
+  isas: Isa[];
+  /** Threads used by the kernels, the calling thread included. */
+  threads: number;
+}
+
+/** What {@link probe} measures: read bandwidth (GB/s), fp32 FMA peak (GFLOP/s), int8 dot peak (GOP/s). */
+export type ProbeKind = 'bandwidth' | 'fma' | 'dot';

@@ -5,7 +5,9 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  lowbit::napi::register_cpu(env, exports);
   lowbit::napi::register_quantize(env, exports);
+  lowbit::napi::register_matmul(env, exports);
   return exports;
 }
 

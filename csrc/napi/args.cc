@@ -173,7 +173,7 @@ QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols,
   return L;
 }
 
-QMatrixView parse_qmatrix(Napi::Value v, const std::string& what) {
+QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values) {
   Napi::Env env = v.Env();
   if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction()) {
     throw_type_error(env, what + " must be a QuantizedMatrix object as returned by quantize() (got " + describe(v) + ")");
@@ -206,7 +206,7 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what) {
     throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; granularity '" +
                                granularity_name(L.granularity) + "' needs " + std::to_string(L.num_scales()));
   }
-  for (size_t i = 0; i < scales.ElementLength(); ++i) {
+  for (size_t i = 0; check_values && i < scales.ElementLength(); ++i) {
     float s = scales[i];
     if (!(std::isfinite(s) && s >= 0.0f)) {
       throw_range_error(env, what + ".scales[" + std::to_string(i) + "] is " + number_text(s) +
@@ -224,7 +224,7 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what) {
       throw_range_error(env, what + ".zeros has " + std::to_string(z.ElementLength()) + " values; needs " +
                                  std::to_string(L.num_scales()) + ", one per scale");
     }
-    for (size_t i = 0; i < z.ElementLength(); ++i) {
+    for (size_t i = 0; check_values && i < z.ElementLength(); ++i) {
       if (z[i] > L.qmax()) {
         throw_range_error(env, what + ".zeros[" + std::to_string(i) + "] is " + std::to_string(z[i]) +
                                    "; a " + std::to_string(L.bits) + "-bit zero-point must be at most " +

@@ -29,8 +29,12 @@ void require_finite(Napi::Float32Array a, const std::string& what);
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn);
 
 // Validates a QuantizedMatrix object and returns a view of its buffers. The
-// view is valid while `v` is alive.
-QMatrixView parse_qmatrix(Napi::Value v, const std::string& what);
+// view is valid while `v` is alive. Types, shapes and lengths are always
+// checked; with check_values, every scale (finite, >= 0) and zero-point (<= the
+// largest code) too. matmul skips the value scan: it would read an extra byte
+// per 8-32 weights on every call, and values cannot make a kernel misbehave,
+// only give the results they imply.
+QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values = true);
 
 const char* scheme_name(Scheme s);
 const char* granularity_name(Granularity g);

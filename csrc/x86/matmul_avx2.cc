@@ -69,17 +69,42 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
 // Per-block integer dot products of RM activation rows with RN weight rows.
 // Every (row, column) pair runs the same instruction sequence whatever RM and
 // RN are, so results do not depend on tiling or on the thread count.
-template <WCode C, int RM, int RN>
+//
+// Each 8-lane partial is an exact integer sum of x * (w - z) over 4 columns, so
+// the float accumulation never cancels a bias:
+//  - 4-bit, no zero-points (symmetric, bias 8): vpmaddubsw(u, x) minus a
+//    per-lane bias * sum(x) computed once per activation block;
+//  - 4-bit with zero-points: signed u - z in [-15, 15] and the sign trick;
+//  - 8-bit signed: the sign trick; 8-bit unsigned: u - 128 and the sign trick,
+//    with (z - 128) * sum(x) subtracted from lane 0.
+template <WCode C, bool Zeros, int RM, int RN>
 void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
   __m256 acc[RM][RN];
   for (int r = 0; r < RM; ++r)
     for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
   const int64_t nb = w.k / 32;
   const int64_t bpg = w.group / 32;
-  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  const __m256i ones8 = _mm256_set1_epi8(1);
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m128i nib = _mm_set1_epi8(0x0F);
+  const int32_t bias_const = w.bias;
   const uint8_t* wrow[RN];
-  for (int c = 0; c < RN; ++c) wrow[c] = w.data + (j0 + c) * w.row_bytes;
+  const float* srow[RN];
+  const uint8_t* zrow[RN];
+  for (int c = 0; c < RN; ++c) {
+    wrow[c] = w.data + (j0 + c) * w.row_bytes;
+    srow[c] = w.scales + (j0 + c) * w.scale_stride;
+    zrow[c] = Zeros ? w.zeros + (j0 + c) * w.scale_stride : nullptr;
+  }
+  const int8_t* xrow[RM];
+  const float* drow[RM];
+  const int32_t* sumrow[RM];
+  for (int r = 0; r < RM; ++r) {
+    xrow[r] = x.q + (i0 + r) * x.k;
+    drow[r] = x.d + (i0 + r) * x.nb;
+    sumrow[r] = x.sum + (i0 + r) * x.nb;
+  }
   for (int64_t b = 0, g = 0, left = bpg; b < nb; ++b) {
     if (left == 0) {
       ++g;
@@ -87,37 +112,48 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
     }
     --left;
     __m256i wv[RN], wabs[RN];
-    float s[RN];
-    int bias[RN];
+    // Weight rows are streamed once: fetch a few cache lines ahead of each row.
+    constexpr int64_t kBlockBytes = C == WCode::kU4 ? 16 : 32;
+    if ((b * kBlockBytes) % 64 == 0) {
+      for (int c = 0; c < RN; ++c) {
+        _mm_prefetch(reinterpret_cast<const char*>(wrow[c] + b * kBlockBytes + 1024), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(srow[c] + g + 64), _MM_HINT_T0);
+      }
+    }
     for (int c = 0; c < RN; ++c) {
-      const int64_t si = (j0 + c) * w.scale_stride + g;
-      s[c] = w.scales[si];
-      const int z = w.zeros ? w.zeros[si] : w.bias;
       if (C == WCode::kU4) {
-        // Signed codes u - z in [-15, 15]: lane sums then carry no bias to cancel.
-        wv[c] = _mm256_sub_epi8(unpack_u4(wrow[c] + b * 16), _mm256_set1_epi8(static_cast<char>(z)));
-        bias[c] = 0;
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wrow[c] + b * 16));
+        wv[c] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_broadcastsi128_si256(nib));
+        if (Zeros) {
+          wv[c] = _mm256_sub_epi8(wv[c], _mm256_set1_epi8(static_cast<char>(zrow[c][g])));
+          wabs[c] = _mm256_abs_epi8(wv[c]);
+        }
       } else {
         wv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[c] + b * 32));
-        // Unsigned bytes as signed (u - 128); the rest of the bias, (z - 128) * sum(xq),
-        // is subtracted from lane 0.
         if (C == WCode::kU8) wv[c] = _mm256_xor_si256(wv[c], flip);
-        bias[c] = C == WCode::kU8 ? z - 128 : 0;
+        wabs[c] = _mm256_abs_epi8(wv[c]);
       }
-      // vpmaddubsw multiplies unsigned by signed: |w| times x with w's sign.
-      wabs[c] = _mm256_abs_epi8(wv[c]);
     }
     for (int r = 0; r < RM; ++r) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q + (i0 + r) * x.k + b * 32));
-      const float xd = x.d[(i0 + r) * x.nb + b];
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xrow[r] + b * 32));
+      const float xd = drow[r][b];
+      __m256i lane_bias = _mm256_setzero_si256();
+      if (C == WCode::kU4 && !Zeros) {
+        lane_bias = _mm256_mullo_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16),
+                                       _mm256_set1_epi32(bias_const));
+      }
       for (int c = 0; c < RN; ++c) {
-        const __m256i p = _mm256_maddubs_epi16(wabs[c], _mm256_sign_epi8(xv, wv[c]));
-        __m256i p32 = _mm256_madd_epi16(p, ones);
-        if (C == WCode::kU8) {
-          const int32_t xs = x.sum[(i0 + r) * x.nb + b];
-          p32 = _mm256_sub_epi32(p32, _mm256_castsi128_si256(_mm_cvtsi32_si128(bias[c] * xs)));
+        __m256i p32;
+        if (C == WCode::kU4 && !Zeros) {
+          p32 = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(wv[c], xv), ones16), lane_bias);
+        } else {
+          p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[c], _mm256_sign_epi8(xv, wv[c])), ones16);
         }
-        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(xd * s[c]), acc[r][c]);
+        if (C == WCode::kU8) {
+          const int32_t z = (Zeros ? zrow[c][g] : bias_const) - 128;
+          p32 = _mm256_sub_epi32(p32, _mm256_castsi128_si256(_mm_cvtsi32_si128(z * sumrow[r][b])));
+        }
+        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(xd * srow[c][g]), acc[r][c]);
       }
     }
   }
@@ -125,34 +161,37 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
     for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
 }
 
-template <WCode C, int RN>
+template <WCode C, bool Zeros, int RN>
 void rows_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t j0, float* y, int64_t ys) {
   int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_i8<C, 4, RN>(w, x, i, j0, y, ys);
+  for (; i + 4 <= m; i += 4) tile_i8<C, Zeros, 4, RN>(w, x, i, j0, y, ys);
   switch (m - i) {
-    case 3: tile_i8<C, 3, RN>(w, x, i, j0, y, ys); break;
-    case 2: tile_i8<C, 2, RN>(w, x, i, j0, y, ys); break;
-    case 1: tile_i8<C, 1, RN>(w, x, i, j0, y, ys); break;
+    case 3: tile_i8<C, Zeros, 3, RN>(w, x, i, j0, y, ys); break;
+    case 2: tile_i8<C, Zeros, 2, RN>(w, x, i, j0, y, ys); break;
+    case 1: tile_i8<C, Zeros, 1, RN>(w, x, i, j0, y, ys); break;
     default: break;
   }
 }
 
-template <WCode C>
+template <WCode C, bool Zeros>
 void gemm_i8_t(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
   int64_t j = n0;
   if (m == 1) {
-    for (; j + 4 <= n1; j += 4) tile_i8<C, 1, 4>(w, x, 0, j, y, ys);
+    for (; j + 4 <= n1; j += 4) tile_i8<C, Zeros, 1, 4>(w, x, 0, j, y, ys);
   } else {
-    for (; j + 2 <= n1; j += 2) rows_i8<C, 2>(w, x, m, j, y, ys);
+    for (; j + 2 <= n1; j += 2) rows_i8<C, Zeros, 2>(w, x, m, j, y, ys);
   }
-  for (; j < n1; ++j) rows_i8<C, 1>(w, x, m, j, y, ys);
+  for (; j < n1; ++j) rows_i8<C, Zeros, 1>(w, x, m, j, y, ys);
 }
 
 void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
+  const bool z = w.zeros != nullptr;
   switch (w.code) {
-    case WCode::kU4: return gemm_i8_t<WCode::kU4>(w, x, m, n0, n1, y, ys);
-    case WCode::kS8: return gemm_i8_t<WCode::kS8>(w, x, m, n0, n1, y, ys);
-    case WCode::kU8: return gemm_i8_t<WCode::kU8>(w, x, m, n0, n1, y, ys);
+    case WCode::kU4: return z ? gemm_i8_t<WCode::kU4, true>(w, x, m, n0, n1, y, ys)
+                              : gemm_i8_t<WCode::kU4, false>(w, x, m, n0, n1, y, ys);
+    case WCode::kS8: return gemm_i8_t<WCode::kS8, false>(w, x, m, n0, n1, y, ys);
+    case WCode::kU8: return z ? gemm_i8_t<WCode::kU8, true>(w, x, m, n0, n1, y, ys)
+                              : gemm_i8_t<WCode::kU8, false>(w, x, m, n0, n1, y, ys);
   }
 }
 

@@ -1,0 +1,177 @@
+// matmul / matmulAsync / matmulF32 bindings.
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "../core/dispatch.h"
+#include "../core/matmul.h"
+#include "args.h"
+#include "bindings.h"
+
+namespace lowbit::napi {
+namespace {
+
+struct Span {
+  const void* p;
+  size_t bytes;
+};
+
+bool overlaps(Span a, Span b) {
+  const char* pa = static_cast<const char*>(a.p);
+  const char* pb = static_cast<const char*>(b.p);
+  return a.bytes && b.bytes && pa < pb + b.bytes && pb < pa + a.bytes;
+}
+
+// Validated arguments of one matmul call; napi_values are only used on the JS thread.
+struct MatmulJob {
+  Napi::Float32Array x, out;
+  Napi::Object w;
+  QMatrixView q;
+  int64_t m = 0;
+  Activations act = Activations::kInt8;
+  std::vector<Napi::Value> keep;  // typed arrays the async worker must keep alive
+
+  MatmulJob(const Napi::CallbackInfo& info, const std::string& fn) {
+    Napi::Env env = info.Env();
+    x = to_float32_array(info[0], fn + ": x");
+    q = parse_qmatrix(info[1], fn + ": w", /*check_values=*/false);
+    w = info[1].As<Napi::Object>();
+    const int64_t k = q.layout.cols, n = q.layout.rows;
+    if (x.ElementLength() == 0 || x.ElementLength() % k != 0) {
+      throw_range_error(env, fn + ": x.length (" + std::to_string(x.ElementLength()) +
+                                 ") must be a positive multiple of w.cols (" + std::to_string(k) + ")");
+    }
+    m = static_cast<int64_t>(x.ElementLength()) / k;
+    Napi::Value opts = info[2];
+    Napi::Value out_v;
+    if (!opts.IsUndefined()) {
+      if (!opts.IsObject() || opts.IsArray() || opts.IsTypedArray()) {
+        throw_type_error(env, fn + ": options must be an object like { activations: 'int8' } (got " + describe(opts) + ")");
+      }
+      Napi::Object o = opts.As<Napi::Object>();
+      Napi::Array keys = o.GetPropertyNames();
+      for (uint32_t i = 0; i < keys.Length(); ++i) {
+        std::string key = keys.Get(i).ToString().Utf8Value();
+        if (key != "out" && key != "activations") {
+          throw_range_error(env, fn + ": unknown option '" + key + "'; allowed: out, activations");
+        }
+      }
+      Napi::Value a = o.Get("activations");
+      if (!a.IsUndefined()) {
+        std::string s = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
+        if (s == "float") act = Activations::kFloat;
+        else if (s == "int8") act = Activations::kInt8;
+        else {
+          std::string msg = fn + ": options.activations must be 'float' or 'int8' (got " + describe(a) + ")";
+          if (!a.IsString()) throw_type_error(env, msg);
+          throw_range_error(env, msg);
+        }
+      }
+      out_v = o.Get("out");
+    }
+    if (!out_v.IsEmpty() && !out_v.IsUndefined()) {
+      out = to_float32_array(out_v, fn + ": options.out");
+      if (static_cast<int64_t>(out.ElementLength()) != m * n) {
+        throw_range_error(env, fn + ": options.out.length (" + std::to_string(out.ElementLength()) +
+                                   ") must be m * w.rows (" + std::to_string(m) + " * " + std::to_string(n) + ")");
+      }
+      const Span o{out.Data(), out.ByteLength()};
+      const Span ins[] = {{x.Data(), x.ByteLength()},
+                          {q.data, static_cast<size_t>(q.layout.data_bytes())},
+                          {q.scales, static_cast<size_t>(q.layout.num_scales()) * 4},
+                          {q.zeros, static_cast<size_t>(q.layout.num_zeros())}};
+      for (const Span& s : ins) {
+        if (overlaps(o, s)) throw_range_error(env, fn + ": options.out must not share memory with x or w");
+      }
+    } else {
+      out = Napi::Float32Array::New(env, static_cast<size_t>(m * n));
+    }
+    if (act == Activations::kInt8) {
+      // Quantizing NaN or Infinity to int8 has no meaning; the float path propagates them.
+      require_finite(x, fn + ": x (with activations 'int8'; use 'float' to propagate NaN/Infinity)");
+    }
+    keep = {x, out, w.Get("data"), w.Get("scales")};
+    if (q.zeros) keep.push_back(w.Get("zeros"));
+  }
+
+  void run() { matmul(active_kernels(), q, x.Data(), m, act, out.Data(), ThreadPool::global()); }
+};
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  MatmulJob job(info, "matmul");
+  job.run();
+  return job.out;
+}
+
+class MatmulWorker : public Napi::AsyncWorker {
+ public:
+  MatmulWorker(Napi::Env env, std::unique_ptr<MatmulJob> job)
+      : Napi::AsyncWorker(env, "lowbit.matmul"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
+    // The job's napi_values die with the calling scope: references keep x, out
+    // and w's buffers (even if w's fields are reassigned) alive until we settle.
+    for (Napi::Value v : job_->keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    out_ = Napi::Persistent(job_->out);
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { job_->run(); }
+  void OnOK() override { deferred_.Resolve(out_.Value()); }
+
+ private:
+  std::unique_ptr<MatmulJob> job_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> refs_;
+  Napi::Reference<Napi::Float32Array> out_;
+};
+
+Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
+  auto* worker = new MatmulWorker(info.Env(), std::make_unique<MatmulJob>(info, "matmulAsync"));
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
+// y = x * w^T in plain fp32, w row-major [rows, cols]: the baseline kernel.
+Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = to_float32_array(info[0], "matmulF32: x");
+  auto w = to_float32_array(info[1], "matmulF32: w");
+  const int64_t rows = to_positive_int(info[2], "matmulF32: rows");
+  const int64_t cols = to_positive_int(info[3], "matmulF32: cols");
+  if (static_cast<int64_t>(w.ElementLength()) != rows * cols) {
+    throw_range_error(env, "matmulF32: w.length (" + std::to_string(w.ElementLength()) + ") must equal rows * cols (" +
+                               std::to_string(rows * cols) + ")");
+  }
+  if (x.ElementLength() == 0 || x.ElementLength() % cols != 0) {
+    throw_range_error(env, "matmulF32: x.length (" + std::to_string(x.ElementLength()) +
+                               ") must be a positive multiple of cols (" + std::to_string(cols) + ")");
+  }
+  const int64_t m = static_cast<int64_t>(x.ElementLength()) / cols;
+  Napi::Float32Array out;
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    out = to_float32_array(info[4], "matmulF32: out");
+    if (static_cast<int64_t>(out.ElementLength()) != m * rows) {
+      throw_range_error(env, "matmulF32: out.length (" + std::to_string(out.ElementLength()) + ") must be m * rows (" +
+                                 std::to_string(m * rows) + ")");
+    }
+    if (overlaps({out.Data(), out.ByteLength()}, {x.Data(), x.ByteLength()}) ||
+        overlaps({out.Data(), out.ByteLength()}, {w.Data(), w.ByteLength()})) {
+      throw_range_error(env, "matmulF32: out must not share memory with x or w");
+    }
+  } else {
+    out = Napi::Float32Array::New(env, static_cast<size_t>(m * rows));
+  }
+  sgemm(active_kernels(), x.Data(), w.Data(), m, rows, cols, out.Data(), ThreadPool::global());
+  return out;
+}
+
+}  // namespace
+
+void register_matmul(Napi::Env env, Napi::Object exports) {
+  exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("matmulAsync", Napi::Function::New(env, MatmulAsync, "matmulAsync"));
+  exports.Set("matmulF32", Napi::Function::New(env, MatmulF32, "matmulF32"));
+}
+
+}  // namespace lowbit::napi
