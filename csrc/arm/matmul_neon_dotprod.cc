@@ -1,0 +1,16 @@
+// neon-dotprod kernels: matmul_neon_impl.inc compiled with this unit's -march flags.
+#include <arm_neon.h>
+
+#include "../core/kernels.h"
+
+#define LOWBIT_NEON_DOT 1
+#define LOWBIT_NEON_MMLA 0
+
+namespace lowbit::neon_dotprod {
+namespace {
+#include "matmul_neon_impl.inc"
+}  // namespace
+
+extern const KernelTable kTable = {"neon-dotprod", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, true};
+
+}  // namespace lowbit::neon_dotprod

@@ -1,0 +1,16 @@
+// neon-i8mm kernels: matmul_neon_impl.inc compiled with this unit's -march flags.
+#include <arm_neon.h>
+
+#include "../core/kernels.h"
+
+#define LOWBIT_NEON_DOT 1
+#define LOWBIT_NEON_MMLA 1
+
+namespace lowbit::neon_i8mm {
+namespace {
+#include "matmul_neon_impl.inc"
+}  // namespace
+
+extern const KernelTable kTable = {"neon-i8mm", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, true};
+
+}  // namespace lowbit::neon_i8mm
