@@ -1,0 +1,115 @@
+// @ts-check
+// Smoke suite in plain JS (no test runner, no TypeScript): quantize, every matmul mode, async and
+// error paths, checked against bounds derived from dequantize(). Runs from the repository or from an
+// installed tarball, natively or under qemu. LOWBIT_EXPECT_ISA=<name> also checks the chosen kernels.
+'use strict';
+const lowbit = require('lowbit');
+
+let passed = 0;
+let failed = 0;
+/** @param {boolean} ok @param {string} what */
+function check(ok, what) {
+  if (ok) passed++;
+  else {
+    failed++;
+    console.error(`not ok: ${what}`);
+  }
+}
+
+/** @param {number} n @param {number} seed */
+function randn(n, seed) {
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+const info = lowbit.cpuInfo();
+console.log(`lowbit smoke: arch ${info.arch}, isa ${info.isa} of [${info.isas.join(', ')}], ${info.threads} threads, features [${info.features.join(', ')}]`);
+if (process.env.LOWBIT_EXPECT_ISA) check(info.isa === process.env.LOWBIT_EXPECT_ISA, `isa is ${process.env.LOWBIT_EXPECT_ISA} (got ${info.isa})`);
+
+/** @type {[number, number, import('lowbit').QuantizeOptions][]} */
+const layouts = [
+  [24, 128, { bits: 4 }],
+  [19, 256, { bits: 4, scheme: 'asymmetric', granularity: 'row' }],
+  [16, 96, { bits: 8, granularity: 'column' }],
+  [9, 128, { bits: 8, scheme: 'asymmetric', groupSize: 64 }],
+  [7, 45, { bits: 4, scheme: 'asymmetric', granularity: 'column' }], // scalar fallback shape
+];
+
+async function main() {
+  let seed = 1;
+  for (const isa of info.isas) {
+    lowbit.setIsa(isa);
+    for (const [rows, cols, opts] of layouts) {
+      const w = randn(rows * cols, seed++);
+      const q = lowbit.quantize(w, rows, cols, opts);
+      const wh = lowbit.dequantize(q);
+      const tag = `${isa} ${rows}x${cols} ${JSON.stringify(opts)}`;
+      check(lowbit.quantizationError(w, q).relativeError < (opts.bits === 8 ? 0.02 : 0.2), `${tag}: quantization error`);
+      const qa = await lowbit.quantizeAsync(w, rows, cols, opts);
+      check(Buffer.from(qa.data).equals(Buffer.from(q.data)), `${tag}: quantizeAsync`);
+      for (const m of [1, 5]) {
+        const x = randn(m * cols, seed++);
+        const yf = lowbit.matmul(x, q, { activations: 'float' });
+        const yi = lowbit.matmul(x, q, { activations: 'int8' });
+        const ya = await lowbit.matmulAsync(x, q, { activations: 'int8' });
+        check(Buffer.from(ya.buffer).equals(Buffer.from(yi.buffer)), `${tag} m=${m}: matmulAsync equals matmul`);
+        for (let i = 0; i < m; i++) {
+          // Block scales of the int8 activations (column granularity: of x * column scales).
+          const xs = Float32Array.from({ length: cols }, (_, c) => x[i * cols + c] * (q.granularity === 'column' ? q.scales[c] : 1));
+          for (let j = 0; j < rows; j++) {
+            let exact = 0, mag = 0, quantErr = 0;
+            for (let c = 0; c < cols; c++) {
+              const v = x[i * cols + c] * wh[j * cols + c];
+              exact += v;
+              mag += Math.abs(v);
+              let amax = 0;
+              for (let k = c - (c % 32); k < Math.min(cols, c - (c % 32) + 32); k++) amax = Math.max(amax, Math.abs(xs[k]));
+              const unit = q.granularity === 'column' ? q.scales[c] || 1 : 1;
+              quantErr += ((amax / 127) / 2) * Math.abs(wh[j * cols + c] / unit);
+            }
+            const y = i * rows + j;
+            check(Math.abs(yf[y] - exact) <= 1e-5 * mag + 1e-30, `${tag} m=${m} float y[${i},${j}]`);
+            // int8 activations err by at most half a step per element, plus fp32 rounding.
+            check(Math.abs(yi[y] - exact) <= quantErr * 1.001 + 1e-5 * mag + 1e-30, `${tag} m=${m} int8 y[${i},${j}]`);
+          }
+        }
+      }
+    }
+  }
+  lowbit.setIsa(info.isa);
+
+  const q = lowbit.quantize(randn(8 * 64, 99), 8, 64, { bits: 4 });
+  /** @type {[string, () => unknown, Function][]} */
+  const errors = [
+    ['quantize: non-Float32Array', () => lowbit.quantize(/** @type {any} */ ([1, 2]), 1, 2, { bits: 4 }), TypeError],
+    ['quantize: NaN', () => lowbit.quantize(new Float32Array([NaN, 1]), 1, 2, { bits: 8, granularity: 'row' }), RangeError],
+    ['quantize: bad groupSize', () => lowbit.quantize(new Float32Array(64), 1, 64, { bits: 8, groupSize: 48 }), RangeError],
+    ['dequantize: short data', () => lowbit.dequantize({ ...q, data: q.data.subarray(1) }), RangeError],
+    ['matmul: wrong x length', () => lowbit.matmul(new Float32Array(63), q), RangeError],
+    ['matmul: bad out', () => lowbit.matmul(new Float32Array(64), q, { out: new Float32Array(7) }), RangeError],
+    ['setIsa: unknown', () => lowbit.setIsa(/** @type {any} */ ('mmx')), RangeError],
+    ['setThreads: 0', () => lowbit.setThreads(0), RangeError],
+  ];
+  for (const [name, fn, ctor] of errors) {
+    let err;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    check(err instanceof ctor, `${name} throws ${ctor.name} (got ${err})`);
+  }
+  /** @type {unknown} */
+  let rejected;
+  await lowbit.matmulAsync(new Float32Array(63), q).catch((e) => (rejected = e));
+  check(rejected instanceof RangeError, 'matmulAsync rejects bad input');
+
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
