@@ -43,7 +43,7 @@ double peak(PeakFn fn, ThreadPool& pool, int reps) {
 double probe_read_bandwidth(const KernelTable& kt, ThreadPool& pool, int64_t bytes, int reps) {
   const int64_t n = bytes / 4;
   std::unique_ptr<float[]> buf(new float[n]);
-  const int64_t chunk = 1 << 20;  // floats per task: 4 MiB
+  const int64_t chunk = 1 << 17;  // floats per task: 512 KiB, four 128 KiB streams
   const int64_t tasks = (n + chunk - 1) / chunk;
   // First touch from the pool, as the reads will be.
   pool.parallel_for(tasks, [&](int64_t t) {
