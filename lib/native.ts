@@ -5,7 +5,26 @@ import * as path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load: (dir: string) => unknown = require('node-gyp-build');
 
-export const native = load(path.join(__dirname, '..')) as NativeAddon;
+function loadAddon(): NativeAddon {
+  const root = path.join(__dirname, '..');
+  try {
+    return load(root) as NativeAddon;
+  } catch (e) {
+    const err = e as Error;
+    // A bad LOWBIT_ISA (or any error thrown by the addon itself) passes through unchanged.
+    if (!/No native build was found/.test(err.message)) throw err;
+    throw new Error(
+      `lowbit: no prebuilt binary for ${process.platform}-${process.arch} (Node-API 9, node ${process.version}) ` +
+        `in ${path.join(root, 'prebuilds')}, and no source build in ${path.join(root, 'build', 'Release')}. ` +
+        'Prebuilds exist for linux-x64 and linux-arm64; elsewhere build from source with ' +
+        '`npm install lowbit --build-from-source` (needs Python 3, make and a C++17 compiler). ' +
+        `(node-gyp-build: ${err.message.trim()})`,
+      { cause: err },
+    );
+  }
+}
+
+export const native = loadAddon();
 
 /** The raw native surface. Public wrappers in index.ts give it types. */
 export interface NativeAddon {

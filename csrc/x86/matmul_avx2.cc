@@ -342,7 +342,10 @@ double dot_peak(int64_t iters) {
     for (int i = 0; i < 8; ++i) {
       acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
     }
+#if defined(__GNUC__)
+    // Keeps the compiler from hoisting the loop-invariant products out of the loop.
     __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]));
+#endif
   }
   __m256i s = acc[0];
   for (int i = 1; i < 8; ++i) s = _mm256_add_epi32(s, acc[i]);
