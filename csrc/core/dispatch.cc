@@ -48,12 +48,6 @@ const char* const kAllIsaNames[] = {"scalar", "avx2", "avxvnni", "avx512", "avx5
 
 const KernelTable& active_kernels() { return *active().load(std::memory_order_acquire); }
 
-std::vector<std::string> built_isas() {
-  std::vector<std::string> out;
-  for (const auto& e : kIsas) out.push_back(e.name);
-  return out;
-}
-
 std::vector<std::string> supported_isas() {
   std::vector<std::string> out;
   for (const auto& e : kIsas) {

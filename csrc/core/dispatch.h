@@ -12,8 +12,7 @@ namespace lowbit {
 // The active kernel table (the best supported one unless forced).
 const KernelTable& active_kernels();
 
-// ISAs built into this binary, best first, and the subset this CPU supports.
-std::vector<std::string> built_isas();
+// Kernel sets built into this binary that this CPU supports, best first.
 std::vector<std::string> supported_isas();
 
 // Forces a kernel set; returns an error message (empty on success).

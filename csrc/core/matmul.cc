@@ -1,7 +1,7 @@
 #include "matmul.h"
 
 #include <algorithm>
-#include <cmath>
+#include <functional>
 #include <vector>
 
 #include "matmul_ref.h"

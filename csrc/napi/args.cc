@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "../core/quantize.h"
