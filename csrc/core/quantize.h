@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "layout.h"
+#include "thread_pool.h"
 
 namespace lowbit {
 
@@ -11,12 +12,13 @@ namespace lowbit {
 // (layout.data_bytes()), `scales` (layout.num_scales()) and, for asymmetric
 // layouts, `zeros` (layout.num_zeros()). Returns nullptr on success or a
 // message when a scale is not representable in float32 (an asymmetric range
-// wider than FLT_MAX); outputs are then unspecified.
+// wider than FLT_MAX); outputs are then unspecified. Work is spread over `pool`
+// (results do not depend on its thread count); without one it runs on the caller.
 const char* quantize_matrix(const float* w, const QuantLayout& layout, uint8_t* data, float* scales,
-                            uint8_t* zeros);
+                            uint8_t* zeros, ThreadPool* pool = nullptr);
 
 // out[r * cols + c] = scale * (q - z), float32.
-void dequantize_matrix(const QMatrixView& q, float* out);
+void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool = nullptr);
 
 struct ErrorStats {
   double relative_error;  // ||w - w^||_F / ||w||_F (0 when w is all zeros)

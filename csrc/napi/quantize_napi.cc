@@ -56,7 +56,9 @@ struct QuantizeJob {
               "); weights must be finite";
       return;
     }
-    if (const char* msg = quantize_matrix(w, layout, data_ptr, scales_ptr, zeros_ptr)) error = fn_ + ": " + msg;
+    if (const char* msg = quantize_matrix(w, layout, data_ptr, scales_ptr, zeros_ptr, &ThreadPool::global())) {
+      error = fn_ + ": " + msg;
+    }
   }
 
   // Only valid in the scope that constructed the job (the sync path).
@@ -122,7 +124,7 @@ Napi::Value QuantizeAsync(const Napi::CallbackInfo& info) {
 Napi::Value Dequantize(const Napi::CallbackInfo& info) {
   QMatrixView q = parse_qmatrix(info[0], "dequantize: q");
   auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(q.layout.rows * q.layout.cols));
-  dequantize_matrix(q, out.Data());
+  dequantize_matrix(q, out.Data(), &ThreadPool::global());
   return out;
 }
 
