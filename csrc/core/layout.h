@@ -65,18 +65,6 @@ struct QMatrixView {
   const uint8_t* data = nullptr;
   const float* scales = nullptr;
   const uint8_t* zeros = nullptr;  // null for symmetric
-
-  // Signed code value (q - z) of element (r, c), in the contract's terms.
-  int code(int64_t r, int64_t c) const {
-    const uint8_t* row = data + r * layout.row_bytes();
-    int z = zeros ? zeros[layout.scale_index(r, c)] : 0;
-    if (layout.bits == 8) {
-      int q = layout.scheme == Scheme::kSymmetric ? static_cast<int8_t>(row[c]) : row[c];
-      return q - z;
-    }
-    int nib = (c & 1) ? (row[c >> 1] >> 4) : (row[c >> 1] & 0xF);
-    return layout.scheme == Scheme::kSymmetric ? nib - 8 : nib - z;
-  }
 };
 
 }  // namespace lowbit

@@ -126,41 +126,51 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   return nullptr;
 }
 
-void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool) {
+namespace {
+
+// out[(r - r0) * cols + c] = scale * (q - z) for rows [r0, r1).
+void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
   const bool sym = L.scheme == Scheme::kSymmetric;
   const int64_t rb = L.row_bytes();
-  for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
-    for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
-      const float s = q.scales[idx];
-      const int z = q.zeros ? q.zeros[idx] : 0;
-      const uint8_t* row = q.data + r * rb;
-      float* o = out + r * L.cols + c0;
-      if (L.bits == 8) {
-        for (int64_t i = 0; i < n; ++i) {
-          const int v = sym ? static_cast<int8_t>(row[c0 + i]) : row[c0 + i] - z;
-          o[i] = s * static_cast<float>(v);
-        }
-      } else {
-        const int bias = sym ? 8 : z;
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t c = c0 + i;
-          const int nib = (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
-          o[i] = s * static_cast<float>(nib - bias);
-        }
+  for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
+    const float s = q.scales[idx];
+    const int z = q.zeros ? q.zeros[idx] : 0;
+    const uint8_t* row = q.data + r * rb;
+    float* o = out + (r - r0) * L.cols + c0;
+    if (L.bits == 8) {
+      for (int64_t i = 0; i < n; ++i) {
+        const int v = sym ? static_cast<int8_t>(row[c0 + i]) : row[c0 + i] - z;
+        o[i] = s * static_cast<float>(v);
       }
-    });
+    } else {
+      const int bias = sym ? 8 : z;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t c = c0 + i;
+        const int nib = (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
+        o[i] = s * static_cast<float>(nib - bias);
+      }
+    }
   });
+}
+
+}  // namespace
+
+void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool) {
+  const int64_t cols = q.layout.cols;
+  for_row_chunks(pool, q.layout.rows, cols,
+                 [&](int64_t r0, int64_t r1) { dequantize_rows(q, r0, r1, out + r0 * cols); });
 }
 
 ErrorStats quantization_error(const float* w, const QMatrixView& q) {
   const QuantLayout& L = q.layout;
   double diff2 = 0.0, ref2 = 0.0, maxabs = 0.0;
+  std::vector<float> wh(static_cast<size_t>(L.cols));  // one dequantized row at a time
   for (int64_t r = 0; r < L.rows; ++r) {
+    dequantize_rows(q, r, r + 1, wh.data());
     const float* wr = w + r * L.cols;
     for (int64_t c = 0; c < L.cols; ++c) {
-      float wh = q.scales[L.scale_index(r, c)] * static_cast<float>(q.code(r, c));
-      double d = static_cast<double>(wr[c]) - static_cast<double>(wh);
+      double d = static_cast<double>(wr[c]) - static_cast<double>(wh[c]);
       diff2 += d * d;
       ref2 += static_cast<double>(wr[c]) * wr[c];
       maxabs = std::max(maxabs, std::fabs(d));
