@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <set>
 
 #include "../core/quantize.h"
 
@@ -138,20 +137,52 @@ int64_t parse_group_size(Napi::Value v, int64_t cols, const std::string& what) {
 
 }  // namespace
 
+void reject_unknown_keys(Napi::Object o, std::initializer_list<const char*> allowed, const std::string& fn) {
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string k = keys.Get(i).ToString().Utf8Value();
+    bool known = false;
+    std::string list;
+    for (const char* a : allowed) {
+      known |= k == a;
+      list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    if (!known) throw_range_error(o.Env(), fn + ": unknown option '" + k + "'; allowed: " + list);
+  }
+}
+
+int64_t rows_of(Napi::Float32Array x, int64_t cols, const std::string& what, const std::string& cols_name) {
+  if (x.ElementLength() == 0 || x.ElementLength() % cols != 0) {
+    throw_range_error(x.Env(), what + ".length (" + std::to_string(x.ElementLength()) +
+                                   ") must be a positive multiple of " + cols_name + " (" + std::to_string(cols) + ")");
+  }
+  return static_cast<int64_t>(x.ElementLength()) / cols;
+}
+
+Napi::Float32Array output_array(Napi::Env env, Napi::Value v, int64_t n, const std::string& what,
+                                const std::string& need, std::initializer_list<Span> inputs) {
+  if (v.IsEmpty() || v.IsUndefined()) return Napi::Float32Array::New(env, static_cast<size_t>(n));
+  Napi::Float32Array out = to_float32_array(v, what);
+  if (static_cast<int64_t>(out.ElementLength()) != n) {
+    throw_range_error(env, what + ".length (" + std::to_string(out.ElementLength()) + ") must be " + need);
+  }
+  const char* o = reinterpret_cast<const char*>(out.Data());
+  for (const Span& s : inputs) {
+    const char* p = static_cast<const char*>(s.p);
+    if (s.bytes && o < p + s.bytes && p < o + out.ByteLength()) {
+      throw_range_error(env, what + " must not share memory with x or w");
+    }
+  }
+  return out;
+}
+
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn) {
   Napi::Env env = opts.Env();
   if (!opts.IsObject() || opts.IsArray() || opts.IsFunction()) {
     throw_type_error(env, fn + ": options must be an object like { bits: 4 } (got " + describe(opts) + ")");
   }
   Napi::Object o = opts.As<Napi::Object>();
-  static const std::set<std::string> known = {"bits", "scheme", "granularity", "groupSize"};
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    std::string k = keys.Get(i).ToString().Utf8Value();
-    if (!known.count(k)) {
-      throw_range_error(env, fn + ": unknown option '" + k + "'; allowed: bits, scheme, granularity, groupSize");
-    }
-  }
+  reject_unknown_keys(o, {"bits", "scheme", "granularity", "groupSize"}, fn);
   QuantLayout L;
   L.rows = rows;
   L.cols = cols;

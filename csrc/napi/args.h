@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <initializer_list>
 #include <string>
 
 #include "../core/layout.h"
@@ -24,6 +25,24 @@ Napi::Float32Array to_float32_array(Napi::Value v, const std::string& what);
 
 // Throws a RangeError naming the first NaN/Infinity of `a`.
 void require_finite(Napi::Float32Array a, const std::string& what);
+
+// Throws a RangeError for an own key of `o` not in `allowed` ("<fn>: unknown option ...").
+void reject_unknown_keys(Napi::Object o, std::initializer_list<const char*> allowed, const std::string& fn);
+
+// Rows of a row-major x with `cols` columns; x.length must be a positive multiple of cols.
+// `what` names x ("matmul: x"), `cols_name` the column count ("w.cols").
+int64_t rows_of(Napi::Float32Array x, int64_t cols, const std::string& what, const std::string& cols_name);
+
+// A byte range of an input, for aliasing checks.
+struct Span {
+  const void* p;
+  size_t bytes;
+};
+
+// The result array: `v` itself when given (a Float32Array of length n that shares no memory
+// with `inputs`), else a new one. `need` says what n is, e.g. "m * w.rows (2 * 8)".
+Napi::Float32Array output_array(Napi::Env env, Napi::Value v, int64_t n, const std::string& what,
+                                const std::string& need, std::initializer_list<Span> inputs);
 
 // Parses quantize()'s options for a rows x cols matrix.
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn);

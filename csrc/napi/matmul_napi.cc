@@ -1,5 +1,4 @@
 // matmul / matmulAsync / matmulF32 bindings.
-#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -10,17 +9,6 @@
 
 namespace lowbit::napi {
 namespace {
-
-struct Span {
-  const void* p;
-  size_t bytes;
-};
-
-bool overlaps(Span a, Span b) {
-  const char* pa = static_cast<const char*>(a.p);
-  const char* pb = static_cast<const char*>(b.p);
-  return a.bytes && b.bytes && pa < pb + b.bytes && pb < pa + a.bytes;
-}
 
 // Validated arguments of one matmul call; napi_values are only used on the JS thread.
 struct MatmulJob {
@@ -37,11 +25,7 @@ struct MatmulJob {
     q = parse_qmatrix(info[1], fn + ": w", /*check_values=*/false);
     w = info[1].As<Napi::Object>();
     const int64_t k = q.layout.cols, n = q.layout.rows;
-    if (x.ElementLength() == 0 || x.ElementLength() % k != 0) {
-      throw_range_error(env, fn + ": x.length (" + std::to_string(x.ElementLength()) +
-                                 ") must be a positive multiple of w.cols (" + std::to_string(k) + ")");
-    }
-    m = static_cast<int64_t>(x.ElementLength()) / k;
+    m = rows_of(x, k, fn + ": x", "w.cols");
     Napi::Value opts = info[2];
     Napi::Value out_v;
     if (!opts.IsUndefined()) {
@@ -49,13 +33,7 @@ struct MatmulJob {
         throw_type_error(env, fn + ": options must be an object like { activations: 'int8' } (got " + describe(opts) + ")");
       }
       Napi::Object o = opts.As<Napi::Object>();
-      Napi::Array keys = o.GetPropertyNames();
-      for (uint32_t i = 0; i < keys.Length(); ++i) {
-        std::string key = keys.Get(i).ToString().Utf8Value();
-        if (key != "out" && key != "activations") {
-          throw_range_error(env, fn + ": unknown option '" + key + "'; allowed: out, activations");
-        }
-      }
+      reject_unknown_keys(o, {"out", "activations"}, fn);
       Napi::Value a = o.Get("activations");
       if (!a.IsUndefined()) {
         std::string s = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
@@ -69,23 +47,12 @@ struct MatmulJob {
       }
       out_v = o.Get("out");
     }
-    if (!out_v.IsEmpty() && !out_v.IsUndefined()) {
-      out = to_float32_array(out_v, fn + ": options.out");
-      if (static_cast<int64_t>(out.ElementLength()) != m * n) {
-        throw_range_error(env, fn + ": options.out.length (" + std::to_string(out.ElementLength()) +
-                                   ") must be m * w.rows (" + std::to_string(m) + " * " + std::to_string(n) + ")");
-      }
-      const Span o{out.Data(), out.ByteLength()};
-      const Span ins[] = {{x.Data(), x.ByteLength()},
-                          {q.data, static_cast<size_t>(q.layout.data_bytes())},
-                          {q.scales, static_cast<size_t>(q.layout.num_scales()) * 4},
-                          {q.zeros, static_cast<size_t>(q.layout.num_zeros())}};
-      for (const Span& s : ins) {
-        if (overlaps(o, s)) throw_range_error(env, fn + ": options.out must not share memory with x or w");
-      }
-    } else {
-      out = Napi::Float32Array::New(env, static_cast<size_t>(m * n));
-    }
+    out = output_array(env, out_v, m * n, fn + ": options.out",
+                       "m * w.rows (" + std::to_string(m) + " * " + std::to_string(n) + ")",
+                       {{x.Data(), x.ByteLength()},
+                        {q.data, static_cast<size_t>(q.layout.data_bytes())},
+                        {q.scales, static_cast<size_t>(q.layout.num_scales()) * 4},
+                        {q.zeros, static_cast<size_t>(q.layout.num_zeros())}});
     if (act == Activations::kInt8) {
       // Quantizing NaN or Infinity to int8 has no meaning; the float path propagates them.
       require_finite(x, fn + ": x (with activations 'int8'; use 'float' to propagate NaN/Infinity)");
@@ -143,25 +110,10 @@ Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
     throw_range_error(env, "matmulF32: w.length (" + std::to_string(w.ElementLength()) + ") must equal rows * cols (" +
                                std::to_string(rows * cols) + ")");
   }
-  if (x.ElementLength() == 0 || x.ElementLength() % cols != 0) {
-    throw_range_error(env, "matmulF32: x.length (" + std::to_string(x.ElementLength()) +
-                               ") must be a positive multiple of cols (" + std::to_string(cols) + ")");
-  }
-  const int64_t m = static_cast<int64_t>(x.ElementLength()) / cols;
-  Napi::Float32Array out;
-  if (info.Length() > 4 && !info[4].IsUndefined()) {
-    out = to_float32_array(info[4], "matmulF32: out");
-    if (static_cast<int64_t>(out.ElementLength()) != m * rows) {
-      throw_range_error(env, "matmulF32: out.length (" + std::to_string(out.ElementLength()) + ") must be m * rows (" +
-                                 std::to_string(m * rows) + ")");
-    }
-    if (overlaps({out.Data(), out.ByteLength()}, {x.Data(), x.ByteLength()}) ||
-        overlaps({out.Data(), out.ByteLength()}, {w.Data(), w.ByteLength()})) {
-      throw_range_error(env, "matmulF32: out must not share memory with x or w");
-    }
-  } else {
-    out = Napi::Float32Array::New(env, static_cast<size_t>(m * rows));
-  }
+  const int64_t m = rows_of(x, cols, "matmulF32: x", "cols");
+  Napi::Float32Array out = output_array(env, info[4], m * rows, "matmulF32: out",
+                                        "m * rows (" + std::to_string(m * rows) + ")",
+                                        {{x.Data(), x.ByteLength()}, {w.Data(), w.ByteLength()}});
   sgemm(active_kernels(), x.Data(), w.Data(), m, rows, cols, out.Data(), ThreadPool::global());
   return out;
 }
