@@ -10,6 +10,18 @@ namespace lowbit {
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
 
+// The API's names for them.
+inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
+inline const char* granularity_name(Granularity g) {
+  switch (g) {
+    case Granularity::kTensor: return "tensor";
+    case Granularity::kRow: return "row";
+    case Granularity::kColumn: return "column";
+    case Granularity::kGroup: return "group";
+  }
+  return "?";
+}
+
 // Describes a row-major [rows, cols] matrix of `bits`-bit codes.
 // 8-bit: one byte per value (int8 two's complement if symmetric, uint8 if
 // asymmetric). 4-bit: two values per byte, even column in the low nibble,

@@ -86,18 +86,6 @@ void require_finite(Napi::Float32Array a, const std::string& what) {
   }
 }
 
-const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
-
-const char* granularity_name(Granularity g) {
-  switch (g) {
-    case Granularity::kTensor: return "tensor";
-    case Granularity::kRow: return "row";
-    case Granularity::kColumn: return "column";
-    case Granularity::kGroup: return "group";
-  }
-  return "?";
-}
-
 namespace {
 
 int parse_bits(Napi::Value v, const std::string& what) {

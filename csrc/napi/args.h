@@ -55,9 +55,6 @@ QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols,
 // only give the results they imply.
 QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values = true);
 
-const char* scheme_name(Scheme s);
-const char* granularity_name(Granularity g);
-
 // Builds the plain-data QuantizedMatrix object around freshly filled buffers.
 Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::Float32Array scales,
                           Napi::Value zeros);

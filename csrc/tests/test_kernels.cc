@@ -87,16 +87,6 @@ std::vector<float> random_matrix(std::mt19937& rng, int64_t n, int kind) {
   return v;
 }
 
-const char* scheme_str(Scheme s) { return s == Scheme::kSymmetric ? "sym" : "asym"; }
-const char* gran_str(Granularity g) {
-  switch (g) {
-    case Granularity::kTensor: return "tensor";
-    case Granularity::kRow: return "row";
-    case Granularity::kColumn: return "column";
-    default: return "group";
-  }
-}
-
 // Activation quantization must match the reference bit for bit: same division,
 // same round-half-even, same sums.
 void test_quantize_act(const KernelTable& kt, std::mt19937& rng) {
@@ -134,8 +124,8 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
   const Quantized q = make_quantized(w, n, k, bits, s, g, gs);
   const std::vector<float> wh = dequantized(q);
   char tag[160];
-  std::snprintf(tag, sizeof tag, "[%s] int%d %s %s%s m=%lld n=%lld k=%lld kind=%d", kt.name, bits, scheme_str(s),
-                gran_str(g), g == Granularity::kGroup ? std::to_string(gs).c_str() : "", (long long)m, (long long)n,
+  std::snprintf(tag, sizeof tag, "[%s] int%d %s %s%s m=%lld n=%lld k=%lld kind=%d", kt.name, bits, scheme_name(s),
+                granularity_name(g), g == Granularity::kGroup ? std::to_string(gs).c_str() : "", (long long)m, (long long)n,
                 (long long)k, kind);
   ThreadPool& pool = ThreadPool::global();
 
