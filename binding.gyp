@@ -90,7 +90,8 @@
         "csrc/napi/args.cc",
         "csrc/napi/quantize_napi.cc",
         "csrc/napi/matmul_napi.cc",
-        "csrc/napi/cpu_napi.cc"
+        "csrc/napi/cpu_napi.cc",
+        "csrc/napi/formats_napi.cc"
       ]
     }
   ]

@@ -3,11 +3,22 @@
  * Every function validates its arguments and throws a TypeError or RangeError that says what is wrong.
  */
 import { native } from './native';
-import type { CpuInfo, Isa, MatmulOptions, ProbeKind, QuantizationErrorReport, QuantizedMatrix, QuantizeOptions } from './types';
+import type {
+  CpuInfo,
+  FormatDescription,
+  Isa,
+  MatmulOptions,
+  ProbeKind,
+  QuantizationErrorReport,
+  QuantizedMatrix,
+  QuantizeOptions,
+} from './types';
 
 export type {
   Bits,
   CpuInfo,
+  Format,
+  FormatDescription,
   Granularity,
   Isa,
   MatmulOptions,
@@ -15,6 +26,7 @@ export type {
   QuantizationErrorReport,
   QuantizedMatrix,
   QuantizeOptions,
+  ScaleType,
   Scheme,
 } from './types';
 
@@ -36,7 +48,19 @@ export async function quantizeAsync(
   return (await native.quantizeAsync(weights, rows, cols, options)) as QuantizedMatrix;
 }
 
-/** The float32 matrix `scale * (q - zero)` that `q` stands for, row-major `[q.rows, q.cols]`. */
+/**
+ * Every weight format with its default options and storage cost: `bitsPerWeight` counts scales for a square
+ * `size` x `size` matrix (default 4096), so formats can be compared by footprint.
+ */
+export function formats(size?: number): FormatDescription[] {
+  return native.formats(size) as FormatDescription[];
+}
+
+/**
+ * The float32 matrix `q` stands for, row-major `[q.rows, q.cols]`: `scale * (q - zero)` for integer codes,
+ * `scale * value(code)` for the float formats (nvfp4: `(blockScale * tensorScale) * value`), one float32
+ * rounding per product.
+ */
 export function dequantize(q: QuantizedMatrix): Float32Array {
   return native.dequantize(q);
 }

@@ -39,4 +39,5 @@ export interface NativeAddon {
   setIsa(name: string): void;
   setThreads(n: number): void;
   probe(kind: string, bytes?: number): number;
+  formats(size?: number): unknown;
 }

@@ -15,26 +15,65 @@ export type Scheme = 'symmetric' | 'asymmetric';
  */
 export type Granularity = 'tensor' | 'row' | 'column' | 'group';
 
+/**
+ * How weights are stored (see {@link formats} for bits per weight):
+ * - `'int'`: the seed's integer codes above, `bits` 4 or 8, any scheme and granularity.
+ * - `'q4_0'`, `'q8_0'`: ggml's blocks, byte-identical to GGUF tensors. Blocks of 32 columns, each an fp16
+ *   scale `d` then the codes. Q8_0: `d = amax / 127`, `q = roundf(x / d)` (halves away from zero), value
+ *   `q * d`. Q4_0: `d = max / -8` where `max` is the block's largest-magnitude element with its sign,
+ *   `q = min(15, trunc(x / d + 8.5))`, byte `j` holds element `j` (low nibble) and `j + 16` (high),
+ *   value `(q - 8) * d`. `cols` must be a multiple of 32.
+ * - `'nf4'`: bitsandbytes NormalFloat4, the nearest of 16 fixed levels in [-1, 1] to `x / absmax` (ties to the
+ *   lower level), scale `absmax` per group (default 64), packed like 4-bit `'int'`.
+ * - `'fp8_e4m3'` (OCP E4M3FN, max 448) and `'fp8_e5m2'` (max 57344): one byte per value, scale
+ *   `amax / max` per tensor, row (the default), column or group; rounded to nearest-even, saturating.
+ * - `'mxfp4'`: OCP MX FP4, E2M1 elements (±{0, 0.5, 1, 1.5, 2, 3, 4, 6}) in blocks of 32 with a shared E8M0
+ *   power-of-two scale `2^(floor(log2 amax) - 2)`; elements rounded to nearest-even, saturating at ±6.
+ * - `'nvfp4'`: NVIDIA NVFP4, E2M1 elements in blocks of 16 with an E4M3 block scale
+ *   `amax / 6 / tensorScale`, `tensorScale = amax(tensor) / (448 * 6)` in fp32.
+ */
+export type Format = 'int' | 'q4_0' | 'q8_0' | 'nf4' | 'fp8_e4m3' | 'fp8_e5m2' | 'mxfp4' | 'nvfp4';
+
+/**
+ * How scales are stored: `'float32'` (`Float32Array`), `'float16'` (IEEE binary16 bit patterns in a
+ * `Uint16Array`, the float32 scale rounded to nearest-even, and codes computed with the rounded scale),
+ * `'e8m0'` (mxfp4: a byte `e`, scale `2^(e - 127)`), `'e4m3'` (nvfp4: an FP8 E4M3 byte).
+ */
+export type ScaleType = 'float32' | 'float16' | 'e8m0' | 'e4m3';
+
 export interface QuantizeOptions {
-  bits: Bits;
-  /** Default `'symmetric'`. */
+  /** Default `'int'`. */
+  format?: Format;
+  /** Required for `'int'`; other formats imply it (4 or 8) and only accept that value. */
+  bits?: Bits;
+  /** Default `'symmetric'`; `'asymmetric'` only for `'int'`. */
   scheme?: Scheme;
-  /** Default `'group'`. */
+  /** Default `'group'` (`'row'` for fp8); q4_0, q8_0, mxfp4 and nvfp4 only allow `'group'`. */
   granularity?: Granularity;
-  /** Group length for `granularity: 'group'` (default 32); must divide `cols`. Not allowed otherwise. */
+  /**
+   * Group length for `granularity: 'group'` (default 32, nf4 64); must divide `cols`. Fixed for q4_0, q8_0,
+   * mxfp4 (32) and nvfp4 (16). Not allowed with other granularities.
+   */
   groupSize?: number;
+  /** `'float32'` (default) or `'float16'` for int, nf4 and fp8; q4_0/q8_0 are always float16. */
+  scaleType?: ScaleType;
 }
 
 /**
- * A quantized matrix: plain data that can be stored and reloaded as is.
+ * A quantized matrix: plain data that can be stored and reloaded as is (objects without `format` and
+ * `scaleType`, from before they existed, are read as `'int'` with `'float32'` scales).
  *
- * `data` is row-major. 8-bit: one byte per value, two's complement for symmetric, unsigned for asymmetric.
- * 4-bit: two values per byte, the even column in the low nibble, every row starting on a byte boundary
- * (odd `cols` leave the last high nibble 0); symmetric codes stored as `q + 8`, asymmetric as `q`.
+ * `data` is row-major. 8-bit: one byte per value (int: two's complement for symmetric, unsigned for
+ * asymmetric; fp8: the float's bits). 4-bit (int, nf4, mxfp4, nvfp4): two values per byte, the even column in
+ * the low nibble, every row starting on a byte boundary (odd `cols` leave the last high nibble 0); symmetric
+ * int codes stored as `q + 8`, asymmetric as `q`; nf4 codes are level indices, E2M1 codes sign-magnitude
+ * (bit 3 the sign). q4_0 / q8_0: ggml blocks (18 / 34 bytes per 32 columns) back to back, row by row, with
+ * their fp16 scales inside; `scales` is then an empty `Uint16Array`.
  * `scales` (and `zeros`) are ordered: tensor: 1; row: one per row; column: one per column;
  * group: row-major `[rows, cols / groupSize]`.
  */
 export interface QuantizedMatrix {
+  format: Format;
   rows: number;
   cols: number;
   bits: Bits;
@@ -42,12 +81,32 @@ export interface QuantizedMatrix {
   granularity: Granularity;
   /** The group length for `granularity: 'group'`, else 0. */
   groupSize: number;
+  scaleType: ScaleType;
   data: Uint8Array;
-  scales: Float32Array;
+  /** `Float32Array` (float32), `Uint16Array` (float16 bits) or `Uint8Array` (e8m0, e4m3). */
+  scales: Float32Array | Uint16Array | Uint8Array;
   /** Zero-points, one per scale, for the asymmetric scheme; `null` for symmetric. */
   zeros: Uint8Array | null;
-  /** data + 4 bytes per scale + 1 byte per zero-point. */
+  /** nvfp4 only: the fp32 scale every block scale is multiplied by. */
+  tensorScale?: number;
+  /** Every byte: data, scales, zero-points and nvfp4's 4-byte tensor scale. */
   byteLength: number;
+}
+
+/** One entry of {@link formats}: a format at its default options. */
+export interface FormatDescription {
+  format: Format;
+  bits: Bits;
+  granularity: Granularity;
+  /** Default (or fixed) group length; 0 when the default granularity is not `'group'`. */
+  groupSize: number;
+  fixedGroupSize: boolean;
+  scaleType: ScaleType;
+  /** Storage bits per weight, scales and tensor scale included, for a square matrix of the asked size. */
+  bitsPerWeight: number;
+  /** Activation modes matmul offers; the first is its default. */
+  activations: Array<'int8' | 'float'>;
+  description: string;
 }
 
 export interface QuantizationErrorReport {
@@ -66,9 +125,13 @@ export interface MatmulOptions {
   /** Written in place of allocating the result; length `m * w.rows`, not overlapping `x` or `w`. */
   out?: Float32Array;
   /**
-   * `'int8'` (the default): each row of `x` is quantized to int8 in blocks of 32 (symmetric,
-   * round-half-even, one fp32 scale per block) and multiplied with integer dot products, like ggml's
-   * Q8_0 activations. `'float'`: weights are dequantized in registers and multiplied with fp32 FMA.
+   * `'int8'` (the default where the format allows it): each row of `x` is quantized to int8 in blocks of
+   * 32 (symmetric, round-half-even, one fp32 scale per block) and multiplied with integer dot products,
+   * like ggml's Q8_0 activations. Weights enter as integers: int and ggml codes as they are, E2M1 as twice
+   * its value, NF4 as its levels rounded to multiples of 1/127 (as ggml's IQ4_NL; at most 0.4% of the block's
+   * absmax per weight). fp8 formats have no integer form and default to `'float'`.
+   * `'float'`: weights are dequantized in registers (exactly as {@link dequantize} does) and multiplied
+   * with fp32 FMA.
    */
   activations?: 'float' | 'int8';
 }

@@ -18,7 +18,7 @@ const cases: [string, unknown[], ErrorConstructor, RegExp][] = [
   ['x empty', [new Float32Array(0), w], RangeError, /x.length \(0\) must be a positive multiple/],
   ['w not an object', [x, 'weights'], TypeError, /w must be a QuantizedMatrix object/],
   ['w foreign object', [x, { rows: 8, cols: 64 }], TypeError, /w.bits must be 4 or 8 \(got undefined\)/],
-  ['w short data', [x, { ...w, data: w.data.subarray(4) }], RangeError, /w.data has 252 bytes; a 4-bit 8x64 matrix needs 256/],
+  ['w short data', [x, { ...w, data: w.data.subarray(4) }], RangeError, /w.data has 252 bytes; a 8x64 matrix in 4-bit codes needs 256/],
   ['w wrong scales', [x, { ...w, scales: new Float32Array(3) }], RangeError, /w.scales has 3 values; granularity 'group' needs 16/],
   ['out wrong length', [x, w, { out: new Float32Array(15) }], RangeError, /options.out.length \(15\) must be m \* w.rows \(2 \* 8\)/],
   ['out not Float32Array', [x, w, { out: new Float64Array(16) }], TypeError, /options.out must be a Float32Array/],

@@ -10,27 +10,50 @@ namespace lowbit {
 // Activations are quantized in blocks of this many values (like ggml's Q8_0).
 constexpr int64_t kActBlock = 32;
 
-// How a weight byte (or nibble) encodes its integer code.
+// How a weight byte (or nibble) encodes its value.
 enum class WCode : uint8_t {
-  kU4,  // unsigned nibble u, value u - bias
-  kS8,  // signed byte q, value q (bias is 0)
-  kU8,  // unsigned byte u, value u - bias
+  kU4,    // unsigned nibble u, value u - bias
+  kS8,    // signed byte q, value q (bias is 0)
+  kU8,    // unsigned byte u, value u - bias
+  kLut4,  // nibble u, value lut_f32[u] (float path) or lut_i8[u] (int8 path)
+  kE4M3,  // OCP FP8 E4M3 byte (float path only)
+  kE5M2,  // OCP FP8 E5M2 byte (float path only)
 };
 
-// A slice of weight rows with their scales. The scale of (row j, column c) is
-// scales[j * scale_stride + (c / group)], and the bias (zero-point) is
-// zeros[same index] when zeros is set, else `bias`. Column granularity is
-// handled by the driver (scales folded into x), so kernels never see it.
+// How a scale is stored.
+enum class SType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
+
+// A slice of weight rows with their scales. A row is k / 32 blocks of 32 columns,
+// block b of row j at data + j * row_bytes + b * block_bytes (4-bit: 16 bytes of
+// nibbles, low nibbles first in the kernels' column order; 8-bit: 32 bytes).
+// The scale of (row j, column c) is stored at
+//   scales + j * scale_row_bytes + (c / group) * scale_group_bytes
+// as `stype`, and multiplies the codes after being multiplied by scale_mul
+// (float path) or scale_mul_i8 (int8 path: lut_i8 is lut_f32 / lut_i8_scale).
+// The bias (zero-point) is zeros[j * zero_stride + c / group] when zeros is
+// set, else `bias`. Column granularity is handled by the driver (scales folded
+// into x), so kernels never see it.
 struct WeightArgs {
   const uint8_t* data = nullptr;
   int64_t row_bytes = 0;
+  int64_t block_bytes = 0;
   int64_t k = 0;  // columns
   WCode code = WCode::kS8;
-  const float* scales = nullptr;
-  int64_t scale_stride = 0;  // 0: one scale for all rows
-  int64_t group = 0;         // columns per scale along a row
+  const uint8_t* scales = nullptr;
+  SType stype = SType::kF32;
+  int64_t scale_row_bytes = 0;  // 0: one scale for all rows
+  int64_t scale_group_bytes = 0;
+  float scale_mul = 1.0f;
+  float scale_mul_i8 = 1.0f;
+  int64_t group = 0;  // columns per scale along a row: 16 (two scales per block) or a multiple of 32
   const uint8_t* zeros = nullptr;
+  int64_t zero_stride = 0;
   int bias = 0;
+  const float* lut_f32 = nullptr;  // 16 entries
+  const int8_t* lut_i8 = nullptr;  // 16 entries
+  // Scalar reference only: kLut4/kU4 column c of a block sits in nibble c (c < 16) / c - 16
+  // (split, ggml's q4_0) instead of byte c / 2, low nibble if c is even (interleaved).
+  bool split_nibbles = false;
 };
 
 // int8-quantized activations: row i has k codes at q + i * k (4-bit weights:
@@ -48,9 +71,11 @@ struct ActI8 {
 // y[i * y_stride + j] for i in [0, m), j in [n0, n1):
 //   gemm_i8:  sum over blocks b: (d_ib * s_j,b) * (sum_k xq_ik * (w_jk - bias_j,b))
 //             (per-block integer sums; the float accumulation order is the kernel's own)
-//   gemm_f32: sum_k x_ik * (s_jk * (w_jk - bias_jk)), the dequantized weight rounded to
-//             float32 exactly as dequantize() does; x rows of 4-bit weights are
-//             permuted per 32-block like ActI8::q.
+//   gemm_f32: sum_k x_ik * (s_jk * v_jk), v the code's value (w - bias, a table entry or
+//             an fp8 value), the dequantized weight rounded to float32 exactly as
+//             dequantize() does; x rows of 4-bit weights are permuted per 32-block like
+//             ActI8::q unless the nibbles are split.
+//   In gemm_i8 the integer value of a kLut4 code is lut_i8[code].
 using GemmI8Fn = void (*)(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y,
                           int64_t y_stride);
 using GemmF32Fn = void (*)(const WeightArgs& w, const float* x, int64_t x_stride, int64_t m, int64_t n0, int64_t n1,
@@ -77,7 +102,7 @@ struct KernelTable {
   PeakFn fma_peak;  // fp32 flops (an FMA is 2)
   PeakFn dot_peak;  // int8 ops of the int8 dot-product sequence the kernels use (a multiply-add is 2)
   ReadFn read;
-  // Shapes the SIMD kernels take: k and the group a multiple of 32.
+  // Shapes the SIMD kernels take: k a multiple of 32, the group a multiple of 32 or 16.
   bool simd_shapes;
 };
 

@@ -9,6 +9,12 @@ namespace lowbit {
 
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
+// kInt: the seed's integer codes. The others are defined in lib/types.ts (QuantizeOptions.format).
+enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4 };
+enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
+
+constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,
+                                  Format::kFP8E4M3, Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4};
 
 // The API's names for them.
 inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
@@ -21,11 +27,37 @@ inline const char* granularity_name(Granularity g) {
   }
   return "?";
 }
+inline const char* format_name(Format f) {
+  switch (f) {
+    case Format::kInt: return "int";
+    case Format::kQ4_0: return "q4_0";
+    case Format::kQ8_0: return "q8_0";
+    case Format::kNF4: return "nf4";
+    case Format::kFP8E4M3: return "fp8_e4m3";
+    case Format::kFP8E5M2: return "fp8_e5m2";
+    case Format::kMXFP4: return "mxfp4";
+    case Format::kNVFP4: return "nvfp4";
+  }
+  return "?";
+}
+inline const char* scale_type_name(ScaleType t) {
+  switch (t) {
+    case ScaleType::kF32: return "float32";
+    case ScaleType::kF16: return "float16";
+    case ScaleType::kE8M0: return "e8m0";
+    case ScaleType::kE4M3: return "e4m3";
+  }
+  return "?";
+}
+inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t == ScaleType::kF16 ? 2 : 1; }
 
 // Describes a row-major [rows, cols] matrix of `bits`-bit codes.
-// 8-bit: one byte per value (int8 two's complement if symmetric, uint8 if
-// asymmetric). 4-bit: two values per byte, even column in the low nibble,
-// every row starting on a byte boundary; symmetric codes are stored as q + 8.
+// 8-bit: one byte per value (int: int8 two's complement if symmetric, uint8 if
+// asymmetric; fp8: the float's bits). 4-bit: two values per byte, even column
+// in the low nibble, every row starting on a byte boundary; symmetric int codes
+// are stored as q + 8. q4_0 / q8_0: ggml's blocks of 32 (an fp16 scale, then
+// the codes; q4_0 holds element j in the low and j + 16 in the high nibble of
+// byte j), back to back, row by row; their scales live only in `data`.
 struct QuantLayout {
   int64_t rows = 0;
   int64_t cols = 0;
@@ -33,8 +65,16 @@ struct QuantLayout {
   Scheme scheme = Scheme::kSymmetric;
   Granularity granularity = Granularity::kGroup;
   int64_t group_size = 0;  // only meaningful for kGroup
+  Format format = Format::kInt;
+  ScaleType scale_type = ScaleType::kF32;
 
-  int64_t row_bytes() const { return bits == 8 ? cols : (cols + 1) / 2; }
+  bool ggml_blocks() const { return format == Format::kQ4_0 || format == Format::kQ8_0; }
+  // Bytes of one ggml block (an fp16 scale and 32 codes).
+  int64_t block_bytes() const { return format == Format::kQ4_0 ? 18 : 34; }
+  int64_t row_bytes() const {
+    if (ggml_blocks()) return cols / 32 * block_bytes();
+    return bits == 8 ? cols : (cols + 1) / 2;
+  }
   int64_t data_bytes() const { return rows * row_bytes(); }
   // Scales per row of the scale table (group: cols / group_size).
   int64_t groups_per_row() const { return granularity == Granularity::kGroup ? cols / group_size : 1; }
@@ -48,7 +88,13 @@ struct QuantLayout {
     return 0;
   }
   int64_t num_zeros() const { return scheme == Scheme::kAsymmetric ? num_scales() : 0; }
-  int64_t byte_length() const { return data_bytes() + 4 * num_scales() + num_zeros(); }
+  // Entries of the separate `scales` array (ggml blocks carry theirs inside `data`).
+  int64_t stored_scales() const { return ggml_blocks() ? 0 : num_scales(); }
+  // Every byte the matrix needs, nvfp4's fp32 tensor scale included.
+  int64_t byte_length() const {
+    return data_bytes() + scale_type_bytes(scale_type) * stored_scales() + num_zeros() +
+           (format == Format::kNVFP4 ? 4 : 0);
+  }
   int qmax() const { return scheme == Scheme::kSymmetric ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
   int qmin() const { return scheme == Scheme::kSymmetric ? -(1 << (bits - 1)) : 0; }
   // Elements that share one scale along a row: group_size, the whole row, or 1.
@@ -72,11 +118,13 @@ struct QuantLayout {
 };
 
 // Read-only view of a quantized matrix's buffers (validated by the caller).
+// `scales` points at stored_scales() entries of layout.scale_type.
 struct QMatrixView {
   QuantLayout layout;
   const uint8_t* data = nullptr;
-  const float* scales = nullptr;
+  const void* scales = nullptr;
   const uint8_t* zeros = nullptr;  // null for symmetric
+  float tensor_scale = 1.0f;       // nvfp4's second-level scale; 1 otherwise
 };
 
 }  // namespace lowbit

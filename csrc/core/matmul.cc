@@ -1,10 +1,12 @@
 #include "matmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <vector>
 
 #include "matmul_ref.h"
+#include "qmatrix.h"
 
 namespace lowbit {
 namespace {
@@ -18,41 +20,120 @@ constexpr int64_t kRowsPerTask = 64;
 
 const float kUnitScale = 1.0f;
 
+static_assert(static_cast<int>(SType::kF16) == static_cast<int>(ScaleType::kF16) &&
+                  static_cast<int>(SType::kE8M0) == static_cast<int>(ScaleType::kE8M0) &&
+                  static_cast<int>(SType::kE4M3) == static_cast<int>(ScaleType::kE4M3),
+              "kernels' SType mirrors the layout's ScaleType");
+
+// Code tables of the 4-bit float formats. The int8 path multiplies by lut_i8,
+// which is lut_f32 / lut_i8_scale: exact for E2M1 (twice its values are the
+// integers 0..12), and NF4's levels rounded to multiples of 1/127 (as ggml's
+// IQ4_NL does), which moves a weight by at most 0.4% of its block's absmax.
+struct Lut {
+  float f32[16];
+  int8_t i8[16];
+  float i8_scale;
+};
+
+Lut make_e2m1_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = (c & 8) ? -kE2M1[c & 7] : kE2M1[c & 7];
+    t.i8[c] = static_cast<int8_t>(2.0f * t.f32[c]);
+  }
+  t.i8_scale = 0.5f;
+  return t;
+}
+
+Lut make_nf4_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = kNF4[c];
+    t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * kNF4[c]));
+  }
+  t.i8_scale = 1.0f / 127.0f;
+  return t;
+}
+
+const Lut kE2M1Lut = make_e2m1_lut();
+const Lut kNF4Lut = make_nf4_lut();
+
+}  // namespace
+
 WeightArgs weight_args(const QMatrixView& q) {
   const QuantLayout& L = q.layout;
   WeightArgs w;
   w.data = q.data;
   w.row_bytes = L.row_bytes();
+  w.block_bytes = L.bits == 4 ? 16 : 32;
   w.k = L.cols;
-  const bool sym = L.scheme == Scheme::kSymmetric;
-  w.code = L.bits == 4 ? WCode::kU4 : (sym ? WCode::kS8 : WCode::kU8);
-  w.bias = (L.bits == 4 && sym) ? 8 : 0;
-  w.scales = q.scales;
+  w.scales = static_cast<const uint8_t*>(q.scales);
+  w.stype = static_cast<SType>(L.scale_type);
+  const int64_t ssize = scale_type_bytes(L.scale_type);
+  const Lut* lut = nullptr;
+  switch (L.format) {
+    case Format::kInt: {
+      const bool sym = L.scheme == Scheme::kSymmetric;
+      w.code = L.bits == 4 ? WCode::kU4 : (sym ? WCode::kS8 : WCode::kU8);
+      w.bias = (L.bits == 4 && sym) ? 8 : 0;
+      break;
+    }
+    case Format::kQ4_0:
+    case Format::kQ8_0:
+      // The fp16 scale leads each block; the kernels read codes 2 bytes in.
+      w.code = L.format == Format::kQ4_0 ? WCode::kU4 : WCode::kS8;
+      w.bias = L.format == Format::kQ4_0 ? 8 : 0;
+      w.split_nibbles = true;
+      w.data = q.data + 2;
+      w.block_bytes = L.block_bytes();
+      w.scales = q.data;
+      w.stype = SType::kF16;
+      w.scale_row_bytes = w.row_bytes;
+      w.scale_group_bytes = w.block_bytes;
+      w.group = 32;
+      return w;
+    case Format::kNF4: w.code = WCode::kLut4; lut = &kNF4Lut; break;
+    case Format::kFP8E4M3: w.code = WCode::kE4M3; break;
+    case Format::kFP8E5M2: w.code = WCode::kE5M2; break;
+    case Format::kMXFP4:
+    case Format::kNVFP4: w.code = WCode::kLut4; lut = &kE2M1Lut; break;
+  }
+  if (L.format == Format::kNVFP4) w.scale_mul = q.tensor_scale;
+  w.scale_mul_i8 = w.scale_mul;
+  if (lut) {
+    w.lut_f32 = lut->f32;
+    w.lut_i8 = lut->i8;
+    w.scale_mul_i8 = w.scale_mul * lut->i8_scale;
+  }
   w.zeros = q.zeros;
   switch (L.granularity) {
     case Granularity::kTensor:
-      w.scale_stride = 0;
       w.group = L.cols;
       break;
     case Granularity::kRow:
-      w.scale_stride = 1;
+      w.scale_row_bytes = ssize;
+      w.zero_stride = 1;
       w.group = L.cols;
       break;
     case Granularity::kGroup:
-      w.scale_stride = L.groups_per_row();
+      w.scale_row_bytes = L.groups_per_row() * ssize;
+      w.scale_group_bytes = ssize;
+      w.zero_stride = L.groups_per_row();
       w.group = L.group_size;
       break;
     case Granularity::kColumn:
       // Column scales are folded into x, column zero-points into a per-row
       // correction (see matmul); the kernels see unit scales and raw codes.
-      w.scales = &kUnitScale;
-      w.scale_stride = 0;
+      w.scales = reinterpret_cast<const uint8_t*>(&kUnitScale);
+      w.stype = SType::kF32;
       w.group = L.cols;
       w.zeros = nullptr;
       break;
   }
   return w;
 }
+
+namespace {
 
 // Reorders each 32-column block as its 16 even columns then its 16 odd ones:
 // the order in which the 4-bit kernels unpack low and high nibbles.
@@ -87,10 +168,12 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
   const QuantLayout& L = q.layout;
   const int64_t k = L.cols, n = L.rows;
   const WeightArgs w = weight_args(q);
-  const bool simd = kernels.simd_shapes && k % 32 == 0 && w.group % 32 == 0;
+  // Two scales per 32-block only for table formats (their lanes never mix the halves).
+  const bool simd = kernels.simd_shapes && k % 32 == 0 &&
+                    (w.group % 32 == 0 || (w.group == 16 && w.code == WCode::kLut4));
   const KernelTable& kt = simd ? kernels : ref::kTable;
   const bool column = L.granularity == Granularity::kColumn;
-  const bool permute = simd && L.bits == 4;
+  const bool permute = simd && L.bits == 4 && !w.split_nibbles;
 
   // x' = x * diag(column scales), 4-bit SIMD: permuted per block. Only copied when needed.
   std::vector<float> xbuf;
@@ -99,7 +182,7 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
     xbuf.assign(x, x + m * k);
     if (column) {
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t c = 0; c < k; ++c) xbuf[i * k + c] *= q.scales[c];
+        for (int64_t c = 0; c < k; ++c) xbuf[i * k + c] *= scale_at(q, c);
     }
     xp = xbuf.data();
   }

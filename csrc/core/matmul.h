@@ -11,6 +11,9 @@ namespace lowbit {
 
 enum class Activations : uint8_t { kFloat, kInt8 };
 
+// The kernels' view of q (column granularity: unit scales, raw codes; see matmul()).
+WeightArgs weight_args(const QMatrixView& q);
+
 // x: row-major [m, q.cols]; y: row-major [m, q.rows]. `kernels` is the table to
 // run (normally active_kernels()); shapes its SIMD kernels do not take (cols or
 // group size not a multiple of 32) run the scalar reference kernels.

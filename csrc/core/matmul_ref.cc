@@ -26,12 +26,12 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
 
 // Runs of columns that share one activation block and one weight scale.
 template <typename F>
-inline void for_each_segment(const WeightArgs& w, int64_t j, F&& f) {
+inline void for_each_segment(const WeightArgs& w, F&& f) {
   for (int64_t c0 = 0; c0 < w.k;) {
     const int64_t block_end = std::min(w.k, (c0 / kActBlock + 1) * kActBlock);
     const int64_t group_end = std::min(w.k, (c0 / w.group + 1) * w.group);
     const int64_t c1 = std::min(block_end, group_end);
-    f(c0, c1, weight_scale_index(w, j, c0));
+    f(c0, c1);
     c0 = c1;
   }
 }
@@ -42,11 +42,11 @@ void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t
     const float* xd = x.d + i * x.nb;
     for (int64_t j = n0; j < n1; ++j) {
       float acc = 0.0f;
-      for_each_segment(w, j, [&](int64_t c0, int64_t c1, int64_t si) {
-        const int bias = weight_bias(w, si);
+      for_each_segment(w, [&](int64_t c0, int64_t c1) {
         int32_t isum = 0;
-        for (int64_t c = c0; c < c1; ++c) isum += xq[c] * (weight_raw(w, j, c) - bias);
-        acc += (xd[c0 / kActBlock] * w.scales[si]) * static_cast<float>(isum);
+        for (int64_t c = c0; c < c1; ++c) isum += xq[c] * weight_int(w, j, c);
+        const float s = weight_stored_scale(w, j, c0) * w.scale_mul_i8;
+        acc += (xd[c0 / kActBlock] * s) * static_cast<float>(isum);
       });
       y[i * y_stride + j] = acc;
     }
@@ -60,8 +60,7 @@ void gemm_f32(const WeightArgs& w, const float* x, int64_t x_stride, int64_t m, 
     for (int64_t j = n0; j < n1; ++j) {
       float acc = 0.0f;
       for (int64_t c = 0; c < w.k; ++c) {
-        const int64_t si = weight_scale_index(w, j, c);
-        const float wv = w.scales[si] * static_cast<float>(weight_raw(w, j, c) - weight_bias(w, si));
+        const float wv = (weight_stored_scale(w, j, c) * w.scale_mul) * weight_value(w, j, c);
         acc += xr[c] * wv;
       }
       y[i * y_stride + j] = acc;

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <cstring>
 #include <vector>
+
+#include "qmatrix.h"
 
 namespace lowbit {
 namespace {
@@ -51,8 +54,72 @@ int64_t first_non_finite(const float* x, int64_t n) {
   return -1;
 }
 
-const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data, float* scales,
-                            uint8_t* zeros, ThreadPool* pool) {
+namespace {
+
+// The largest-magnitude element with its sign (the first of equals), as ggml's Q4_0 picks it.
+float signed_max(const float* p, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (amax < std::fabs(p[i])) {
+      amax = std::fabs(p[i]);
+      max = p[i];
+    }
+  }
+  return max;
+}
+
+void store_fp16(uint8_t* p, float v) {
+  const uint16_t h = fp32_to_fp16(v);
+  std::memcpy(p, &h, 2);
+}
+
+// ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref, one row.
+void quantize_ggml_row(const float* x, const QuantLayout& L, uint8_t* row) {
+  for (int64_t b = 0; b < L.cols / 32; ++b) {
+    const float* p = x + b * 32;
+    uint8_t* blk = row + b * L.block_bytes();
+    if (L.format == Format::kQ8_0) {
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(p[i]));
+      const float d = amax / 127.0f;
+      const float id = d != 0.0f ? 1.0f / d : 0.0f;
+      store_fp16(blk, d);
+      for (int i = 0; i < 32; ++i) blk[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::round(p[i] * id)));
+    } else {
+      const float d = signed_max(p, 32) / -8.0f;
+      const float id = d != 0.0f ? 1.0f / d : 0.0f;
+      store_fp16(blk, d);
+      for (int i = 0; i < 16; ++i) {
+        const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(p[i] * id + 8.5f)));
+        const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(p[i + 16] * id + 8.5f)));
+        blk[2 + i] = static_cast<uint8_t>(lo | (hi << 4));
+      }
+    }
+  }
+}
+
+// Rounds a computed scale to the stored type; returns the value the codes are computed with.
+float store_scale(ScaleType t, void* scales, int64_t i, float s) {
+  if (t == ScaleType::kF16) {
+    const uint16_t h = fp32_to_fp16(s);
+    static_cast<uint16_t*>(scales)[i] = h;
+    return fp16_to_fp32(h);
+  }
+  static_cast<float*>(scales)[i] = s;
+  return s;
+}
+
+}  // namespace
+
+const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data, void* scales, uint8_t* zeros,
+                            float* tensor_scale, ThreadPool* pool) {
+  if (tensor_scale) *tensor_scale = 1.0f;
+  if (L.ggml_blocks()) {
+    for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) quantize_ggml_row(w + r * L.cols, L, data + r * L.row_bytes());
+    });
+    return nullptr;
+  }
   const bool sym = L.scheme == Scheme::kSymmetric;
   const int64_t ns = L.num_scales();
   std::vector<ScaleStats> stats(static_cast<size_t>(ns));
@@ -80,24 +147,61 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) { scan(r0, r1, 0, L.cols); });
   }
 
-  // Per-scale float32 parameters, exactly as the seed's NumPy code computes them.
-  std::vector<float> zf(static_cast<size_t>(ns), 0.0f);
-  const float levels = static_cast<float>(sym ? L.qmax() : (1 << L.bits) - 1);
+  // Per-scale parameters in float32: sf is the value codes are computed with (the stored one).
+  std::vector<float> sf(static_cast<size_t>(ns)), zf(static_cast<size_t>(ns), 0.0f);
+  float ts = 1.0f;
+  if (L.format == Format::kNVFP4) {
+    float amax = 0.0f;
+    for (const ScaleStats& st : stats) amax = std::max(amax, st.amax);
+    // The tensor scale maps the largest block scale (amax / 6) onto E4M3's 448.
+    ts = amax / (448.0f * 6.0f);
+    if (tensor_scale) *tensor_scale = ts;
+  }
   for (int64_t i = 0; i < ns; ++i) {
     const ScaleStats& st = stats[i];
-    float s;
-    if (sym) {
-      s = st.amax / levels;
-    } else {
-      s = (st.hi - st.lo) / levels;
-      if (!std::isfinite(s)) {
-        return "the asymmetric range max(w) - min(w) of a scale group overflows float32 "
-               "(values must span less than 3.4e38); use the symmetric scheme";
+    float s = 0.0f;
+    switch (L.format) {
+      case Format::kInt:
+        if (sym) {
+          s = st.amax / static_cast<float>(L.qmax());
+        } else {
+          s = (st.hi - st.lo) / static_cast<float>((1 << L.bits) - 1);
+          if (!std::isfinite(s)) {
+            return "the asymmetric range max(w) - min(w) of a scale group overflows float32 "
+                   "(values must span less than 3.4e38); use the symmetric scheme";
+          }
+        }
+        break;
+      case Format::kNF4: s = st.amax; break;
+      case Format::kFP8E4M3: s = st.amax / kE4M3.max; break;
+      case Format::kFP8E5M2: s = st.amax / kE5M2.max; break;
+      case Format::kMXFP4: {
+        // 2^(floor(log2 amax) - 2): E2M1's largest binade (4..6) holds the block's top.
+        int e = -127 + 1 + 2;  // all-zero block: the smallest scale, code 0
+        if (st.amax > 0.0f) std::frexp(st.amax, &e);
+        const int code = std::min(254, std::max(0, e - 1 - 2 + 127));
+        static_cast<uint8_t*>(scales)[i] = static_cast<uint8_t>(code);
+        sf[i] = e8m0_to_fp32(static_cast<uint8_t>(code));
+        continue;
       }
-      zf[i] = s == 0.0f ? 0.0f : round_even(-st.lo / s);
+      case Format::kNVFP4: {
+        const uint8_t code = ts > 0.0f ? fp32_to_fp8(st.amax / 6.0f / ts, kE4M3) : 0;
+        static_cast<uint8_t*>(scales)[i] = code;
+        sf[i] = fp8_to_fp32(code, kE4M3) * ts;
+        continue;
+      }
+      default: break;
+    }
+    s = store_scale(L.scale_type, scales, i, s);
+    if (!std::isfinite(s)) {
+      return "a scale exceeds float16's range (65504); use scaleType 'float32'";
+    }
+    sf[i] = s;
+    if (L.format == Format::kInt && !sym) {
+      const float qmax = static_cast<float>(L.qmax());
+      zf[i] = s == 0.0f ? 0.0f : std::min(std::max(round_even(-st.lo / s), 0.0f), qmax);
       zeros[i] = static_cast<uint8_t>(zf[i]);
     }
-    scales[i] = s;
   }
 
   const float qmin = static_cast<float>(L.qmin());
@@ -106,19 +210,30 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
     if (L.bits == 4) std::fill(data + r0 * rb, data + r1 * rb, uint8_t{0});
     for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
-      const float s = scales[idx];
+      const float s = sf[idx];
       const float z = zf[idx];
       const float* p = w + r * L.cols + c0;
       uint8_t* row = data + r * rb;
       for (int64_t i = 0; i < n; ++i) {
-        float q = s == 0.0f ? z : std::min(std::max(round_even(p[i] / s) + z, qmin), qmax);
-        int qi = static_cast<int>(q);
-        int64_t c = c0 + i;
+        uint8_t code;
+        switch (L.format) {
+          case Format::kNF4: code = s == 0.0f ? 7 : nearest_nf4(p[i] / s); break;
+          case Format::kFP8E4M3: code = s == 0.0f ? 0 : fp32_to_fp8(p[i] / s, kE4M3); break;
+          case Format::kFP8E5M2: code = s == 0.0f ? 0 : fp32_to_fp8(p[i] / s, kE5M2); break;
+          case Format::kMXFP4:
+          case Format::kNVFP4: code = s == 0.0f ? 0 : fp32_to_e2m1(p[i] / s); break;
+          default: {
+            const float q = s == 0.0f ? z : std::min(std::max(round_even(p[i] / s) + z, qmin), qmax);
+            const int qi = static_cast<int>(q);
+            // Two's complement for symmetric 8-bit; symmetric 4-bit stored as q + 8.
+            code = static_cast<uint8_t>(L.bits == 4 && sym ? qi + 8 : qi);
+          }
+        }
+        const int64_t c = c0 + i;
         if (L.bits == 8) {
-          row[c] = static_cast<uint8_t>(qi);  // two's complement for symmetric
+          row[c] = code;
         } else {
-          uint8_t nib = static_cast<uint8_t>(sym ? qi + 8 : qi);
-          row[c >> 1] |= (c & 1) ? static_cast<uint8_t>(nib << 4) : nib;
+          row[c >> 1] |= (c & 1) ? static_cast<uint8_t>(code << 4) : code;
         }
       }
     });
@@ -128,29 +243,14 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
 
 namespace {
 
-// out[(r - r0) * cols + c] = scale * (q - z) for rows [r0, r1).
+// out[(r - r0) * cols + c] = scale * value(code) for rows [r0, r1).
 void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
-  const bool sym = L.scheme == Scheme::kSymmetric;
-  const int64_t rb = L.row_bytes();
   for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
-    const float s = q.scales[idx];
+    const float s = scale_at(q, idx);
     const int z = q.zeros ? q.zeros[idx] : 0;
-    const uint8_t* row = q.data + r * rb;
     float* o = out + (r - r0) * L.cols + c0;
-    if (L.bits == 8) {
-      for (int64_t i = 0; i < n; ++i) {
-        const int v = sym ? static_cast<int8_t>(row[c0 + i]) : row[c0 + i] - z;
-        o[i] = s * static_cast<float>(v);
-      }
-    } else {
-      const int bias = sym ? 8 : z;
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t c = c0 + i;
-        const int nib = (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
-        o[i] = s * static_cast<float>(nib - bias);
-      }
-    }
+    for (int64_t i = 0; i < n; ++i) o[i] = s * code_value(L, element_code(L, q.data, r, c0 + i), z);
   });
 }
 

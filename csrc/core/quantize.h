@@ -9,15 +9,16 @@
 namespace lowbit {
 
 // Quantizes row-major `w` (layout.rows x layout.cols, all finite) into `data`
-// (layout.data_bytes()), `scales` (layout.num_scales()) and, for asymmetric
-// layouts, `zeros` (layout.num_zeros()). Returns nullptr on success or a
-// message when a scale is not representable in float32 (an asymmetric range
-// wider than FLT_MAX); outputs are then unspecified. Work is spread over `pool`
+// (layout.data_bytes()), `scales` (layout.stored_scales() of layout.scale_type),
+// for asymmetric layouts `zeros` (layout.num_zeros()), and nvfp4's tensor scale.
+// Returns nullptr on success or a message when a scale is not representable in
+// its type (an asymmetric range wider than FLT_MAX, a float16 overflow); outputs
+// are then unspecified. Work is spread over `pool`
 // (results do not depend on its thread count); without one it runs on the caller.
-const char* quantize_matrix(const float* w, const QuantLayout& layout, uint8_t* data, float* scales,
-                            uint8_t* zeros, ThreadPool* pool = nullptr);
+const char* quantize_matrix(const float* w, const QuantLayout& layout, uint8_t* data, void* scales, uint8_t* zeros,
+                            float* tensor_scale, ThreadPool* pool = nullptr);
 
-// out[r * cols + c] = scale * (q - z), float32.
+// out[r * cols + c] = scale * value(q), float32 (qmatrix.h: scale_at, code_value).
 void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool = nullptr);
 
 struct ErrorStats {

@@ -1,25 +1,67 @@
-// Scalar helpers to read one weight code and its scale; shared by the scalar
-// reference kernels and by the SIMD kernels' tails. Plain C++ only.
+// Scalar access to the weights a kernel sees (WeightArgs): the scalar reference
+// kernels' definition of every code and scale. Baseline code only.
 #pragma once
 
+#include <cstring>
+
+#include "float_formats.h"
 #include "kernels.h"
 
 namespace lowbit {
 
-inline int weight_raw(const WeightArgs& w, int64_t j, int64_t c) {
-  const uint8_t* row = w.data + j * w.row_bytes;
-  switch (w.code) {
-    case WCode::kU4: return (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
-    case WCode::kS8: return static_cast<int8_t>(row[c]);
-    case WCode::kU8: return row[c];
+inline int weight_code(const WeightArgs& w, int64_t j, int64_t c) {
+  const uint8_t* blk = w.data + j * w.row_bytes + (c / 32) * w.block_bytes;
+  const int64_t i = c % 32;
+  if (w.code == WCode::kU4 || w.code == WCode::kLut4) {
+    if (w.split_nibbles) return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
+    return (i & 1) ? blk[i >> 1] >> 4 : blk[i >> 1] & 0xF;
   }
-  return 0;
+  return blk[i];
 }
 
-inline int64_t weight_scale_index(const WeightArgs& w, int64_t j, int64_t c) {
-  return j * w.scale_stride + c / w.group;
+inline int weight_bias(const WeightArgs& w, int64_t j, int64_t c) {
+  return w.zeros ? w.zeros[j * w.zero_stride + c / w.group] : w.bias;
 }
 
-inline int weight_bias(const WeightArgs& w, int64_t idx) { return w.zeros ? w.zeros[idx] : w.bias; }
+// The integer the int8 path multiplies by.
+inline int weight_int(const WeightArgs& w, int64_t j, int64_t c) {
+  const int code = weight_code(w, j, c);
+  switch (w.code) {
+    case WCode::kS8: return static_cast<int8_t>(code);
+    case WCode::kLut4: return w.lut_i8[code];
+    default: return code - weight_bias(w, j, c);
+  }
+}
+
+// The value the float path multiplies by the scale.
+inline float weight_value(const WeightArgs& w, int64_t j, int64_t c) {
+  const int code = weight_code(w, j, c);
+  switch (w.code) {
+    case WCode::kLut4: return w.lut_f32[code];
+    case WCode::kE4M3: return fp8_to_fp32(static_cast<uint8_t>(code), kE4M3);
+    case WCode::kE5M2: return fp8_to_fp32(static_cast<uint8_t>(code), kE5M2);
+    default: return static_cast<float>(weight_int(w, j, c));
+  }
+}
+
+// The stored scale of (row j, column c), decoded (before scale_mul / scale_mul_i8).
+inline float weight_stored_scale(const WeightArgs& w, int64_t j, int64_t c) {
+  const uint8_t* p = w.scales + j * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes;
+  switch (w.stype) {
+    case SType::kF32: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+    case SType::kF16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return fp16_to_fp32(h);
+    }
+    case SType::kE8M0: return e8m0_to_fp32(*p);
+    case SType::kE4M3: return fp8_to_fp32(*p, kE4M3);
+  }
+  return 0.0f;
+}
 
 }  // namespace lowbit

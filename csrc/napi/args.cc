@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "../core/formats.h"
+#include "../core/qmatrix.h"
 #include "../core/quantize.h"
 
 namespace lowbit::napi {
@@ -123,6 +125,60 @@ int64_t parse_group_size(Napi::Value v, int64_t cols, const std::string& what) {
   return g;
 }
 
+template <typename E, size_t N>
+E parse_name(Napi::Value v, const std::string& what, const E (&all)[N], const char* (*name)(E)) {
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  std::string list;
+  for (size_t i = 0; i < N; ++i) {
+    if (s == name(all[i])) return all[i];
+    list += std::string(i == 0 ? "'" : i + 1 == N ? " or '" : ", '") + name(all[i]) + "'";
+  }
+  std::string msg = what + " must be " + list + " (got " + describe(v) + ")";
+  if (!v.IsString()) throw_type_error(v.Env(), msg);
+  throw_range_error(v.Env(), msg);
+}
+
+constexpr ScaleType kAllScaleTypes[] = {ScaleType::kF32, ScaleType::kF16, ScaleType::kE8M0, ScaleType::kE4M3};
+
+Format parse_format(Napi::Value v, const std::string& what) {
+  return parse_name(v, what, kAllFormats, format_name);
+}
+
+ScaleType parse_scale_type(Napi::Value v, const std::string& what) {
+  return parse_name(v, what, kAllScaleTypes, scale_type_name);
+}
+
+// Checks that L's bits, scheme, granularity, group size and scale type are ones its
+// format allows; `what` prefixes the field names ("quantize: options", "matmul: w").
+void check_format_rules(Napi::Env env, const QuantLayout& L, const std::string& what) {
+  const FormatInfo& fi = format_info(L.format);
+  const std::string f = std::string("format '") + format_name(L.format) + "'";
+  if (fi.bits != 0 && L.bits != fi.bits) {
+    throw_range_error(env, what + ".bits must be " + std::to_string(fi.bits) + " for " + f + " (got " +
+                               std::to_string(L.bits) + ")");
+  }
+  if (!fi.any_scheme && L.scheme != Scheme::kSymmetric) {
+    throw_range_error(env, what + ".scheme must be 'symmetric' for " + f + " (its codes have no zero-point)");
+  }
+  if (!fi.any_granularity && L.granularity != Granularity::kGroup) {
+    throw_range_error(env, what + ".granularity must be 'group' for " + f + " (got '" +
+                               granularity_name(L.granularity) + "')");
+  }
+  if (fi.fixed_group && L.group_size != fi.group_size) {
+    throw_range_error(env, what + ".groupSize must be " + std::to_string(fi.group_size) + " for " + f +
+                               " (its blocks are fixed; got " + std::to_string(L.group_size) + ")");
+  }
+  const bool scale_ok = fi.float_scale_choice
+                            ? (L.scale_type == ScaleType::kF32 || L.scale_type == ScaleType::kF16)
+                            : L.scale_type == fi.scale_type;
+  if (!scale_ok) {
+    throw_range_error(env, what + ".scaleType must be " +
+                               (fi.float_scale_choice ? std::string("'float32' or 'float16'")
+                                                      : "'" + std::string(scale_type_name(fi.scale_type)) + "'") +
+                               " for " + f + " (got '" + scale_type_name(L.scale_type) + "')");
+  }
+}
+
 }  // namespace
 
 void reject_unknown_keys(Napi::Object o, std::initializer_list<const char*> allowed, const std::string& fn) {
@@ -167,31 +223,89 @@ Napi::Float32Array output_array(Napi::Env env, Napi::Value v, int64_t n, const s
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn) {
   Napi::Env env = opts.Env();
   if (!opts.IsObject() || opts.IsArray() || opts.IsFunction()) {
-    throw_type_error(env, fn + ": options must be an object like { bits: 4 } (got " + describe(opts) + ")");
+    throw_type_error(env, fn + ": options must be an object like { bits: 4 } or { format: 'q4_0' } (got " +
+                              describe(opts) + ")");
   }
   Napi::Object o = opts.As<Napi::Object>();
-  reject_unknown_keys(o, {"bits", "scheme", "granularity", "groupSize"}, fn);
+  reject_unknown_keys(o, {"format", "bits", "scheme", "granularity", "groupSize", "scaleType"}, fn);
+  const std::string what = fn + ": options";
   QuantLayout L;
   L.rows = rows;
   L.cols = cols;
-  L.bits = parse_bits(get_field(o, "bits"), fn + ": options.bits");
+  Napi::Value format = get_field(o, "format");
+  L.format = format.IsUndefined() ? Format::kInt : parse_format(format, what + ".format");
+  const FormatInfo& fi = format_info(L.format);
+  Napi::Value bits = get_field(o, "bits");
+  if (fi.bits == 0 || !bits.IsUndefined()) {
+    L.bits = parse_bits(bits, what + ".bits");
+  } else {
+    L.bits = fi.bits;
+  }
   Napi::Value scheme = get_field(o, "scheme");
-  L.scheme = scheme.IsUndefined() ? Scheme::kSymmetric : parse_scheme(scheme, fn + ": options.scheme");
+  L.scheme = scheme.IsUndefined() ? Scheme::kSymmetric : parse_scheme(scheme, what + ".scheme");
   Napi::Value gran = get_field(o, "granularity");
-  L.granularity = gran.IsUndefined() ? Granularity::kGroup : parse_granularity(gran, fn + ": options.granularity");
+  L.granularity = gran.IsUndefined() ? fi.granularity : parse_granularity(gran, what + ".granularity");
   Napi::Value gs = get_field(o, "groupSize");
   if (L.granularity == Granularity::kGroup) {
-    L.group_size = gs.IsUndefined() ? 32 : parse_group_size(gs, cols, fn + ": options.groupSize");
-    if (cols % L.group_size != 0) {
-      throw_range_error(env, fn + ": cols (" + std::to_string(cols) + ") must be a multiple of the group size (" +
-                                 std::to_string(L.group_size) + "); pass options.groupSize that divides cols");
+    if (gs.IsUndefined()) {
+      L.group_size = fi.group_size;
+    } else {
+      L.group_size = fi.fixed_group ? to_positive_int(gs, what + ".groupSize")
+                                    : parse_group_size(gs, cols, what + ".groupSize");
     }
   } else if (!gs.IsUndefined()) {
-    throw_range_error(env, fn + ": options.groupSize is only allowed with granularity 'group' (got granularity '" +
+    throw_range_error(env, what + ".groupSize is only allowed with granularity 'group' (got granularity '" +
                                granularity_name(L.granularity) + "')");
+  }
+  Napi::Value st = get_field(o, "scaleType");
+  L.scale_type = st.IsUndefined() ? fi.scale_type : parse_scale_type(st, what + ".scaleType");
+  check_format_rules(env, L, what);
+  if (L.granularity == Granularity::kGroup && cols % L.group_size != 0) {
+    throw_range_error(env, fn + ": cols (" + std::to_string(cols) + ") must be a multiple of the group size (" +
+                               std::to_string(L.group_size) + ")" +
+                               (fi.fixed_group ? std::string(", the block length of format '") +
+                                                     format_name(L.format) + "'"
+                                               : "; pass options.groupSize that divides cols"));
   }
   return L;
 }
+
+namespace {
+
+Napi::TypedArray scales_array(Napi::Value v, ScaleType t, const std::string& what) {
+  switch (t) {
+    case ScaleType::kF32: return to_typed_array<Napi::Float32Array>(v, napi_float32_array, what, "a Float32Array");
+    case ScaleType::kF16:
+      return to_typed_array<Napi::Uint16Array>(v, napi_uint16_array, what,
+                                               "a Uint16Array (float16 bit patterns)");
+    default: return to_typed_array<Napi::Uint8Array>(v, napi_uint8_array, what, "a Uint8Array");
+  }
+}
+
+// Scales must decode to finite, non-negative numbers (ggml's q4_0 scale is signed:
+// d = max / -8). Fp8 element codes may be NaN/Inf: they are values, like a float's.
+void check_scale_values(Napi::Env env, const QMatrixView& q, const std::string& what) {
+  const QuantLayout& L = q.layout;
+  const int64_t ns = L.ggml_blocks() ? L.num_scales() : L.stored_scales();
+  const int sb = scale_type_bytes(L.scale_type);
+  for (int64_t i = 0; i < ns; ++i) {
+    float s;
+    if (L.ggml_blocks()) {
+      s = scale_at(q, i);
+    } else {
+      s = decode_scale(L.scale_type, static_cast<const uint8_t*>(q.scales) + i * sb);
+    }
+    if (std::isfinite(s) && (s >= 0.0f || L.ggml_blocks())) continue;
+    if (L.ggml_blocks()) {
+      throw_range_error(env, what + ".data: block " + std::to_string(i) + "'s fp16 scale is " + number_text(s) +
+                                 "; block scales must be finite");
+    }
+    throw_range_error(env, what + ".scales[" + std::to_string(i) + "] is " + number_text(s) + " (as " +
+                               scale_type_name(L.scale_type) + "); scales must be finite and non-negative");
+  }
+}
+
+}  // namespace
 
 QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values) {
   Napi::Env env = v.Env();
@@ -203,6 +317,12 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
   QuantLayout& L = q.layout;
   L.rows = to_positive_int(get_field(o, "rows"), what + ".rows");
   L.cols = to_positive_int(get_field(o, "cols"), what + ".cols");
+  // Matrices stored before formats existed have neither field: integer codes, fp32 scales.
+  Napi::Value format = get_field(o, "format");
+  L.format = format.IsUndefined() ? Format::kInt : parse_format(format, what + ".format");
+  const FormatInfo& fi = format_info(L.format);
+  Napi::Value st = get_field(o, "scaleType");
+  L.scale_type = st.IsUndefined() ? fi.scale_type : parse_scale_type(st, what + ".scaleType");
   L.bits = parse_bits(get_field(o, "bits"), what + ".bits");
   L.scheme = parse_scheme(get_field(o, "scheme"), what + ".scheme");
   L.granularity = parse_granularity(get_field(o, "granularity"), what + ".granularity");
@@ -213,26 +333,41 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
     throw_range_error(env, what + ".groupSize must be 0 when granularity is '" +
                                std::string(granularity_name(L.granularity)) + "' (got " + describe(gs) + ")");
   }
+  check_format_rules(env, L, what);
   if (L.rows > (int64_t{1} << 40) / L.cols) throw_range_error(env, what + ": rows * cols is too large");
 
   auto data = to_typed_array<Napi::Uint8Array>(get_field(o, "data"), napi_uint8_array, what + ".data", "a Uint8Array");
   if (static_cast<int64_t>(data.ElementLength()) != L.data_bytes()) {
     throw_range_error(env, what + ".data has " + std::to_string(data.ElementLength()) + " bytes; a " +
-                               std::to_string(L.bits) + "-bit " + std::to_string(L.rows) + "x" +
-                               std::to_string(L.cols) + " matrix needs " + std::to_string(L.data_bytes()));
+                               std::to_string(L.rows) + "x" + std::to_string(L.cols) + " matrix in " +
+                               (L.format == Format::kInt ? std::to_string(L.bits) + "-bit codes"
+                                                         : std::string("format '") + format_name(L.format) + "'") +
+                               " needs " + std::to_string(L.data_bytes()));
   }
-  auto scales = to_float32_array(get_field(o, "scales"), what + ".scales");
-  if (static_cast<int64_t>(scales.ElementLength()) != L.num_scales()) {
-    throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; granularity '" +
-                               granularity_name(L.granularity) + "' needs " + std::to_string(L.num_scales()));
+  q.data = data.Data();
+  const int64_t ns = L.stored_scales();
+  Napi::TypedArray scales = scales_array(get_field(o, "scales"), L.scale_type, what + ".scales");
+  if (static_cast<int64_t>(scales.ElementLength()) != ns) {
+    throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; " +
+                               (L.ggml_blocks() ? std::string("format '") + format_name(L.format) +
+                                                      "' keeps its scales in data, so it must be empty"
+                                                : "granularity '" + std::string(granularity_name(L.granularity)) +
+                                                      "' needs " + std::to_string(ns)));
   }
-  for (size_t i = 0; check_values && i < scales.ElementLength(); ++i) {
-    float s = scales[i];
-    if (!(std::isfinite(s) && s >= 0.0f)) {
-      throw_range_error(env, what + ".scales[" + std::to_string(i) + "] is " + number_text(s) +
-                                 "; scales must be finite and non-negative");
+  q.scales = static_cast<const uint8_t*>(scales.ArrayBuffer().Data()) + scales.ByteOffset();
+  Napi::Value ts = get_field(o, "tensorScale");
+  if (L.format == Format::kNVFP4) {
+    const double t = ts.IsNumber() ? ts.As<Napi::Number>().DoubleValue() : NAN;
+    if (!ts.IsNumber()) throw_type_error(env, what + ".tensorScale must be a number for format 'nvfp4' (got " + describe(ts) + ")");
+    if (!(std::isfinite(t) && t >= 0)) {
+      throw_range_error(env, what + ".tensorScale is " + number_text(t) + "; it must be finite and non-negative");
     }
+    q.tensor_scale = static_cast<float>(t);
+  } else if (!ts.IsUndefined()) {
+    throw_range_error(env, what + ".tensorScale is only used by format 'nvfp4' (got format '" +
+                               format_name(L.format) + "')");
   }
+  if (check_values) check_scale_values(env, q, what);
   Napi::Value zeros = get_field(o, "zeros");
   if (L.scheme == Scheme::kSymmetric) {
     if (!zeros.IsNull() && !zeros.IsUndefined()) {
@@ -253,25 +388,35 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
     }
     q.zeros = z.Data();
   }
-  q.data = data.Data();
-  q.scales = scales.Data();
   return q;
 }
 
-Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::Float32Array scales,
-                          Napi::Value zeros) {
+Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::TypedArray scales,
+                          Napi::Value zeros, float tensor_scale) {
   Napi::Object o = Napi::Object::New(env);
+  o.Set("format", Napi::String::New(env, format_name(L.format)));
   o.Set("rows", Napi::Number::New(env, static_cast<double>(L.rows)));
   o.Set("cols", Napi::Number::New(env, static_cast<double>(L.cols)));
   o.Set("bits", Napi::Number::New(env, L.bits));
   o.Set("scheme", Napi::String::New(env, scheme_name(L.scheme)));
   o.Set("granularity", Napi::String::New(env, granularity_name(L.granularity)));
   o.Set("groupSize", Napi::Number::New(env, static_cast<double>(L.group_size)));
+  o.Set("scaleType", Napi::String::New(env, scale_type_name(L.scale_type)));
   o.Set("data", data);
   o.Set("scales", scales);
   o.Set("zeros", zeros);
+  if (L.format == Format::kNVFP4) o.Set("tensorScale", Napi::Number::New(env, tensor_scale));
   o.Set("byteLength", Napi::Number::New(env, static_cast<double>(L.byte_length())));
   return o;
+}
+
+Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L) {
+  const size_t n = static_cast<size_t>(L.stored_scales());
+  switch (L.scale_type) {
+    case ScaleType::kF32: return Napi::Float32Array::New(env, n);
+    case ScaleType::kF16: return Napi::Uint16Array::New(env, n);
+    default: return Napi::Uint8Array::New(env, n);
+  }
 }
 
 }  // namespace lowbit::napi

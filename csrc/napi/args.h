@@ -48,15 +48,18 @@ Napi::Float32Array output_array(Napi::Env env, Napi::Value v, int64_t n, const s
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn);
 
 // Validates a QuantizedMatrix object and returns a view of its buffers. The
-// view is valid while `v` is alive. Types, shapes and lengths are always
-// checked; with check_values, every scale (finite, >= 0) and zero-point (<= the
-// largest code) too. matmul skips the value scan: it would read an extra byte
+// view is valid while `v` is alive. Types, shapes, lengths and the format's rules
+// are always checked; with check_values, every scale (finite, >= 0) and zero-point
+// (<= the largest code) too. matmul skips the value scan: it would read an extra byte
 // per 8-32 weights on every call, and values cannot make a kernel misbehave,
 // only give the results they imply.
 QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values = true);
 
 // Builds the plain-data QuantizedMatrix object around freshly filled buffers.
-Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::Float32Array scales,
-                          Napi::Value zeros);
+Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::TypedArray scales,
+                          Napi::Value zeros, float tensor_scale);
+
+// The empty `scales` array of L's scale type: Float32Array, Uint16Array (fp16 bits) or Uint8Array.
+Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L);
 
 }  // namespace lowbit::napi

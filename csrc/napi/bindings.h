@@ -8,5 +8,6 @@ namespace lowbit::napi {
 void register_quantize(Napi::Env env, Napi::Object exports);
 void register_matmul(Napi::Env env, Napi::Object exports);
 void register_cpu(Napi::Env env, Napi::Object exports);
+void register_formats(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit::napi

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "../core/dispatch.h"
+#include "../core/formats.h"
 #include "../core/matmul.h"
 #include "args.h"
 #include "bindings.h"
@@ -26,6 +27,9 @@ struct MatmulJob {
     w = info[1].As<Napi::Object>();
     const int64_t k = q.layout.cols, n = q.layout.rows;
     m = rows_of(x, k, fn + ": x", "w.cols");
+    const FormatInfo& fi = format_info(q.layout.format);
+    // int8 activations where the format's codes have an integer form, else float.
+    act = fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
     Napi::Value opts = info[2];
     Napi::Value out_v;
     if (!opts.IsUndefined()) {
@@ -38,8 +42,12 @@ struct MatmulJob {
       if (!a.IsUndefined()) {
         std::string s = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
         if (s == "float") act = Activations::kFloat;
-        else if (s == "int8") act = Activations::kInt8;
-        else {
+        else if (s == "int8" && fi.int8_activations) act = Activations::kInt8;
+        else if (s == "int8") {
+          throw_range_error(env, fn + ": options.activations 'int8' is not available for format '" +
+                                     format_name(q.layout.format) +
+                                     "' (its values have no integer form); use 'float' or omit it");
+        } else {
           std::string msg = fn + ": options.activations must be 'float' or 'int8' (got " + describe(a) + ")";
           if (!a.IsString()) throw_type_error(env, msg);
           throw_range_error(env, msg);
@@ -51,7 +59,8 @@ struct MatmulJob {
                        "m * w.rows (" + std::to_string(m) + " * " + std::to_string(n) + ")",
                        {{x.Data(), x.ByteLength()},
                         {q.data, static_cast<size_t>(q.layout.data_bytes())},
-                        {q.scales, static_cast<size_t>(q.layout.num_scales()) * 4},
+                        {q.scales, static_cast<size_t>(q.layout.stored_scales() *
+                                                       scale_type_bytes(q.layout.scale_type))},
                         {q.zeros, static_cast<size_t>(q.layout.num_zeros())}});
     if (act == Activations::kInt8) {
       // Quantizing NaN or Infinity to int8 has no meaning; the float path propagates them.

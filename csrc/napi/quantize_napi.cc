@@ -14,12 +14,13 @@ struct QuantizeJob {
   Napi::Float32Array weights;
   QuantLayout layout;
   Napi::Uint8Array data;
-  Napi::Float32Array scales;
+  Napi::TypedArray scales;
   Napi::Value zeros;
   const float* w = nullptr;
   uint8_t* data_ptr = nullptr;
-  float* scales_ptr = nullptr;
+  void* scales_ptr = nullptr;
   uint8_t* zeros_ptr = nullptr;
+  float tensor_scale = 1.0f;
   std::string error;  // a RangeError message after run(), or empty
 
   QuantizeJob(const Napi::CallbackInfo& info, const std::string& fn) {
@@ -35,7 +36,7 @@ struct QuantizeJob {
     }
     layout = parse_quantize_options(info[3], rows, cols, fn);
     data = Napi::Uint8Array::New(env, static_cast<size_t>(layout.data_bytes()));
-    scales = Napi::Float32Array::New(env, static_cast<size_t>(layout.num_scales()));
+    scales = new_scales_array(env, layout);
     if (layout.scheme == Scheme::kAsymmetric) {
       auto z = Napi::Uint8Array::New(env, static_cast<size_t>(layout.num_zeros()));
       zeros_ptr = z.Data();
@@ -45,7 +46,7 @@ struct QuantizeJob {
     }
     w = weights.Data();
     data_ptr = data.Data();
-    scales_ptr = scales.Data();
+    scales_ptr = static_cast<uint8_t*>(scales.ArrayBuffer().Data()) + scales.ByteOffset();
     fn_ = fn;
   }
 
@@ -56,13 +57,13 @@ struct QuantizeJob {
               "); weights must be finite";
       return;
     }
-    if (const char* msg = quantize_matrix(w, layout, data_ptr, scales_ptr, zeros_ptr, &ThreadPool::global())) {
+    if (const char* msg = quantize_matrix(w, layout, data_ptr, scales_ptr, zeros_ptr, &tensor_scale, &ThreadPool::global())) {
       error = fn_ + ": " + msg;
     }
   }
 
   // Only valid in the scope that constructed the job (the sync path).
-  Napi::Object result(Napi::Env env) { return make_qmatrix(env, layout, data, scales, zeros); }
+  Napi::Object result(Napi::Env env) { return make_qmatrix(env, layout, data, scales, zeros, tensor_scale); }
 
  private:
   std::string fn_;
@@ -98,7 +99,7 @@ class QuantizeWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Value zeros = zeros_.IsEmpty() ? env.Null() : static_cast<Napi::Value>(zeros_.Value());
-    deferred_.Resolve(make_qmatrix(env, job_->layout, data_.Value(), scales_.Value(), zeros));
+    deferred_.Resolve(make_qmatrix(env, job_->layout, data_.Value(), scales_.Value(), zeros, job_->tensor_scale));
   }
   void OnError(const Napi::Error& e) override {
     deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value());
@@ -109,7 +110,7 @@ class QuantizeWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Float32Array> weights_;
   Napi::Reference<Napi::Uint8Array> data_;
-  Napi::Reference<Napi::Float32Array> scales_;
+  Napi::Reference<Napi::TypedArray> scales_;
   Napi::ObjectReference zeros_;
 };
 

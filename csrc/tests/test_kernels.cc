@@ -14,7 +14,10 @@
 #include "../core/dispatch.h"
 #include "../core/matmul.h"
 #include "../core/matmul_ref.h"
+#include "../core/formats.h"
+#include "../core/qmatrix.h"
 #include "../core/quantize.h"
+#include "../core/weights.h"
 
 using namespace lowbit;
 
@@ -35,33 +38,53 @@ int g_checks = 0;
     }                                                      \
   } while (0)
 
+struct Config {
+  Format format = Format::kInt;
+  int bits = 8;
+  Scheme scheme = Scheme::kSymmetric;
+  Granularity granularity = Granularity::kGroup;
+  int64_t group = 32;
+  ScaleType scale_type = ScaleType::kF32;
+};
+
+std::string describe(const Config& c) {
+  std::string s = c.format == Format::kInt ? "int" + std::to_string(c.bits) + " " + scheme_name(c.scheme)
+                                           : std::string(format_name(c.format));
+  s += std::string(" ") + granularity_name(c.granularity);
+  if (c.granularity == Granularity::kGroup) s += std::to_string(c.group);
+  return s + " " + scale_type_name(c.scale_type);
+}
+
 struct Quantized {
   QuantLayout L;
-  std::vector<uint8_t> data, zeros;
-  std::vector<float> scales;
+  std::vector<uint8_t> data, zeros, scales;
+  float tensor_scale = 1.0f;
   QMatrixView view() const {
     QMatrixView v;
     v.layout = L;
     v.data = data.data();
     v.scales = scales.data();
     v.zeros = zeros.empty() ? nullptr : zeros.data();
+    v.tensor_scale = tensor_scale;
     return v;
   }
 };
 
-Quantized make_quantized(const std::vector<float>& w, int64_t rows, int64_t cols, int bits, Scheme s, Granularity g,
-                         int64_t gs) {
+Quantized make_quantized(const std::vector<float>& w, int64_t rows, int64_t cols, const Config& c) {
   Quantized q;
   q.L.rows = rows;
   q.L.cols = cols;
-  q.L.bits = bits;
-  q.L.scheme = s;
-  q.L.granularity = g;
-  q.L.group_size = g == Granularity::kGroup ? gs : 0;
+  q.L.bits = c.bits;
+  q.L.scheme = c.scheme;
+  q.L.granularity = c.granularity;
+  q.L.group_size = c.granularity == Granularity::kGroup ? c.group : 0;
+  q.L.format = c.format;
+  q.L.scale_type = c.scale_type;
   q.data.resize(q.L.data_bytes());
-  q.scales.resize(q.L.num_scales());
+  q.scales.resize(q.L.stored_scales() * scale_type_bytes(c.scale_type) + 1);
   q.zeros.resize(q.L.num_zeros());
-  const char* err = quantize_matrix(w.data(), q.L, q.data.data(), q.scales.data(), q.zeros.empty() ? nullptr : q.zeros.data());
+  const char* err = quantize_matrix(w.data(), q.L, q.data.data(), q.scales.data(),
+                                    q.zeros.empty() ? nullptr : q.zeros.data(), &q.tensor_scale);
   if (err) {
     std::fprintf(stderr, "quantize failed: %s\n", err);
     std::exit(2);
@@ -117,16 +140,17 @@ std::vector<float> dequantized(const Quantized& q) {
   return out;
 }
 
-void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int64_t k, int bits, Scheme s,
-                        Granularity g, int64_t gs, int64_t m, int kind) {
+void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int64_t k, const Config& cfg, int64_t m,
+                        int kind) {
   const std::vector<float> w = random_matrix(rng, n * k, kind);
   const std::vector<float> x = random_matrix(rng, m * k, kind == 3 ? 0 : kind);
-  const Quantized q = make_quantized(w, n, k, bits, s, g, gs);
+  const Quantized q = make_quantized(w, n, k, cfg);
   const std::vector<float> wh = dequantized(q);
-  char tag[160];
-  std::snprintf(tag, sizeof tag, "[%s] int%d %s %s%s m=%lld n=%lld k=%lld kind=%d", kt.name, bits, scheme_name(s),
-                granularity_name(g), g == Granularity::kGroup ? std::to_string(gs).c_str() : "", (long long)m, (long long)n,
-                (long long)k, kind);
+  const WeightArgs wa = weight_args(q.view());
+  const bool column = cfg.granularity == Granularity::kColumn;
+  char tag[200];
+  std::snprintf(tag, sizeof tag, "[%s] %s m=%lld n=%lld k=%lld kind=%d", kt.name, describe(cfg).c_str(), (long long)m,
+                (long long)n, (long long)k, kind);
   ThreadPool& pool = ThreadPool::global();
 
   // Float activations against an fp64 reference of x * dequantize(w)^T. fp32
@@ -138,16 +162,15 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
   // the magnitude is sum |x * s| * (u + z).
   std::vector<float> y(m * n);
   matmul(kt, q.view(), x.data(), m, Activations::kFloat, y.data(), pool);
-  const bool col_zero = g == Granularity::kColumn && s == Scheme::kAsymmetric;
+  const bool col_zero = column && cfg.scheme == Scheme::kAsymmetric;
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double exact = 0.0, mag = 0.0;
       for (int64_t c = 0; c < k; ++c) {
         exact += static_cast<double>(x[i * k + c]) * wh[j * k + c];
         if (col_zero) {
-          const int u = bits == 4 ? ((c & 1) ? q.data[j * q.L.row_bytes() + c / 2] >> 4 : q.data[j * q.L.row_bytes() + c / 2] & 15)
-                                  : q.data[j * k + c];
-          mag += std::fabs(static_cast<double>(x[i * k + c]) * q.scales[c]) * (u + q.zeros[c]);
+          mag += std::fabs(static_cast<double>(x[i * k + c]) * scale_at(q.view(), c)) *
+                 (weight_code(wa, j, c) + q.zeros[c]);
         } else {
           mag += std::fabs(static_cast<double>(x[i * k + c]) * wh[j * k + c]);
         }
@@ -160,26 +183,27 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
 
   // int8 activations against the scalar reference kernels. Both quantize x the
   // same way (checked bit for bit above) and form the same exact integer sums
-  // per block; they differ only in how the per-block float terms are added: the
-  // reference adds nb terms (d_b * s_b) * isum_b in order, the SIMD kernels add
-  // each block's lane partial sums (8 or 4 lanes) then reduce horizontally. An
-  // fp32 sum of N terms in any order errs by at most (N - 1) * 2^-24 * sum |term|
-  // (to first order), so the two agree within 2 * (nb + 8) * 2^-24 * T, where T
+  // per block (or half-block for group 16); they differ only in how the float
+  // terms are added: the reference adds them in order, the SIMD kernels add each
+  // block's lane partial sums (8 or 4 lanes) then reduce horizontally. An fp32
+  // sum of N terms in any order errs by at most (N - 1) * 2^-24 * sum |term| (to
+  // first order), so the two agree within 2 * (2 nb + 8) * 2^-24 * T, where T
   // bounds sum |term| over every lane partial:
-  //   T = sum_b |d_b * s_b| * (sum_k |xq_k| * |w_k - z| + |b8 * sum_b(xq)|),
-  // b8 = z - 128 for unsigned 8-bit codes (whose kernels subtract that bias once
-  // per block, see the x86 and NEON kernels), 0 otherwise.
-  std::vector<float> yr(m * n), ys(m * n);
-  matmul(ref::kTable, q.view(), x.data(), m, Activations::kInt8, yr.data(), pool);
-  matmul(kt, q.view(), x.data(), m, Activations::kInt8, ys.data(), pool);
-  {
+  //   T = sum over segments |d_b * s| * (sum_k |xq_k| * |v_k| + |b8 * sum_b(xq)|),
+  // v the integer the kernels multiply by, s the int8-path scale, b8 = z - 128
+  // for unsigned 8-bit codes (whose kernels subtract that bias once per block,
+  // see the x86 and NEON kernels), 0 otherwise.
+  std::vector<float> ys(m * n);
+  const bool int8 = format_info(cfg.format).int8_activations;
+  if (int8) {
+    std::vector<float> yr(m * n);
+    matmul(ref::kTable, q.view(), x.data(), m, Activations::kInt8, yr.data(), pool);
+    matmul(kt, q.view(), x.data(), m, Activations::kInt8, ys.data(), pool);
     std::vector<float> xs(x);
-    const bool column = g == Granularity::kColumn;
     if (column)
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t c = 0; c < k; ++c) xs[i * k + c] *= q.scales[c];
+        for (int64_t c = 0; c < k; ++c) xs[i * k + c] *= scale_at(q.view(), c);
     const int64_t nb = (k + 31) / 32;
-    const int64_t rb = q.L.row_bytes();
     std::vector<int8_t> xq(k);
     std::vector<float> xd(nb);
     std::vector<int32_t> xsum(nb);
@@ -187,22 +211,18 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
       ref::quantize_act(xs.data() + i * k, k, xq.data(), xd.data(), xsum.data());
       for (int64_t j = 0; j < n; ++j) {
         double mag = 0.0;
-        for (int64_t b = 0; b < nb; ++b) {
-          // Scale and zero-point of this block as the kernels see them (column: unit scale, raw codes).
-          const int64_t c0 = b * 32;
-          const int64_t si = column ? 0 : q.L.scale_index(j, c0);
-          const double sc = column ? 1.0 : q.scales[si];
-          const int z = (s == Scheme::kSymmetric) ? (bits == 4 ? 8 : 0) : (column ? 0 : q.zeros[si]);
-          double blk = 0.0;
-          for (int64_t c = c0; c < std::min(k, c0 + 32); ++c) {
-            const int u = bits == 4 ? ((c & 1) ? q.data[j * rb + c / 2] >> 4 : q.data[j * rb + c / 2] & 15)
-                                    : (s == Scheme::kSymmetric ? static_cast<int8_t>(q.data[j * k + c]) : q.data[j * k + c]);
-            blk += std::abs(static_cast<int>(xq[c])) * std::abs(u - z);
+        for (int64_t c0 = 0; c0 < k;) {
+          const int64_t b = c0 / 32;
+          const int64_t c1 = std::min({k, (b + 1) * 32, (c0 / wa.group + 1) * wa.group});
+          double seg = 0.0;
+          for (int64_t c = c0; c < c1; ++c) seg += std::abs(static_cast<int>(xq[c])) * std::abs(weight_int(wa, j, c));
+          if (wa.code == WCode::kU8 && c0 % 32 == 0) {
+            seg += std::fabs(static_cast<double>(weight_bias(wa, j, c0) - 128) * xsum[b]);
           }
-          if (bits == 8 && s == Scheme::kAsymmetric) blk += std::fabs(static_cast<double>(z - 128) * xsum[b]);
-          mag += std::fabs(static_cast<double>(xd[b]) * sc) * blk;
+          mag += std::fabs(static_cast<double>(xd[b]) * weight_stored_scale(wa, j, c0) * wa.scale_mul_i8) * seg;
+          c0 = c1;
         }
-        const double tol = 2.0 * (nb + 8) * std::ldexp(1.0, -24) * mag * 1.01 + 1e-30;
+        const double tol = 2.0 * (2 * nb + 8) * std::ldexp(1.0, -24) * mag * 1.01 + 1e-30;
         const double err = std::fabs(static_cast<double>(ys[i * n + j]) - yr[i * n + j]);
         CHECK(err <= tol, "%s int8 path y[%lld,%lld]=%.9g ref %.9g (err %.3g > %.3g)", tag, (long long)i, (long long)j,
               ys[i * n + j], yr[i * n + j], err, tol);
@@ -216,9 +236,11 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
     pool.set_threads(t);
     std::vector<float> yt(m * n), yi(m * n);
     matmul(kt, q.view(), x.data(), m, Activations::kFloat, yt.data(), pool);
-    matmul(kt, q.view(), x.data(), m, Activations::kInt8, yi.data(), pool);
     CHECK(std::memcmp(yt.data(), y.data(), y.size() * 4) == 0, "%s float path differs with %d threads", tag, t);
-    CHECK(std::memcmp(yi.data(), ys.data(), ys.size() * 4) == 0, "%s int8 path differs with %d threads", tag, t);
+    if (int8) {
+      matmul(kt, q.view(), x.data(), m, Activations::kInt8, yi.data(), pool);
+      CHECK(std::memcmp(yi.data(), ys.data(), ys.size() * 4) == 0, "%s int8 path differs with %d threads", tag, t);
+    }
   }
   pool.set_threads(saved);
 }
@@ -241,27 +263,159 @@ void test_sgemm(const KernelTable& kt, std::mt19937& rng) {
   }
 }
 
+// fp8 weights holding every code, NaN and infinity included, with unit scales:
+// each kernel set must decode exactly as the reference does (NaN where it does).
+void test_fp8_special_codes(const KernelTable& kt) {
+  for (Format f : {Format::kFP8E4M3, Format::kFP8E5M2}) {
+    for (ScaleType st : {ScaleType::kF32, ScaleType::kF16}) {
+      Quantized q;
+      q.L.rows = 8;
+      q.L.cols = 32;
+      q.L.bits = 8;
+      q.L.format = f;
+      q.L.granularity = Granularity::kRow;
+      q.L.scale_type = st;
+      q.data.resize(256);
+      for (int c = 0; c < 256; ++c) q.data[c] = static_cast<uint8_t>(c);
+      q.scales.resize(8 * scale_type_bytes(st));
+      for (int r = 0; r < 8; ++r) {
+        if (st == ScaleType::kF32) {
+          const float one = 1.0f;
+          std::memcpy(q.scales.data() + 4 * r, &one, 4);
+        } else {
+          q.scales[2 * r] = 0x00;
+          q.scales[2 * r + 1] = 0x3C;  // binary16 1.0
+        }
+      }
+      // One-hot x rows pick out single weights: y[i, j] = w[j, i].
+      std::vector<float> x(32 * 32, 0.0f), y(32 * 8), yr(32 * 8);
+      for (int i = 0; i < 32; ++i) x[i * 32 + i] = 1.0f;
+      matmul(kt, q.view(), x.data(), 32, Activations::kFloat, y.data(), ThreadPool::global());
+      matmul(ref::kTable, q.view(), x.data(), 32, Activations::kFloat, yr.data(), ThreadPool::global());
+      for (int i = 0; i < 32 * 8; ++i) {
+        const bool same = (std::isnan(y[i]) && std::isnan(yr[i])) || y[i] == yr[i];
+        CHECK(same, "[%s] %s code 0x%02x: kernel %g, reference %g", kt.name, format_name(f),
+              (i % 8) * 32 + i / 8, y[i], yr[i]);
+      }
+    }
+  }
+}
+
+// Every format's matrices, in the configurations quantize() accepts.
+std::vector<Config> configs() {
+  std::vector<Config> out;
+  const Granularity all[] = {Granularity::kTensor, Granularity::kRow, Granularity::kColumn, Granularity::kGroup};
+  for (int bits : {4, 8})
+    for (Scheme s : {Scheme::kSymmetric, Scheme::kAsymmetric})
+      for (Granularity g : all)
+        for (int64_t gs : {32, 64, 128}) {
+          if (g != Granularity::kGroup && gs != 32) continue;
+          out.push_back({Format::kInt, bits, s, g, gs, ScaleType::kF32});
+          if (gs != 64) out.push_back({Format::kInt, bits, s, g, gs, ScaleType::kF16});
+        }
+  out.push_back({Format::kQ4_0, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  out.push_back({Format::kQ8_0, 8, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  for (ScaleType st : {ScaleType::kF32, ScaleType::kF16}) {
+    for (Granularity g : all) {
+      out.push_back({Format::kNF4, 4, Scheme::kSymmetric, g, 64, st});
+      out.push_back({Format::kFP8E4M3, 8, Scheme::kSymmetric, g, 32, st});
+      out.push_back({Format::kFP8E5M2, 8, Scheme::kSymmetric, g, 32, st});
+    }
+    out.push_back({Format::kNF4, 4, Scheme::kSymmetric, Granularity::kGroup, 16, st});  // two scales per block
+    out.push_back({Format::kNF4, 4, Scheme::kSymmetric, Granularity::kGroup, 32, st});
+  }
+  out.push_back({Format::kMXFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kE8M0});
+  out.push_back({Format::kNVFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 16, ScaleType::kE4M3});
+  return out;
+}
+
 void test_table(const KernelTable& kt) {
   std::mt19937 rng(1234);
   test_quantize_act(kt, rng);
   test_sgemm(kt, rng);
+  test_fp8_special_codes(kt);
   const int64_t ms[] = {1, 2, 3, 7, 8, 33, 128};
   int variant = 0;
-  for (int bits : {4, 8}) {
-    for (Scheme s : {Scheme::kSymmetric, Scheme::kAsymmetric}) {
-      for (Granularity g : {Granularity::kTensor, Granularity::kRow, Granularity::kColumn, Granularity::kGroup}) {
-        for (int64_t gs : {32, 64, 128}) {
-          if (g != Granularity::kGroup && gs != 32) continue;
-          for (int64_t m : ms) {
-            const int kind = variant++ % 5;
-            test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, bits, s, g, gs, m, kind);
-          }
-        }
-        // Shapes the SIMD kernels hand to the scalar path: odd cols, a group of 8.
-        test_matmul_config(kt, rng, 5, g == Granularity::kGroup ? 40 : 45, bits, s, g, 8, 3, variant++ % 5);
+  for (const Config& c : configs()) {
+    for (int64_t m : ms) test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, c, m, variant++ % 5);
+    // Shapes the SIMD kernels hand to the scalar path: odd cols, a group of 8.
+    if (c.format == Format::kQ4_0 || c.format == Format::kQ8_0 || c.format == Format::kMXFP4 ||
+        c.format == Format::kNVFP4) {
+      continue;
+    }
+    Config odd = c;
+    if (c.granularity == Granularity::kGroup) odd.group = 8;
+    test_matmul_config(kt, rng, 5, c.granularity == Granularity::kGroup ? 40 : 45, odd, 3, variant++ % 5);
+  }
+}
+
+// The scalar codecs against the formats' definitions, exhaustively where the
+// code space allows.
+void test_codecs() {
+  for (const Fp8Spec* sp : {&kE4M3, &kE5M2}) {
+    const int eb = 7 - sp->mbits;
+    for (int c = 0; c < 256; ++c) {
+      const int e = (c >> sp->mbits) & ((1 << eb) - 1), mant = c & ((1 << sp->mbits) - 1);
+      const double sign = (c & 0x80) ? -1.0 : 1.0;
+      double want;
+      bool nan = false;
+      if (sp->has_inf && e == (1 << eb) - 1) {
+        nan = mant != 0;
+        want = sign * INFINITY;
+      } else if (!sp->has_inf && (c & 0x7F) == 0x7F) {
+        nan = true;
+        want = NAN;
+      } else if (e == 0) {
+        want = sign * mant / double(1 << sp->mbits) * std::ldexp(1.0, 1 - sp->bias);
+      } else {
+        want = sign * (1.0 + mant / double(1 << sp->mbits)) * std::ldexp(1.0, e - sp->bias);
       }
+      const float got = fp8_to_fp32(static_cast<uint8_t>(c), *sp);
+      if (nan) {
+        CHECK(std::isnan(got), "fp8 (mbits %d) code 0x%02x should be NaN, got %g", sp->mbits, c, got);
+        continue;
+      }
+      CHECK(got == want && std::signbit(got) == std::signbit(want), "fp8 (mbits %d) code 0x%02x: %g, want %g",
+            sp->mbits, c, got, want);
+      CHECK(fp32_to_fp8(got, *sp) == c, "fp8 (mbits %d) encode(decode(0x%02x)) = 0x%02x", sp->mbits, c,
+            fp32_to_fp8(got, *sp));
+    }
+    // Saturation, and nearest-even between neighbours: the midpoint of two codes goes to the even one.
+    CHECK(fp32_to_fp8(1e30f, *sp) == sp->max_code && fp32_to_fp8(-1e30f, *sp) == (0x80 | sp->max_code),
+          "fp8 (mbits %d) does not saturate", sp->mbits);
+    for (int c = 0; c < sp->max_code; ++c) {
+      const float lo = fp8_to_fp32(static_cast<uint8_t>(c), *sp), hi = fp8_to_fp32(static_cast<uint8_t>(c + 1), *sp);
+      const float mid = lo + (hi - lo) / 2;  // exact: fp8 spacing is far above float32's
+      const int want = (c % 2 == 0) ? c : c + 1;
+      CHECK(fp32_to_fp8(mid, *sp) == want, "fp8 (mbits %d) tie between 0x%02x and 0x%02x -> 0x%02x", sp->mbits, c,
+            c + 1, fp32_to_fp8(mid, *sp));
     }
   }
+  // binary16: every non-NaN pattern round-trips; ties between neighbours go to the even pattern.
+  for (int h = 0; h < 65536; ++h) {
+    if ((h & 0x7C00) == 0x7C00 && (h & 0x3FF)) continue;
+    const float f = fp16_to_fp32(static_cast<uint16_t>(h));
+    CHECK(fp32_to_fp16(f) == h, "fp16 0x%04x round trip gives 0x%04x", h, fp32_to_fp16(f));
+    if ((h & 0x7FFF) < 0x7BFF) {
+      const float g = fp16_to_fp32(static_cast<uint16_t>(h + 1));
+      const uint16_t t = fp32_to_fp16(f + (g - f) / 2);
+      CHECK(t == ((h % 2 == 0) ? h : h + 1), "fp16 tie after 0x%04x gives 0x%04x", h, t);
+    }
+  }
+  CHECK(fp32_to_fp16(65519.0f) == 0x7BFF && fp32_to_fp16(65520.0f) == 0x7C00, "fp16 overflow boundary");
+  // E2M1 ties: 0.25 -> 0, 0.75 -> 1.0, 1.25 -> 1.0, 1.75 -> 2, 2.5 -> 2, 3.5 -> 4, 5 -> 4; above 6 saturates.
+  const float ties[] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f, 7.0f, 1e9f};
+  const uint8_t want[] = {0, 2, 2, 4, 4, 6, 6, 7, 7};
+  for (int i = 0; i < 9; ++i) {
+    CHECK(fp32_to_e2m1(ties[i]) == want[i], "e2m1(%g) = %d, want %d", ties[i], fp32_to_e2m1(ties[i]), want[i]);
+    CHECK(fp32_to_e2m1(-ties[i]) == (8 | want[i]), "e2m1(-%g)", ties[i]);
+  }
+  for (int c = 0; c < 8; ++c) CHECK(fp32_to_e2m1(kE2M1[c]) == c, "e2m1 round trip of code %d", c);
+  // NF4: each level maps to itself; a midpoint goes to the lower index.
+  for (int c = 0; c < 16; ++c) CHECK(nearest_nf4(kNF4[c]) == c, "nf4 level %d", c);
+  CHECK(nearest_nf4(0.5f * (kNF4[7] + kNF4[8])) == 7 || kNF4[8] - 0.5f * (kNF4[7] + kNF4[8]) <
+                                                            0.5f * (kNF4[7] + kNF4[8]) - kNF4[7],
+        "nf4 tie");
 }
 
 }  // namespace
@@ -271,6 +425,7 @@ int main() {
   std::printf("cpu: %s, features:", cpu_features().arch);
   for (const auto& f : cpu_features().names()) std::printf(" %s", f.c_str());
   std::printf("\n");
+  if (only.empty() || only == "scalar") test_codecs();
   int tables = 0;
   for (const auto& name : supported_isas()) {
     if (!only.empty() && name != only) continue;

@@ -66,6 +66,36 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
   }
 }
 
+// A stored scale, decoded: fp16 with F16C, E8M0 and E4M3 by placing their bits in a float.
+template <SType S>
+inline float load_scale(const uint8_t* p) {
+  if (S == SType::kF32) {
+    float f;
+    __builtin_memcpy(&f, p, 4);
+    return f;
+  }
+  if (S == SType::kF16) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+  }
+  uint32_t bits;
+  float f;
+  if (S == SType::kE8M0) {
+    // 2^(e - 127); e = 0 is the subnormal 2^-127, 0xFF is NaN.
+    bits = *p == 0 ? 0x00400000u : *p == 0xFF ? 0x7FC00000u : static_cast<uint32_t>(*p) << 23;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+  }
+  // E4M3: exponent and mantissa bits as a float with bias 127, rescaled by 2^(127 - 7) (exact,
+  // subnormals included); S.1111.111 is NaN.
+  if ((*p & 0x7F) == 0x7F) return __builtin_nanf("");
+  bits = static_cast<uint32_t>(*p & 0x7F) << 20;
+  __builtin_memcpy(&f, &bits, 4);
+  f *= 0x1p120f;
+  return (*p & 0x80) ? -f : f;
+}
+
 // Per-block integer dot products of RM activation rows with RN weight rows.
 // Every (row, column) pair runs the same instruction sequence whatever RM and
 // RN are, so results do not depend on tiling or on the thread count.
@@ -75,27 +105,37 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
 //  - 4-bit, no zero-points (symmetric, bias 8): vpmaddubsw(u, x) minus a
 //    per-lane bias * sum(x) computed once per activation block;
 //  - 4-bit with zero-points: signed u - z in [-15, 15] and the sign trick;
+//  - 4-bit tables: vpshufb turns nibbles into signed values, then the sign trick;
 //  - 8-bit signed: the sign trick; 8-bit unsigned: u - 128 and the sign trick,
 //    with (z - 128) * sum(x) subtracted from lane 0.
-template <WCode C, bool Zeros, int RM, int RN>
+// Half (group 16, tables only): lanes 0, 1, 4, 5 hold the block's first 16 columns
+// and lanes 2, 3, 6, 7 its last 16 (even columns in bytes 0-15, odd in 16-31), so
+// each lane takes its own half's scale.
+template <WCode C, SType S, bool Zeros, bool Half, int RM, int RN>
 void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
   __m256 acc[RM][RN];
   for (int r = 0; r < RM; ++r)
     for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
   const int64_t nb = w.k / 32;
-  const int64_t bpg = w.group / 32;
+  const int64_t bpg = Half ? 1 : w.group / 32;
+  const int64_t bb = w.block_bytes, sgb = w.scale_group_bytes;
+  const bool prefetch_scales = sgb <= 4;  // a separate scale array (ggml blocks carry theirs)
+  const float mul = w.scale_mul_i8;
   const __m256i ones16 = _mm256_set1_epi16(1);
   const __m256i ones8 = _mm256_set1_epi8(1);
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m128i nib = _mm_set1_epi8(0x0F);
+  const __m256i nib = _mm256_set1_epi8(0x0F);
+  const __m256i lut = C == WCode::kLut4
+                          ? _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.lut_i8)))
+                          : _mm256_setzero_si256();
   const int32_t bias_const = w.bias;
   const uint8_t* wrow[RN];
-  const float* srow[RN];
+  const uint8_t* srow[RN];
   const uint8_t* zrow[RN];
   for (int c = 0; c < RN; ++c) {
     wrow[c] = w.data + (j0 + c) * w.row_bytes;
-    srow[c] = w.scales + (j0 + c) * w.scale_stride;
-    zrow[c] = Zeros ? w.zeros + (j0 + c) * w.scale_stride : nullptr;
+    srow[c] = w.scales + (j0 + c) * w.scale_row_bytes;
+    zrow[c] = Zeros ? w.zeros + (j0 + c) * w.zero_stride : nullptr;
   }
   const int8_t* xrow[RM];
   const float* drow[RM];
@@ -112,31 +152,41 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
     }
     --left;
     __m256i wv[RN], wabs[RN];
-    // Weight rows are streamed once: fetch a few cache lines ahead of each row.
-    constexpr int64_t kBlockBytes = C == WCode::kU4 ? 16 : 32;
-    if ((b * kBlockBytes) % 64 == 0) {
+    __m256 sv[RN];
+    // Weight rows are streamed once: fetch about 1 KiB ahead of each row, once per cache line.
+    if (((b * bb) & 63) < bb) {
       for (int c = 0; c < RN; ++c) {
-        _mm_prefetch(reinterpret_cast<const char*>(wrow[c] + b * kBlockBytes + 1024), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(srow[c] + g + 64), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(wrow[c] + b * bb + 1024), _MM_HINT_T0);
+        if (prefetch_scales) _mm_prefetch(reinterpret_cast<const char*>(srow[c] + g * sgb + 256), _MM_HINT_T0);
       }
     }
     for (int c = 0; c < RN; ++c) {
-      if (C == WCode::kU4) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wrow[c] + b * 16));
-        wv[c] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_broadcastsi128_si256(nib));
-        if (Zeros) {
+      if (C == WCode::kU4 || C == WCode::kLut4) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wrow[c] + b * bb));
+        wv[c] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), nib);
+        if (C == WCode::kLut4) {
+          wv[c] = _mm256_shuffle_epi8(lut, wv[c]);
+          wabs[c] = _mm256_abs_epi8(wv[c]);
+        } else if (Zeros) {
           wv[c] = _mm256_sub_epi8(wv[c], _mm256_set1_epi8(static_cast<char>(zrow[c][g])));
           wabs[c] = _mm256_abs_epi8(wv[c]);
         }
       } else {
-        wv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[c] + b * 32));
+        wv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[c] + b * bb));
         if (C == WCode::kU8) wv[c] = _mm256_xor_si256(wv[c], flip);
         wabs[c] = _mm256_abs_epi8(wv[c]);
+      }
+      if (Half) {
+        const float s0 = load_scale<S>(srow[c] + 2 * b * sgb) * mul;
+        const float s1 = load_scale<S>(srow[c] + (2 * b + 1) * sgb) * mul;
+        sv[c] = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
+      } else {
+        sv[c] = _mm256_set1_ps(load_scale<S>(srow[c] + g * sgb) * mul);
       }
     }
     for (int r = 0; r < RM; ++r) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xrow[r] + b * 32));
-      const float xd = drow[r][b];
+      const __m256 xd = _mm256_set1_ps(drow[r][b]);
       __m256i lane_bias = _mm256_setzero_si256();
       if (C == WCode::kU4 && !Zeros) {
         lane_bias = _mm256_mullo_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16),
@@ -153,7 +203,7 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
           const int32_t z = (Zeros ? zrow[c][g] : bias_const) - 128;
           p32 = _mm256_sub_epi32(p32, _mm256_castsi128_si256(_mm_cvtsi32_si128(z * sumrow[r][b])));
         }
-        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(xd * srow[c][g]), acc[r][c]);
+        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(xd, sv[c]), acc[r][c]);
       }
     }
   }
@@ -161,49 +211,86 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
     for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
 }
 
-template <WCode C, bool Zeros, int RN>
+template <WCode C, SType S, bool Zeros, bool Half, int RN>
 void rows_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t j0, float* y, int64_t ys) {
   int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_i8<C, Zeros, 4, RN>(w, x, i, j0, y, ys);
+  for (; i + 4 <= m; i += 4) tile_i8<C, S, Zeros, Half, 4, RN>(w, x, i, j0, y, ys);
   switch (m - i) {
-    case 3: tile_i8<C, Zeros, 3, RN>(w, x, i, j0, y, ys); break;
-    case 2: tile_i8<C, Zeros, 2, RN>(w, x, i, j0, y, ys); break;
-    case 1: tile_i8<C, Zeros, 1, RN>(w, x, i, j0, y, ys); break;
+    case 3: tile_i8<C, S, Zeros, Half, 3, RN>(w, x, i, j0, y, ys); break;
+    case 2: tile_i8<C, S, Zeros, Half, 2, RN>(w, x, i, j0, y, ys); break;
+    case 1: tile_i8<C, S, Zeros, Half, 1, RN>(w, x, i, j0, y, ys); break;
     default: break;
   }
 }
 
-template <WCode C, bool Zeros>
+template <WCode C, SType S, bool Zeros, bool Half>
 void gemm_i8_t(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
   int64_t j = n0;
   if (m == 1) {
-    for (; j + 4 <= n1; j += 4) tile_i8<C, Zeros, 1, 4>(w, x, 0, j, y, ys);
+    for (; j + 4 <= n1; j += 4) tile_i8<C, S, Zeros, Half, 1, 4>(w, x, 0, j, y, ys);
   } else {
-    for (; j + 2 <= n1; j += 2) rows_i8<C, Zeros, 2>(w, x, m, j, y, ys);
+    for (; j + 2 <= n1; j += 2) rows_i8<C, S, Zeros, Half, 2>(w, x, m, j, y, ys);
   }
-  for (; j < n1; ++j) rows_i8<C, Zeros, 1>(w, x, m, j, y, ys);
+  for (; j < n1; ++j) rows_i8<C, S, Zeros, Half, 1>(w, x, m, j, y, ys);
 }
 
+// Only the (code, scale, zero-point, half) combinations the formats produce are built.
 void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
-  const bool z = w.zeros != nullptr;
+  const bool z = w.zeros != nullptr, f16 = w.stype == SType::kF16, half = w.group == 16;
   switch (w.code) {
-    case WCode::kU4: return z ? gemm_i8_t<WCode::kU4, true>(w, x, m, n0, n1, y, ys)
-                              : gemm_i8_t<WCode::kU4, false>(w, x, m, n0, n1, y, ys);
-    case WCode::kS8: return gemm_i8_t<WCode::kS8, false>(w, x, m, n0, n1, y, ys);
-    case WCode::kU8: return z ? gemm_i8_t<WCode::kU8, true>(w, x, m, n0, n1, y, ys)
-                              : gemm_i8_t<WCode::kU8, false>(w, x, m, n0, n1, y, ys);
+    case WCode::kU4:
+      if (f16) return z ? gemm_i8_t<WCode::kU4, SType::kF16, true, false>(w, x, m, n0, n1, y, ys)
+                        : gemm_i8_t<WCode::kU4, SType::kF16, false, false>(w, x, m, n0, n1, y, ys);
+      return z ? gemm_i8_t<WCode::kU4, SType::kF32, true, false>(w, x, m, n0, n1, y, ys)
+               : gemm_i8_t<WCode::kU4, SType::kF32, false, false>(w, x, m, n0, n1, y, ys);
+    case WCode::kS8:
+      if (f16) return gemm_i8_t<WCode::kS8, SType::kF16, false, false>(w, x, m, n0, n1, y, ys);
+      return gemm_i8_t<WCode::kS8, SType::kF32, false, false>(w, x, m, n0, n1, y, ys);
+    case WCode::kU8:
+      if (f16) return z ? gemm_i8_t<WCode::kU8, SType::kF16, true, false>(w, x, m, n0, n1, y, ys)
+                        : gemm_i8_t<WCode::kU8, SType::kF16, false, false>(w, x, m, n0, n1, y, ys);
+      return z ? gemm_i8_t<WCode::kU8, SType::kF32, true, false>(w, x, m, n0, n1, y, ys)
+               : gemm_i8_t<WCode::kU8, SType::kF32, false, false>(w, x, m, n0, n1, y, ys);
+    case WCode::kLut4:
+      switch (w.stype) {
+        case SType::kF32: return half ? gemm_i8_t<WCode::kLut4, SType::kF32, false, true>(w, x, m, n0, n1, y, ys)
+                                      : gemm_i8_t<WCode::kLut4, SType::kF32, false, false>(w, x, m, n0, n1, y, ys);
+        case SType::kF16: return half ? gemm_i8_t<WCode::kLut4, SType::kF16, false, true>(w, x, m, n0, n1, y, ys)
+                                      : gemm_i8_t<WCode::kLut4, SType::kF16, false, false>(w, x, m, n0, n1, y, ys);
+        case SType::kE8M0: return gemm_i8_t<WCode::kLut4, SType::kE8M0, false, false>(w, x, m, n0, n1, y, ys);
+        case SType::kE4M3: return gemm_i8_t<WCode::kLut4, SType::kE4M3, false, true>(w, x, m, n0, n1, y, ys);
+      }
+      return;
+    case WCode::kE4M3:
+    case WCode::kE5M2: return;  // float path only (the driver never sends them here)
   }
+}
+
+// 8 bytes -> 8 floats of an fp8 format, via the fp16 converter: E5M2 is the top
+// byte of a binary16; E4M3's bits shifted into binary16 (bias 15) and rescaled by 2^8.
+template <WCode C>
+inline __m256 fp8_to_ps(const uint8_t* p) {
+  const __m128i u = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  if (C == WCode::kE5M2) return _mm256_cvtph_ps(_mm_slli_epi16(u, 8));
+  const __m128i em = _mm_and_si128(u, _mm_set1_epi16(0x7F));
+  const __m128i h = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(u, _mm_set1_epi16(0x80)), 8), _mm_slli_epi16(em, 7));
+  const __m256 f = _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(256.0f));
+  const __m256 nan = _mm256_castsi256_ps(_mm256_cvtepi16_epi32(_mm_cmpeq_epi16(em, _mm_set1_epi16(0x7F))));
+  return _mm256_blendv_ps(f, _mm256_set1_ps(__builtin_nanf("")), nan);
 }
 
 // Dequantizes one 32-column block of a weight row into 4 vectors, in the
-// kernel's column order (4-bit: even columns, then odd).
+// kernel's column order (4-bit: low nibbles, then high), s[i] the scale of vector i:
+// s * value, the same float32 rounding as dequantize().
 template <WCode C>
-inline void decode_block(const uint8_t* row, int64_t b, int bias, float s, __m256 out[4]) {
-  const __m256 sv = _mm256_set1_ps(s);
-  const __m256i bv = _mm256_set1_epi32(bias);
+inline void decode_block(const WeightArgs& w, const uint8_t* blk, int bias, const __m256 s[4], __m256 out[4]) {
+  if (C == WCode::kE4M3 || C == WCode::kE5M2) {
+    for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(s[i], fp8_to_ps<C>(blk + 8 * i));
+    return;
+  }
   __m256i codes[4];
-  if (C == WCode::kU4) {
-    const __m256i u = unpack_u4(row + b * 16);
+  if (C == WCode::kU4 || C == WCode::kLut4) {
+    const __m256i u = unpack_u4(blk);
     const __m128i lo = _mm256_castsi256_si128(u), hi = _mm256_extracti128_si256(u, 1);
     codes[0] = _mm256_cvtepu8_epi32(lo);
     codes[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
@@ -211,21 +298,31 @@ inline void decode_block(const uint8_t* row, int64_t b, int bias, float s, __m25
     codes[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
   } else {
     for (int i = 0; i < 4; ++i) {
-      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + b * 32 + 8 * i));
+      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 8 * i));
       codes[i] = C == WCode::kS8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
     }
   }
-  // s * float(q - bias): the same float32 rounding as dequantize().
-  for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(sv, _mm256_cvtepi32_ps(_mm256_sub_epi32(codes[i], bv)));
+  if (C == WCode::kLut4) {
+    const __m256 lo = _mm256_loadu_ps(w.lut_f32), hi = _mm256_loadu_ps(w.lut_f32 + 8);
+    for (int i = 0; i < 4; ++i) {
+      const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, codes[i]), _mm256_permutevar8x32_ps(hi, codes[i]),
+                                        _mm256_castsi256_ps(_mm256_slli_epi32(codes[i], 28)));
+      out[i] = _mm256_mul_ps(s[i], v);
+    }
+    return;
+  }
+  const __m256i bv = _mm256_set1_epi32(bias);
+  for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(s[i], _mm256_cvtepi32_ps(_mm256_sub_epi32(codes[i], bv)));
 }
 
-template <WCode C, int RM, int RN>
+template <WCode C, SType S, bool Half, int RM, int RN>
 void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64_t j0, float* y, int64_t ys) {
   __m256 acc[RM][RN];
   for (int r = 0; r < RM; ++r)
     for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
   const int64_t nb = w.k / 32;
-  const int64_t bpg = w.group / 32;
+  const int64_t bpg = Half ? 1 : w.group / 32;
+  const int64_t sgb = w.scale_group_bytes;
   for (int64_t b = 0, g = 0, left = bpg; b < nb; ++b) {
     if (left == 0) {
       ++g;
@@ -233,9 +330,18 @@ void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64
     }
     --left;
     for (int c = 0; c < RN; ++c) {
-      const int64_t si = (j0 + c) * w.scale_stride + g;
+      const uint8_t* srow = w.scales + (j0 + c) * w.scale_row_bytes;
+      __m256 sv[4];
+      if (Half) {
+        // Vectors 0 and 2 hold the first 16 columns, 1 and 3 the last 16.
+        sv[0] = sv[2] = _mm256_set1_ps(load_scale<S>(srow + 2 * b * sgb) * w.scale_mul);
+        sv[1] = sv[3] = _mm256_set1_ps(load_scale<S>(srow + (2 * b + 1) * sgb) * w.scale_mul);
+      } else {
+        sv[0] = sv[1] = sv[2] = sv[3] = _mm256_set1_ps(load_scale<S>(srow + g * sgb) * w.scale_mul);
+      }
+      const int bias = w.zeros ? w.zeros[(j0 + c) * w.zero_stride + g] : w.bias;
       __m256 wf[4];
-      decode_block<C>(w.data + (j0 + c) * w.row_bytes, b, w.zeros ? w.zeros[si] : w.bias, w.scales[si], wf);
+      decode_block<C>(w, w.data + (j0 + c) * w.row_bytes + b * w.block_bytes, bias, sv, wf);
       for (int r = 0; r < RM; ++r) {
         const float* xp = x + (i0 + r) * xs + b * 32;
         for (int i = 0; i < 4; ++i) acc[r][c] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * i), wf[i], acc[r][c]);
@@ -246,32 +352,51 @@ void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64
     for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
 }
 
-template <WCode C, int RN>
+template <WCode C, SType S, bool Half, int RN>
 void rows_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t j0, float* y, int64_t ys) {
   int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_f32<C, 4, RN>(w, x, xs, i, j0, y, ys);
+  for (; i + 4 <= m; i += 4) tile_f32<C, S, Half, 4, RN>(w, x, xs, i, j0, y, ys);
   switch (m - i) {
-    case 3: tile_f32<C, 3, RN>(w, x, xs, i, j0, y, ys); break;
-    case 2: tile_f32<C, 2, RN>(w, x, xs, i, j0, y, ys); break;
-    case 1: tile_f32<C, 1, RN>(w, x, xs, i, j0, y, ys); break;
+    case 3: tile_f32<C, S, Half, 3, RN>(w, x, xs, i, j0, y, ys); break;
+    case 2: tile_f32<C, S, Half, 2, RN>(w, x, xs, i, j0, y, ys); break;
+    case 1: tile_f32<C, S, Half, 1, RN>(w, x, xs, i, j0, y, ys); break;
     default: break;
   }
 }
 
-template <WCode C>
+template <WCode C, SType S, bool Half>
 void gemm_f32_t(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
                 int64_t ys) {
   int64_t j = n0;
-  for (; j + 2 <= n1; j += 2) rows_f32<C, 2>(w, x, xs, m, j, y, ys);
-  for (; j < n1; ++j) rows_f32<C, 1>(w, x, xs, m, j, y, ys);
+  for (; j + 2 <= n1; j += 2) rows_f32<C, S, Half, 2>(w, x, xs, m, j, y, ys);
+  for (; j < n1; ++j) rows_f32<C, S, Half, 1>(w, x, xs, m, j, y, ys);
+}
+
+template <WCode C>
+void f32_by_scale(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
+                  int64_t ys) {
+  if (w.stype == SType::kF16) return gemm_f32_t<C, SType::kF16, false>(w, x, xs, m, n0, n1, y, ys);
+  return gemm_f32_t<C, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
 }
 
 void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
               int64_t ys) {
+  const bool half = w.group == 16;
   switch (w.code) {
-    case WCode::kU4: return gemm_f32_t<WCode::kU4>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kS8: return gemm_f32_t<WCode::kS8>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kU8: return gemm_f32_t<WCode::kU8>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kU4: return f32_by_scale<WCode::kU4>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kS8: return f32_by_scale<WCode::kS8>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kU8: return f32_by_scale<WCode::kU8>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kE4M3: return f32_by_scale<WCode::kE4M3>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kE5M2: return f32_by_scale<WCode::kE5M2>(w, x, xs, m, n0, n1, y, ys);
+    case WCode::kLut4:
+      switch (w.stype) {
+        case SType::kF32: return half ? gemm_f32_t<WCode::kLut4, SType::kF32, true>(w, x, xs, m, n0, n1, y, ys)
+                                      : gemm_f32_t<WCode::kLut4, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
+        case SType::kF16: return half ? gemm_f32_t<WCode::kLut4, SType::kF16, true>(w, x, xs, m, n0, n1, y, ys)
+                                      : gemm_f32_t<WCode::kLut4, SType::kF16, false>(w, x, xs, m, n0, n1, y, ys);
+        case SType::kE8M0: return gemm_f32_t<WCode::kLut4, SType::kE8M0, false>(w, x, xs, m, n0, n1, y, ys);
+        case SType::kE4M3: return gemm_f32_t<WCode::kLut4, SType::kE4M3, true>(w, x, xs, m, n0, n1, y, ys);
+      }
   }
 }
 

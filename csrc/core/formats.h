@@ -1,0 +1,47 @@
+// What each weight format allows and defaults to: the single table behind
+// quantize()'s option checks, QuantizedMatrix validation and formats().
+#pragma once
+
+#include <cstdint>
+
+#include "layout.h"
+
+namespace lowbit {
+
+struct FormatInfo {
+  Format format;
+  int bits;                  // bits per element; 0: options.bits (int)
+  bool any_scheme;           // else symmetric only
+  Granularity granularity;   // default
+  bool any_granularity;      // else 'group' only
+  int64_t group_size;        // default group length
+  bool fixed_group;          // group_size is the only one allowed
+  ScaleType scale_type;      // default
+  bool float_scale_choice;   // 'float32' or 'float16' may be chosen; else scale_type only
+  bool int8_activations;     // matmul can quantize x to int8 against these codes
+  const char* description;
+};
+
+inline const FormatInfo& format_info(Format f) {
+  static const FormatInfo kInfo[] = {
+      {Format::kInt, 0, true, Granularity::kGroup, true, 32, false, ScaleType::kF32, true, true,
+       "integer codes with a scale (and optional zero-point) per tensor, row, column or group"},
+      {Format::kQ4_0, 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
+       "ggml Q4_0 blocks: fp16 scale + 32 4-bit codes, byte-identical to GGUF"},
+      {Format::kQ8_0, 8, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
+       "ggml Q8_0 blocks: fp16 scale + 32 int8 codes, byte-identical to GGUF"},
+      {Format::kNF4, 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
+       "bitsandbytes NormalFloat4: 16 normal-quantile levels times a block absmax"},
+      {Format::kFP8E4M3, 8, false, Granularity::kRow, true, 32, false, ScaleType::kF32, true, false,
+       "OCP FP8 E4M3FN (max 448) with a scale amax / 448"},
+      {Format::kFP8E5M2, 8, false, Granularity::kRow, true, 32, false, ScaleType::kF32, true, false,
+       "OCP FP8 E5M2 (max 57344) with a scale amax / 57344"},
+      {Format::kMXFP4, 4, false, Granularity::kGroup, false, 32, true, ScaleType::kE8M0, false, true,
+       "OCP MX FP4: E2M1 elements, blocks of 32 sharing a power-of-two E8M0 scale"},
+      {Format::kNVFP4, 4, false, Granularity::kGroup, false, 16, true, ScaleType::kE4M3, false, true,
+       "NVIDIA NVFP4: E2M1 elements, blocks of 16 with an E4M3 scale, times an fp32 tensor scale"},
+  };
+  return kInfo[static_cast<int>(f)];
+}
+
+}  // namespace lowbit

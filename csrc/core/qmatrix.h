@@ -1,0 +1,74 @@
+// Element-level access to a quantized matrix for baseline code (quantizer,
+// dequantizer, scalar reference): where a code sits, what it means, and the
+// decoded value of each scale. Defines the formats' arithmetic once.
+#pragma once
+
+#include <cstdint>
+
+#include "float_formats.h"
+#include "layout.h"
+
+namespace lowbit {
+
+// The 4- or 8-bit code of element (r, c).
+inline uint8_t element_code(const QuantLayout& L, const uint8_t* data, int64_t r, int64_t c) {
+  const uint8_t* row = data + r * L.row_bytes();
+  if (L.ggml_blocks()) {
+    const uint8_t* blk = row + (c / 32) * L.block_bytes() + 2;
+    const int64_t i = c % 32;
+    if (L.format == Format::kQ8_0) return blk[i];
+    return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
+  }
+  if (L.bits == 8) return row[c];
+  return (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
+}
+
+// The value of a code before scaling, in float32. `z` is the zero-point (int, asymmetric).
+inline float code_value(const QuantLayout& L, uint8_t code, int z) {
+  switch (L.format) {
+    case Format::kInt:
+      if (L.scheme == Scheme::kAsymmetric) return static_cast<float>(code - z);
+      return static_cast<float>(L.bits == 8 ? static_cast<int8_t>(code) : code - 8);
+    case Format::kQ4_0: return static_cast<float>(code - 8);
+    case Format::kQ8_0: return static_cast<float>(static_cast<int8_t>(code));
+    case Format::kNF4: return kNF4[code];
+    case Format::kFP8E4M3: return fp8_to_fp32(code, kE4M3);
+    case Format::kFP8E5M2: return fp8_to_fp32(code, kE5M2);
+    case Format::kMXFP4:
+    case Format::kNVFP4: return (code & 8) ? -kE2M1[code & 7] : kE2M1[code & 7];
+  }
+  return 0.0f;
+}
+
+// A stored scale's value (no tensor scale applied).
+inline float decode_scale(ScaleType t, const void* p) {
+  switch (t) {
+    case ScaleType::kF32: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+    case ScaleType::kF16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return fp16_to_fp32(h);
+    }
+    case ScaleType::kE8M0: return e8m0_to_fp32(*static_cast<const uint8_t*>(p));
+    case ScaleType::kE4M3: return fp8_to_fp32(*static_cast<const uint8_t*>(p), kE4M3);
+  }
+  return 0.0f;
+}
+
+// The scale multiplying the codes of scale index `idx` (QuantLayout::scale_index):
+// nvfp4's block scale times its tensor scale, one float32 rounding.
+inline float scale_at(const QMatrixView& q, int64_t idx) {
+  const QuantLayout& L = q.layout;
+  if (L.ggml_blocks()) {
+    const int64_t g = L.groups_per_row();
+    return decode_scale(ScaleType::kF16, q.data + (idx / g) * L.row_bytes() + (idx % g) * L.block_bytes());
+  }
+  const float s = decode_scale(L.scale_type, static_cast<const uint8_t*>(q.scales) + idx * scale_type_bytes(L.scale_type));
+  return L.format == Format::kNVFP4 ? s * q.tensor_scale : s;
+}
+
+}  // namespace lowbit
