@@ -32,7 +32,7 @@ function addCase(rows: number, cols: number, m: number, opts: QuantizeOptions, h
   const base = path.join(dir, id);
   writeF32(`${base}.x`, x);
   fs.writeFileSync(`${base}.data`, q.data);
-  writeF32(`${base}.scales`, q.scales);
+  writeF32(`${base}.scales`, q.scales as Float32Array);
   if (q.zeros) fs.writeFileSync(`${base}.zeros`, q.zeros);
   cases.push({ id, q, x, m });
   manifest.push({ id, dir, rows, cols, m, bits: q.bits, scheme: q.scheme, granularity: q.granularity, groupSize: q.groupSize });

@@ -105,7 +105,7 @@ t.test('every option combination matches NumPy bit for bit', async (t) => {
     t.equal(q.granularity, c.granularity, `${c.id}: granularity`);
     t.equal(q.groupSize, c.groupSize ?? 0, `${c.id}: groupSize`);
     t.ok(Buffer.from(q.data).equals(fs.readFileSync(`${base}.data`)), `${c.id}: packed codes`);
-    t.ok(bits32(q.scales).equals(fs.readFileSync(`${base}.scales`)), `${c.id}: scales`);
+    t.ok(bits32(q.scales as Float32Array).equals(fs.readFileSync(`${base}.scales`)), `${c.id}: scales`);
     if (c.scheme === 'asymmetric') {
       t.ok(q.zeros && Buffer.from(q.zeros).equals(fs.readFileSync(`${base}.zeros`)), `${c.id}: zero-points`);
     } else {
