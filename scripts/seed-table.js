@@ -1,6 +1,7 @@
 // @ts-check
 // `npm start`: the seed's Output 22.2.1 for its own 512x512 outlier matrix, computed by lowbit,
-// plus the same rows for the asymmetric scheme and for groups of 32.
+// plus the same rows for the asymmetric scheme and for groups of 32; then every weight format at
+// comparable bits on that matrix and on a heavy-tailed one.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -35,5 +36,48 @@ for (const [name, opts] of table) {
     `${name.padEnd(26)} rel_err=${e.relativeError.toFixed(4)} ` +
       `mem=${(e.bytes / 1024).toFixed(1).padStart(7)} KiB ` +
       `shrink_vs_fp16=${e.shrinkVsFp16.toFixed(1).padStart(4)}x`,
+  );
+}
+
+// A 512x512 Gaussian scale mixture (kurtosis far above normal: occasional weights 20-50x the
+// median), from a fixed seed so the table is reproducible.
+function heavyTailed() {
+  let a = 20261129;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const g = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  return Float32Array.from({ length: rows * cols }, () => g() * Math.exp(1.5 * g()));
+}
+
+/** @type {[string, import('lowbit').QuantizeOptions][]} */
+const formatRows = [
+  ['int8 g32, fp16 scales', { bits: 8, scaleType: 'float16' }],
+  ['q8_0 (ggml)', { format: 'q8_0' }],
+  ['fp8_e4m3 per-row', { format: 'fp8_e4m3' }],
+  ['fp8_e5m2 per-row', { format: 'fp8_e5m2' }],
+  ['fp8_e4m3 g32, fp16 scales', { format: 'fp8_e4m3', granularity: 'group', groupSize: 32, scaleType: 'float16' }],
+  ['int4 g32, fp16 scales', { bits: 4, scaleType: 'float16' }],
+  ['int4 g32 asym, fp16', { bits: 4, scheme: 'asymmetric', scaleType: 'float16' }],
+  ['q4_0 (ggml)', { format: 'q4_0' }],
+  ['nf4 g64', { format: 'nf4' }],
+  ['nf4 g32, fp16 scales', { format: 'nf4', groupSize: 32, scaleType: 'float16' }],
+  ['mxfp4', { format: 'mxfp4' }],
+  ['nvfp4', { format: 'nvfp4' }],
+  ['int4 g128, fp16 scales', { bits: 4, groupSize: 128, scaleType: 'float16' }],
+];
+const H = heavyTailed();
+console.log('\nEvery format at comparable bits: relative error ||W - W^|| / ||W||, bits per weight (scales included)');
+console.log(`${'format'.padEnd(26)} ${'bits/w'.padStart(6)} ${'outlier W'.padStart(10)} ${'heavy-tailed'.padStart(12)} ${'mem KiB'.padStart(8)}`);
+for (const [name, opts] of formatRows) {
+  const e1 = quantizationError(W, quantize(W, rows, cols, opts));
+  const e2 = quantizationError(H, quantize(H, rows, cols, opts));
+  console.log(
+    `${name.padEnd(26)} ${((8 * e1.bytes) / (rows * cols)).toFixed(3).padStart(6)} ` +
+      `${e1.relativeError.toFixed(4).padStart(10)} ${e2.relativeError.toFixed(4).padStart(12)} ` +
+      `${(e1.bytes / 1024).toFixed(1).padStart(8)}`,
   );
 }

@@ -51,6 +51,11 @@ struct WeightArgs {
   int bias = 0;
   const float* lut_f32 = nullptr;  // 16 entries
   const int8_t* lut_i8 = nullptr;  // 16 entries
+  // When nonzero, lut_i8[u] + lut_bias is in [0, 63] for every u, so kernels may multiply
+  // unsigned entries and subtract lut_bias * sum(x) (E2M1's table; NF4's spans 254).
+  int lut_bias = 0;
+  // kE8M0 / kE4M3 scales: the value of each of the 256 bytes, so kernels decode with one load.
+  const float* scale_lut = nullptr;
   // Scalar reference only: kLut4/kU4 column c of a block sits in nibble c (c < 16) / c - 16
   // (split, ggml's q4_0) instead of byte c / 2, low nibble if c is even (interleaved).
   bool split_nibbles = false;

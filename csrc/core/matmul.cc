@@ -33,6 +33,7 @@ struct Lut {
   float f32[16];
   int8_t i8[16];
   float i8_scale;
+  int i8_bias;
 };
 
 Lut make_e2m1_lut() {
@@ -42,6 +43,7 @@ Lut make_e2m1_lut() {
     t.i8[c] = static_cast<int8_t>(2.0f * t.f32[c]);
   }
   t.i8_scale = 0.5f;
+  t.i8_bias = 12;
   return t;
 }
 
@@ -52,8 +54,24 @@ Lut make_nf4_lut() {
     t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * kNF4[c]));
   }
   t.i8_scale = 1.0f / 127.0f;
+  t.i8_bias = 0;
   return t;
 }
+
+struct ScaleTables {
+  float e8m0[256], e4m3[256];
+};
+
+ScaleTables make_scale_tables() {
+  ScaleTables t{};
+  for (int b = 0; b < 256; ++b) {
+    t.e8m0[b] = e8m0_to_fp32(static_cast<uint8_t>(b));
+    t.e4m3[b] = fp8_to_fp32(static_cast<uint8_t>(b), kE4M3);
+  }
+  return t;
+}
+
+const ScaleTables kScaleTables = make_scale_tables();
 
 const Lut kE2M1Lut = make_e2m1_lut();
 const Lut kNF4Lut = make_nf4_lut();
@@ -103,8 +121,11 @@ WeightArgs weight_args(const QMatrixView& q) {
   if (lut) {
     w.lut_f32 = lut->f32;
     w.lut_i8 = lut->i8;
+    w.lut_bias = lut->i8_bias;
     w.scale_mul_i8 = w.scale_mul * lut->i8_scale;
   }
+  if (w.stype == SType::kE8M0) w.scale_lut = kScaleTables.e8m0;
+  if (w.stype == SType::kE4M3) w.scale_lut = kScaleTables.e4m3;
   w.zeros = q.zeros;
   switch (L.granularity) {
     case Granularity::kTensor:

@@ -66,9 +66,9 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
   }
 }
 
-// A stored scale, decoded: fp16 with F16C, E8M0 and E4M3 by placing their bits in a float.
+// A stored scale, decoded: fp16 natively, E8M0 and E4M3 through the driver's 256-entry table.
 template <SType S>
-inline float load_scale(const uint8_t* p) {
+inline float load_scale(const WeightArgs& w, const uint8_t* p) {
   if (S == SType::kF32) {
     float f;
     __builtin_memcpy(&f, p, 4);
@@ -79,21 +79,7 @@ inline float load_scale(const uint8_t* p) {
     __builtin_memcpy(&h, p, 2);
     return _cvtsh_ss(h);
   }
-  uint32_t bits;
-  float f;
-  if (S == SType::kE8M0) {
-    // 2^(e - 127); e = 0 is the subnormal 2^-127, 0xFF is NaN.
-    bits = *p == 0 ? 0x00400000u : *p == 0xFF ? 0x7FC00000u : static_cast<uint32_t>(*p) << 23;
-    __builtin_memcpy(&f, &bits, 4);
-    return f;
-  }
-  // E4M3: exponent and mantissa bits as a float with bias 127, rescaled by 2^(127 - 7) (exact,
-  // subnormals included); S.1111.111 is NaN.
-  if ((*p & 0x7F) == 0x7F) return __builtin_nanf("");
-  bits = static_cast<uint32_t>(*p & 0x7F) << 20;
-  __builtin_memcpy(&f, &bits, 4);
-  f *= 0x1p120f;
-  return (*p & 0x80) ? -f : f;
+  return w.scale_lut[*p];
 }
 
 // Per-block integer dot products of RM activation rows with RN weight rows.
@@ -111,7 +97,8 @@ inline float load_scale(const uint8_t* p) {
 // Half (group 16, tables only): lanes 0, 1, 4, 5 hold the block's first 16 columns
 // and lanes 2, 3, 6, 7 its last 16 (even columns in bytes 0-15, odd in 16-31), so
 // each lane takes its own half's scale.
-template <WCode C, SType S, bool Zeros, bool Half, int RM, int RN>
+// Biased (tables only): lut_i8 + lut_bias is unsigned, so tables take the 4-bit bias path.
+template <WCode C, SType S, bool Zeros, bool Half, bool Biased, int RM, int RN>
 void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
   __m256 acc[RM][RN];
   for (int r = 0; r < RM; ++r)
@@ -125,10 +112,14 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
   const __m256i ones8 = _mm256_set1_epi8(1);
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   const __m256i nib = _mm256_set1_epi8(0x0F);
-  const __m256i lut = C == WCode::kLut4
-                          ? _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.lut_i8)))
-                          : _mm256_setzero_si256();
-  const int32_t bias_const = w.bias;
+  __m256i lut = _mm256_setzero_si256();
+  if (C == WCode::kLut4) {
+    lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.lut_i8)));
+    if (Biased) lut = _mm256_add_epi8(lut, _mm256_set1_epi8(static_cast<char>(w.lut_bias)));
+  }
+  // Lanes of vpmaddubsw(u, x) with unsigned u = value + bias carry bias * sum(x) too much.
+  constexpr bool kBiasTrick = (C == WCode::kU4 && !Zeros) || (C == WCode::kLut4 && Biased);
+  const int32_t bias_const = C == WCode::kLut4 ? w.lut_bias : w.bias;
   const uint8_t* wrow[RN];
   const uint8_t* srow[RN];
   const uint8_t* zrow[RN];
@@ -166,7 +157,7 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
         wv[c] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), nib);
         if (C == WCode::kLut4) {
           wv[c] = _mm256_shuffle_epi8(lut, wv[c]);
-          wabs[c] = _mm256_abs_epi8(wv[c]);
+          if (!Biased) wabs[c] = _mm256_abs_epi8(wv[c]);
         } else if (Zeros) {
           wv[c] = _mm256_sub_epi8(wv[c], _mm256_set1_epi8(static_cast<char>(zrow[c][g])));
           wabs[c] = _mm256_abs_epi8(wv[c]);
@@ -177,24 +168,25 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
         wabs[c] = _mm256_abs_epi8(wv[c]);
       }
       if (Half) {
-        const float s0 = load_scale<S>(srow[c] + 2 * b * sgb) * mul;
-        const float s1 = load_scale<S>(srow[c] + (2 * b + 1) * sgb) * mul;
-        sv[c] = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
+        const float s0 = load_scale<S>(w, srow[c] + 2 * b * sgb) * mul;
+        const float s1 = load_scale<S>(w, srow[c] + (2 * b + 1) * sgb) * mul;
+        sv[c] = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_unpacklo_ps(_mm_set_ss(s0), _mm_set_ss(s1))),
+                                         _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1));
       } else {
-        sv[c] = _mm256_set1_ps(load_scale<S>(srow[c] + g * sgb) * mul);
+        sv[c] = _mm256_set1_ps(load_scale<S>(w, srow[c] + g * sgb) * mul);
       }
     }
     for (int r = 0; r < RM; ++r) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xrow[r] + b * 32));
       const __m256 xd = _mm256_set1_ps(drow[r][b]);
       __m256i lane_bias = _mm256_setzero_si256();
-      if (C == WCode::kU4 && !Zeros) {
+      if (kBiasTrick) {
         lane_bias = _mm256_mullo_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16),
                                        _mm256_set1_epi32(bias_const));
       }
       for (int c = 0; c < RN; ++c) {
         __m256i p32;
-        if (C == WCode::kU4 && !Zeros) {
+        if (kBiasTrick) {
           p32 = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(wv[c], xv), ones16), lane_bias);
         } else {
           p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[c], _mm256_sign_epi8(xv, wv[c])), ones16);
@@ -211,27 +203,27 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
     for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
 }
 
-template <WCode C, SType S, bool Zeros, bool Half, int RN>
+template <WCode C, SType S, bool Zeros, bool Half, bool Biased, int RN>
 void rows_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t j0, float* y, int64_t ys) {
   int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_i8<C, S, Zeros, Half, 4, RN>(w, x, i, j0, y, ys);
+  for (; i + 4 <= m; i += 4) tile_i8<C, S, Zeros, Half, Biased, 4, RN>(w, x, i, j0, y, ys);
   switch (m - i) {
-    case 3: tile_i8<C, S, Zeros, Half, 3, RN>(w, x, i, j0, y, ys); break;
-    case 2: tile_i8<C, S, Zeros, Half, 2, RN>(w, x, i, j0, y, ys); break;
-    case 1: tile_i8<C, S, Zeros, Half, 1, RN>(w, x, i, j0, y, ys); break;
+    case 3: tile_i8<C, S, Zeros, Half, Biased, 3, RN>(w, x, i, j0, y, ys); break;
+    case 2: tile_i8<C, S, Zeros, Half, Biased, 2, RN>(w, x, i, j0, y, ys); break;
+    case 1: tile_i8<C, S, Zeros, Half, Biased, 1, RN>(w, x, i, j0, y, ys); break;
     default: break;
   }
 }
 
-template <WCode C, SType S, bool Zeros, bool Half>
+template <WCode C, SType S, bool Zeros, bool Half, bool Biased = false>
 void gemm_i8_t(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
   int64_t j = n0;
   if (m == 1) {
-    for (; j + 4 <= n1; j += 4) tile_i8<C, S, Zeros, Half, 1, 4>(w, x, 0, j, y, ys);
+    for (; j + 4 <= n1; j += 4) tile_i8<C, S, Zeros, Half, Biased, 1, 4>(w, x, 0, j, y, ys);
   } else {
-    for (; j + 2 <= n1; j += 2) rows_i8<C, S, Zeros, Half, 2>(w, x, m, j, y, ys);
+    for (; j + 2 <= n1; j += 2) rows_i8<C, S, Zeros, Half, Biased, 2>(w, x, m, j, y, ys);
   }
-  for (; j < n1; ++j) rows_i8<C, S, Zeros, Half, 1>(w, x, m, j, y, ys);
+  for (; j < n1; ++j) rows_i8<C, S, Zeros, Half, Biased, 1>(w, x, m, j, y, ys);
 }
 
 // Only the (code, scale, zero-point, half) combinations the formats produce are built.
@@ -257,8 +249,9 @@ void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t
                                       : gemm_i8_t<WCode::kLut4, SType::kF32, false, false>(w, x, m, n0, n1, y, ys);
         case SType::kF16: return half ? gemm_i8_t<WCode::kLut4, SType::kF16, false, true>(w, x, m, n0, n1, y, ys)
                                       : gemm_i8_t<WCode::kLut4, SType::kF16, false, false>(w, x, m, n0, n1, y, ys);
-        case SType::kE8M0: return gemm_i8_t<WCode::kLut4, SType::kE8M0, false, false>(w, x, m, n0, n1, y, ys);
-        case SType::kE4M3: return gemm_i8_t<WCode::kLut4, SType::kE4M3, false, true>(w, x, m, n0, n1, y, ys);
+        // E2M1 (mxfp4, nvfp4): a table with a bias (lut_bias is 12).
+        case SType::kE8M0: return gemm_i8_t<WCode::kLut4, SType::kE8M0, false, false, true>(w, x, m, n0, n1, y, ys);
+        case SType::kE4M3: return gemm_i8_t<WCode::kLut4, SType::kE4M3, false, true, true>(w, x, m, n0, n1, y, ys);
       }
       return;
     case WCode::kE4M3:
@@ -334,10 +327,10 @@ void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64
       __m256 sv[4];
       if (Half) {
         // Vectors 0 and 2 hold the first 16 columns, 1 and 3 the last 16.
-        sv[0] = sv[2] = _mm256_set1_ps(load_scale<S>(srow + 2 * b * sgb) * w.scale_mul);
-        sv[1] = sv[3] = _mm256_set1_ps(load_scale<S>(srow + (2 * b + 1) * sgb) * w.scale_mul);
+        sv[0] = sv[2] = _mm256_set1_ps(load_scale<S>(w, srow + 2 * b * sgb) * w.scale_mul);
+        sv[1] = sv[3] = _mm256_set1_ps(load_scale<S>(w, srow + (2 * b + 1) * sgb) * w.scale_mul);
       } else {
-        sv[0] = sv[1] = sv[2] = sv[3] = _mm256_set1_ps(load_scale<S>(srow + g * sgb) * w.scale_mul);
+        sv[0] = sv[1] = sv[2] = sv[3] = _mm256_set1_ps(load_scale<S>(w, srow + g * sgb) * w.scale_mul);
       }
       const int bias = w.zeros ? w.zeros[(j0 + c) * w.zero_stride + g] : w.bias;
       __m256 wf[4];
