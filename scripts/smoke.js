@@ -79,6 +79,39 @@ async function main() {
   }
   lowbit.setIsa(info.isa);
 
+  // Every other format on every kernel set: the float path against x · dequantize(w)ᵀ (each product
+  // rounds once, k fp32 additions in any order: (k + 1) 2^-24 of sum |x w^|), the int8 path against
+  // the scalar kernels' (same integer sums; 1e-5 of the terms' magnitude covers the accumulation order).
+  /** @type {import('lowbit').Format[]} */
+  const fmts = ['q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4'];
+  for (const format of fmts) {
+    const rows = 24, cols = 128, m = 3;
+    const w = randn(rows * cols, seed++), x = randn(m * cols, seed++);
+    const q = lowbit.quantize(w, rows, cols, { format });
+    const wh = lowbit.dequantize(q);
+    const int8 = lowbit.formats().find((f) => f.format === format)?.activations.includes('int8');
+    lowbit.setIsa('scalar');
+    const yRef = int8 ? lowbit.matmul(x, q, { activations: 'int8' }) : null;
+    for (const isa of info.isas) {
+      lowbit.setIsa(isa);
+      const yf = lowbit.matmul(x, q, { activations: 'float' });
+      const yi = int8 ? lowbit.matmul(x, q) : null;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < rows; j++) {
+          let exact = 0, mag = 0;
+          for (let c = 0; c < cols; c++) {
+            exact += x[i * cols + c] * wh[j * cols + c];
+            mag += Math.abs(x[i * cols + c] * wh[j * cols + c]);
+          }
+          const y = i * rows + j;
+          check(Math.abs(yf[y] - exact) <= (cols + 1) * 2 ** -24 * mag, `${isa} ${format} float y[${i},${j}]`);
+          if (yi && yRef) check(Math.abs(yi[y] - yRef[y]) <= 1e-5 * 1.1 * mag + 1e-30, `${isa} ${format} int8 y[${i},${j}]`);
+        }
+      }
+    }
+  }
+  lowbit.setIsa(info.isa);
+
   const q = lowbit.quantize(randn(8 * 64, 99), 8, 64, { bits: 4 });
   /** @type {[string, () => unknown, Function][]} */
   const errors = [
@@ -90,6 +123,8 @@ async function main() {
     ['matmul: bad out', () => lowbit.matmul(new Float32Array(64), q, { out: new Float32Array(7) }), RangeError],
     ['setIsa: unknown', () => lowbit.setIsa(/** @type {any} */ ('mmx')), RangeError],
     ['setThreads: 0', () => lowbit.setThreads(0), RangeError],
+    ['quantize: q4_0 with 48 columns', () => lowbit.quantize(new Float32Array(48), 1, 48, { format: 'q4_0' }), RangeError],
+    ['matmul: fp8 with int8 activations', () => lowbit.matmul(new Float32Array(32), lowbit.quantize(new Float32Array(32), 1, 32, { format: 'fp8_e4m3' }), { activations: 'int8' }), RangeError],
   ];
   for (const [name, fn, ctor] of errors) {
     let err;
