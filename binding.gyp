@@ -27,7 +27,12 @@
         "csrc/core/thread_pool.cc",
         "csrc/core/cpu_features.cc",
         "csrc/core/dispatch.cc",
-        "csrc/core/probe.cc"
+        "csrc/core/probe.cc",
+        "csrc/core/linalg.cc",
+        "csrc/core/gptq.cc",
+        "csrc/core/awq.cc",
+        "csrc/core/calibrate.cc",
+        "csrc/core/hadamard.cc"
       ]
     },
     {
@@ -91,7 +96,8 @@
         "csrc/napi/quantize_napi.cc",
         "csrc/napi/matmul_napi.cc",
         "csrc/napi/cpu_napi.cc",
-        "csrc/napi/formats_napi.cc"
+        "csrc/napi/formats_napi.cc",
+        "csrc/napi/calibrate_napi.cc"
       ]
     }
   ]

@@ -30,6 +30,28 @@ export type {
   Scheme,
 } from './types';
 
+export {
+  awq,
+  awqAsync,
+  CalibrationStats,
+  fakeQuantize,
+  fakeQuantizeBackward,
+  gptq,
+  gptqAsync,
+  maxToRms,
+  rotate,
+  smoothQuant,
+} from './calibrate';
+export type {
+  AwqOptions,
+  AwqResult,
+  GptqOptions,
+  GptqResult,
+  ProgressOptions,
+  RotationResult,
+  SmoothQuantResult,
+} from './calibrate';
+
 /** Quantizes a row-major `[rows, cols]` float32 matrix. `weights` is never modified. */
 export function quantize(weights: Float32Array, rows: number, cols: number, options: QuantizeOptions): QuantizedMatrix {
   return native.quantize(weights, rows, cols, options) as QuantizedMatrix;

@@ -40,4 +40,13 @@ export interface NativeAddon {
   setThreads(n: number): void;
   probe(kind: string, bytes?: number): number;
   formats(size?: number): unknown;
+  accumulateStats(batch: Float32Array, k: number, max: Float32Array, sumAbs: Float64Array, xtx: Float64Array | null): unknown;
+  accumulateStatsAsync(batch: Float32Array, k: number, max: Float32Array, sumAbs: Float64Array, xtx: Float64Array | null): Promise<unknown>;
+  smoothQuant(w: Float32Array, rows: number, cols: number, absMax: Float32Array, alpha: number): unknown;
+  gptq(w: Float32Array, rows: number, cols: number, h: Float32Array, options: unknown): unknown;
+  gptqAsync(w: Float32Array, rows: number, cols: number, h: Float32Array, options: unknown): Promise<unknown>;
+  awq(w: Float32Array, rows: number, cols: number, x: Float32Array, options: unknown): unknown;
+  awqAsync(w: Float32Array, rows: number, cols: number, x: Float32Array, options: unknown): Promise<unknown>;
+  rotate(m: Float32Array, rows: number, cols: number, seed: number): unknown;
+  fakeQuantizeBackward(w: Float32Array, q: unknown, grad: Float32Array): Float32Array;
 }

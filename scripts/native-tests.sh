@@ -15,7 +15,8 @@ san=()
 if [ "${SANITIZE:-1}" = 1 ]; then san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined); fi
 common=(-std=c++17 -O2 -g -ffp-contract=off -Wall -Wextra -Wno-unused-parameter "${san[@]}")
 core=(csrc/core/quantize.cc csrc/core/matmul_ref.cc csrc/core/matmul.cc csrc/core/thread_pool.cc
-      csrc/core/cpu_features.cc csrc/core/dispatch.cc csrc/tests/test_kernels.cc)
+      csrc/core/cpu_features.cc csrc/core/dispatch.cc csrc/core/linalg.cc csrc/core/hadamard.cc
+      csrc/tests/test_kernels.cc)
 if [ "$arch" = x64 ]; then
   cxx=${CXX:-g++}
   "$cxx" "${common[@]}" -c csrc/x86/matmul_avx2.cc -mavx2 -mfma -mf16c -o "$out/avx2.o"

@@ -11,6 +11,6 @@ namespace {
 #include "matmul_neon_impl.inc"
 }  // namespace
 
-extern const KernelTable kTable = {"neon", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, true};
+extern const KernelTable kTable = {"neon", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true};
 
 }  // namespace lowbit::neon

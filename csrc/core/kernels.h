@@ -92,6 +92,11 @@ using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* d, i
 using SgemmFn = void (*)(const float* x, int64_t x_stride, const float* w, int64_t w_stride, int64_t k, int64_t m,
                          int64_t n0, int64_t n1, float* y, int64_t y_stride);
 
+// In-place unnormalised fast Walsh-Hadamard transform of n floats (n a power of two, >= 8):
+// v <- H_n v with Sylvester's H_n. Every butterfly is one float32 add or subtract, so every
+// kernel set gives the same bits.
+using FwhtFn = void (*)(float* v, int64_t n);
+
 // Machine-limit probes for the benchmarks: each runs `iters` iterations of the
 // ISA's best instruction mix and returns the operations it performed.
 using PeakFn = double (*)(int64_t iters);
@@ -104,6 +109,7 @@ struct KernelTable {
   GemmI8Fn gemm_i8;
   GemmF32Fn gemm_f32;
   SgemmFn sgemm;
+  FwhtFn fwht;
   PeakFn fma_peak;  // fp32 flops (an FMA is 2)
   PeakFn dot_peak;  // int8 ops of the int8 dot-product sequence the kernels use (a multiply-add is 2)
   ReadFn read;

@@ -79,6 +79,18 @@ void sgemm(const float* x, int64_t x_stride, const float* w, int64_t w_stride, i
   }
 }
 
+void fwht(float* v, int64_t n) {
+  for (int64_t h = 1; h < n; h *= 2) {
+    for (int64_t i = 0; i < n; i += 2 * h) {
+      for (int64_t j = i; j < i + h; ++j) {
+        const float a = v[j], b = v[j + h];
+        v[j] = a + b;
+        v[j + h] = a - b;
+      }
+    }
+  }
+}
+
 double fma_peak(int64_t iters) {
   float a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   const float m = 0.999999f, c = 1e-7f;
@@ -108,6 +120,6 @@ float read(const float* p, int64_t n) {
   return s[0] + s[1] + s[2] + s[3];
 }
 
-const KernelTable kTable = {"scalar", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, false};
+const KernelTable kTable = {"scalar", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, false};
 
 }  // namespace lowbit::ref

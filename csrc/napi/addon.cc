@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lowbit::napi::register_quantize(env, exports);
   lowbit::napi::register_matmul(env, exports);
   lowbit::napi::register_formats(env, exports);
+  lowbit::napi::register_calibrate(env, exports);
   return exports;
 }
 

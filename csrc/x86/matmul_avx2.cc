@@ -437,6 +437,31 @@ void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, in
   for (; j < n1; ++j) rows_sgemm<1>(x, xs, w, ws, k, m, j, y, ys);
 }
 
+// Strides 1, 2 and 4 inside each 8-float vector (partner = a lane permutation, combined as
+// v * sign + partner: even positions a + b, odd ones b_partner - v = a - b exactly), then
+// vector butterflies.
+void fwht(float* v, int64_t n) {
+  const __m256 s1 = _mm256_setr_ps(1, -1, 1, -1, 1, -1, 1, -1);
+  const __m256 s2 = _mm256_setr_ps(1, 1, -1, -1, 1, 1, -1, -1);
+  const __m256 s4 = _mm256_setr_ps(1, 1, 1, 1, -1, -1, -1, -1);
+  for (int64_t i = 0; i < n; i += 8) {
+    __m256 x = _mm256_loadu_ps(v + i);
+    x = _mm256_add_ps(_mm256_mul_ps(x, s1), _mm256_permute_ps(x, 0xB1));
+    x = _mm256_add_ps(_mm256_mul_ps(x, s2), _mm256_permute_ps(x, 0x4E));
+    x = _mm256_add_ps(_mm256_mul_ps(x, s4), _mm256_permute2f128_ps(x, x, 1));
+    _mm256_storeu_ps(v + i, x);
+  }
+  for (int64_t h = 8; h < n; h *= 2) {
+    for (int64_t i = 0; i < n; i += 2 * h) {
+      for (int64_t j = i; j < i + h; j += 8) {
+        const __m256 a = _mm256_loadu_ps(v + j), b = _mm256_loadu_ps(v + j + h);
+        _mm256_storeu_ps(v + j, _mm256_add_ps(a, b));
+        _mm256_storeu_ps(v + j + h, _mm256_sub_ps(a, b));
+      }
+    }
+  }
+}
+
 // 12 independent FMA chains hide the 4-cycle latency on two FMA pipes.
 double fma_peak(int64_t iters) {
   __m256 a[12];
@@ -493,6 +518,6 @@ float read(const float* p, int64_t n) {
 
 }  // namespace
 
-extern const KernelTable kTable = {"avx2", quantize_act, gemm_i8, gemm_f32, sgemm, fma_peak, dot_peak, read, true};
+extern const KernelTable kTable = {"avx2", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true};
 
 }  // namespace lowbit::avx2
