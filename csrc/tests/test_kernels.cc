@@ -15,6 +15,8 @@
 #include "../core/matmul.h"
 #include "../core/matmul_ref.h"
 #include "../core/formats.h"
+#include "../core/hadamard.h"
+#include "../core/linalg.h"
 #include "../core/qmatrix.h"
 #include "../core/quantize.h"
 #include "../core/weights.h"
@@ -301,6 +303,80 @@ void test_fp8_special_codes(const KernelTable& kt) {
   }
 }
 
+// The FWHT kernels against the scalar one, bit for bit (every butterfly is one rounding),
+// and the transform against its definition H_n v with H_ij = (-1)^popcount(i & j).
+void test_fwht(const KernelTable& kt, std::mt19937& rng) {
+  for (int64_t n : {8, 16, 64, 512, 4096}) {
+    std::vector<float> v = random_matrix(rng, n, 1), a(v), b(v);
+    ref::kTable.fwht(a.data(), n);
+    kt.fwht(b.data(), n);
+    CHECK(std::memcmp(a.data(), b.data(), n * 4) == 0, "[%s] fwht n=%lld differs from the scalar transform", kt.name,
+          (long long)n);
+    if (n <= 512) {
+      for (int64_t i = 0; i < n; ++i) {
+        double exact = 0.0, mag = 0.0;
+        for (int64_t j = 0; j < n; ++j) {
+          exact += (__builtin_popcountll(i & j) & 1 ? -1.0 : 1.0) * v[j];
+          mag += std::fabs(v[j]);
+        }
+        // log2(n) rounded additions, each of relative error 2^-24 of partial sums bounded by mag.
+        CHECK(std::fabs(b[i] - exact) <= std::log2(static_cast<double>(n)) * std::ldexp(1.0, -24) * mag * 1.01,
+              "[%s] fwht n=%lld entry %lld", kt.name, (long long)n, (long long)i);
+      }
+    }
+  }
+}
+
+// Blocked Cholesky and triangular inverse on the kernel set's sgemm: L L^T = A and L X = I
+// within float32 error bounds for a well-conditioned SPD matrix; an indefinite one is refused.
+void test_linalg(const KernelTable& kt, std::mt19937& rng) {
+  for (int64_t n : {5, 130, 300}) {
+    const int64_t r = n + 7;
+    const std::vector<float> x = random_matrix(rng, r * n, 0);
+    std::vector<double> acc(static_cast<size_t>(n * n), 0.0);
+    accumulate_xtx(x.data(), r, n, acc.data(), kt, ThreadPool::global());
+    std::vector<float> a(static_cast<size_t>(n * n));
+    double worst_xtx = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        double exact = 0.0, mag = 0.0;
+        for (int64_t q = 0; q < r; ++q) {
+          exact += static_cast<double>(x[q * n + i]) * x[q * n + j];
+          mag += std::fabs(static_cast<double>(x[q * n + i]) * x[q * n + j]);
+        }
+        worst_xtx = std::max(worst_xtx, std::fabs(acc[i * n + j] - exact) / (r * std::ldexp(1.0, -24) * mag + 1e-30));
+        CHECK(acc[i * n + j] == acc[j * n + i], "[%s] X^T X not symmetric at %lld,%lld", kt.name, (long long)i, (long long)j);
+        a[i * n + j] = static_cast<float>(acc[i * n + j] / r + (i == j ? 1.0 : 0.0));
+      }
+    }
+    CHECK(worst_xtx <= 1.0, "[%s] X^T X n=%lld off by %.3g of its bound", kt.name, (long long)n, worst_xtx);
+    std::vector<float> l(a);
+    CHECK(cholesky_lower(l.data(), n, kt, ThreadPool::global()), "[%s] cholesky n=%lld refused an SPD matrix", kt.name,
+          (long long)n);
+    std::vector<float> li(static_cast<size_t>(n * n));
+    invert_lower(l.data(), li.data(), n, kt, ThreadPool::global());
+    double worst_llt = 0.0, worst_inv = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        if (j > i) CHECK(l[i * n + j] == 0.0f && li[i * n + j] == 0.0f, "[%s] upper triangle not zero", kt.name);
+        double llt = 0.0, inv = 0.0;
+        for (int64_t q = 0; q < n; ++q) {
+          llt += static_cast<double>(l[i * n + q]) * l[j * n + q];
+          inv += static_cast<double>(l[i * n + q]) * li[q * n + j];
+        }
+        worst_llt = std::max(worst_llt, std::fabs(llt - a[i * n + j]));
+        worst_inv = std::max(worst_inv, std::fabs(inv - (i == j ? 1.0 : 0.0)));
+      }
+    }
+    // A = X^T X / r + I has eigenvalues in about [1, 5]: backward error ~ n 2^-24 |A|, well under 1e-4.
+    CHECK(worst_llt < 1e-4 && worst_inv < 1e-4, "[%s] n=%lld: |L L^T - A| = %.3g, |L L^-1 - I| = %.3g", kt.name,
+          (long long)n, worst_llt, worst_inv);
+    a[(n / 2) * n + n / 2] = -1.0f;  // no longer positive definite
+    CHECK(!cholesky_lower(a.data(), n, kt, ThreadPool::global()), "[%s] cholesky accepted an indefinite matrix",
+          kt.name);
+  }
+}
+
 // Every format's matrices, in the configurations quantize() accepts.
 std::vector<Config> configs() {
   std::vector<Config> out;
@@ -334,6 +410,8 @@ void test_table(const KernelTable& kt) {
   test_quantize_act(kt, rng);
   test_sgemm(kt, rng);
   test_fp8_special_codes(kt);
+  test_fwht(kt, rng);
+  test_linalg(kt, rng);
   const int64_t ms[] = {1, 2, 3, 7, 8, 33, 128};
   int variant = 0;
   for (const Config& c : configs()) {
