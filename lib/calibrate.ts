@@ -65,7 +65,9 @@ export class CalibrationStats {
   /** `mean |X_j|` per input channel. */
   meanAbs(): Float32Array {
     const n = Math.max(1, this.rows);
-    return Float32Array.from(this.sumAbs, (v) => v / n);
+    const m = new Float32Array(this.inFeatures);
+    for (let i = 0; i < m.length; i++) m[i] = this.sumAbs[i] / n;
+    return m;
   }
 
   /** `H = 2 XᵀX / n`, row-major `[inFeatures, inFeatures]`, float32. */
@@ -73,7 +75,9 @@ export class CalibrationStats {
     if (!this.xtx) throw new RangeError('CalibrationStats: created with { hessian: false }');
     if (this.rows === 0) throw new RangeError('CalibrationStats: no batch added yet');
     const f = 2 / this.rows;
-    return Float32Array.from(this.xtx, (v) => v * f);
+    const h = new Float32Array(this.xtx.length);
+    for (let i = 0; i < h.length; i++) h[i] = this.xtx[i] * f;
+    return h;
   }
 
   private guard(): void {
