@@ -11,6 +11,7 @@ import {
   formats,
   matmul,
   matmulAsync,
+  quantizationError,
   quantize,
   quantizeAsync,
   setIsa,
@@ -121,6 +122,17 @@ t.test('data, scales, tensor scale and dequantized values match the NumPy refere
     const expectBytes = c.q.data.length + c.q.scales.length * scaleBytes + (c.q.zeros?.length ?? 0) +
       (c.q.format === 'nvfp4' ? 4 : 0);
     t.equal(c.q.byteLength, expectBytes, `${label(c)}: byteLength`);
+    // quantizationError against the reference's dequantized values, in float64.
+    const e = quantizationError(c.w, c.q);
+    let d2 = 0, w2 = 0, dmax = 0;
+    for (let i = 0; i < want.length; i++) {
+      const d = c.w[i] - want[i];
+      d2 += d * d;
+      w2 += c.w[i] * c.w[i];
+      dmax = Math.max(dmax, Math.abs(d));
+    }
+    t.ok(Math.abs(e.relativeError - Math.sqrt(d2 / w2)) <= 1e-12 * Math.max(1, e.relativeError) && e.maxAbsError === dmax &&
+      e.bytes === c.q.byteLength, `${label(c)}: quantizationError`);
   }
 });
 
