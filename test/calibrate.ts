@@ -115,6 +115,17 @@ for (const [i, o] of gptqCases.entries()) {
     actOrder: o.actOrder ?? false, scaleType: o.scaleType ?? 'float32',
   });
 }
+// Two inputs no calibration row touches (H's rows and columns 5 and 200 zero): dead columns.
+const Hdead = H.map((v, i) => ([5, 200].includes(i % K) || [5, 200].includes(Math.floor(i / K)) ? 0 : v));
+const deadCases: GptqOptions[] = [{ bits: 4, granularity: 'tensor' }, { bits: 4, groupSize: 32, actOrder: true }];
+for (const [i, o] of deadCases.entries()) {
+  writeF32(path.join(dir, `d${i}.w`), W);
+  writeF32(path.join(dir, `d${i}.h`), Hdead);
+  manifest.push({
+    id: `d${i}`, dir, kind: 'gptq', rows: ROWS, cols: K, bits: o.bits, scheme: 'symmetric', granularity: o.granularity ?? 'group',
+    groupSize: o.groupSize ?? 0, damp: 0.01, blockSize: 128, actOrder: o.actOrder ?? false, scaleType: 'float32',
+  });
+}
 fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
 execFileSync(findPython(), [path.join(__dirname, 'reference', 'calib_ref.py'), path.join(dir, 'manifest.json')]);
 
@@ -190,6 +201,16 @@ t.test('gptq: against the float64 NumPy GPTQ', async (t) => {
     const { actOrder: _a, blockSize: _b, ...qo } = o;
     const rtn = outputError(X, W, ROWS, K, quantize(W, ROWS, K, qo));
     t.ok(errLow < rtn, `${JSON.stringify(o)}: GPTQ ${errLow.toFixed(4)} below RTN ${rtn.toFixed(4)}`);
+  }
+});
+
+t.test('gptq: inputs the calibration never touched quantize to zero, as in the reference', async (t) => {
+  for (const [i, o] of deadCases.entries()) {
+    const res = gptq(W, ROWS, K, Hdead, o);
+    const got = codes(res.matrix), ref = readI64(path.join(dir, `d${i}.codes`));
+    t.same(got, ref, `${JSON.stringify(o)}: every code equal`);
+    const deq = dequantize(res.matrix);
+    t.ok([5, 200].every((c) => Array.from({ length: ROWS }, (_, r) => deq[r * K + c]).every((v) => v === 0)), 'dead columns are zero');
   }
 });
 

@@ -127,7 +127,11 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
   const int64_t gpr = L.groups_per_row(), G = L.granularity == Granularity::kGroup ? L.group_size : n;
   std::vector<Params> fixed;
   if (L.granularity == Granularity::kTensor) {
-    fixed.push_back(params_of(w, rows * n, L));
+    std::vector<float> all(w, w + rows * n);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        if (dead[c]) all[r * n + c] = 0.0f;
+    fixed.push_back(params_of(all.data(), rows * n, L));
     store_params(fixed[0], 0, L, scales, zeros);
   } else if (!dynamic_groups) {
     fixed.resize(static_cast<size_t>(L.num_scales()));
