@@ -11,7 +11,7 @@
 namespace lowbit {
 namespace {
 
-constexpr int64_t kRowsPerTile = 16;
+constexpr int64_t kRowsPerTile = 64;
 
 // A scale group's parameters with quantize_matrix's float32 arithmetic: s as stored
 // (float16-rounded if so), z the zero-point.

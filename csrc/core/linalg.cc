@@ -96,11 +96,12 @@ void invert_lower(const float* l, float* x, int64_t n, const KernelTable& kt, Th
   std::fill(x, x + n * n, 0.0f);
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
     const int64_t i1 = std::min(n, i0 + kBlock), nb = i1 - i0;
-    // t = l[I, <I] * x[<I, <I], into x[I, <I] (then solved in place).
+    // t = l[I, <I] * x[<I, <I], into x[I, <I] (then solved in place). x is lower triangular:
+    // for columns from c0 on, rows above c0 are zero, so the product starts at c0.
     if (i0 > 0) {
       pool.parallel_for(tiles(i0), [&](int64_t t) {
         const int64_t c0 = t * kTile, c1 = std::min(i0, c0 + kTile);
-        kt.sgemm(l + i0 * n, n, xt.data() + c0 * n, n, i0, nb, 0, c1 - c0, x + i0 * n + c0, n);
+        kt.sgemm(l + i0 * n + c0, n, xt.data() + c0 * n + c0, n, i0 - c0, nb, 0, c1 - c0, x + i0 * n + c0, n);
       });
     }
     // Columns are independent: x[r, c] = (rhs - sum_{i0 <= q < r} l[r, q] x[q, c]) / l[r, r],
