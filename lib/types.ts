@@ -19,9 +19,9 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  * How weights are stored (see {@link formats} for bits per weight):
  * - `'int'`: the seed's integer codes above, `bits` 4 or 8, any scheme and granularity.
  * - `'q4_0'`, `'q8_0'`: ggml's blocks, byte-identical to GGUF tensors. Blocks of 32 columns, each an fp16
- *   scale `d` then the codes. Q8_0: `d = amax / 127`, `q = roundf(x / d)` (halves away from zero), value
+ *   scale `d` then the codes. Q8_0: `d = amax / 127`, `q = roundf(x * (1/d))` (halves away from zero, fp32), value
  *   `q * d`. Q4_0: `d = max / -8` where `max` is the block's largest-magnitude element with its sign,
- *   `q = min(15, trunc(x / d + 8.5))`, byte `j` holds element `j` (low nibble) and `j + 16` (high),
+ *   `q = min(15, trunc(x * (1/d) + 8.5))`, byte `j` holds element `j` (low nibble) and `j + 16` (high),
  *   value `(q - 8) * d`. `cols` must be a multiple of 32.
  * - `'nf4'`: bitsandbytes NormalFloat4, the nearest of 16 fixed levels in [-1, 1] to `x / absmax` (ties to the
  *   lower level), scale `absmax` per group (default 64), packed like 4-bit `'int'`.
