@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "matmul_ref.h"
+
 namespace lowbit {
 namespace {
 
@@ -90,17 +92,8 @@ void rotate_rows(float* a, int64_t rows, const HadamardPlan& plan, uint64_t seed
       for (int64_t i = 0; i < n; ++i) v[i] *= d[i];
       // v (as [m, p]) times H_p along each segment, then H_m^T across segments.
       for (int64_t j = 0; j < m; ++j) {
-        if (p >= 8) {
-          kt.fwht(v + j * p, p);
-        } else {
-          for (int64_t h = 1; h < p; h *= 2)
-            for (int64_t i = 0; i < p; i += 2 * h)
-              for (int64_t q = i; q < i + h; ++q) {
-                const float x = v[j * p + q], y = v[j * p + q + h];
-                v[j * p + q] = x + y;
-                v[j * p + q + h] = x - y;
-              }
-        }
+        // The kernels take n >= 8; the scalar transform any power of two.
+        (p >= 8 ? kt : ref::kTable).fwht(v + j * p, p);
       }
       if (dense) {
         for (int64_t i = 0; i < m; ++i) {

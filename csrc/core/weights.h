@@ -2,10 +2,9 @@
 // kernels' definition of every code and scale. Baseline code only.
 #pragma once
 
-#include <cstring>
-
 #include "float_formats.h"
 #include "kernels.h"
+#include "qmatrix.h"
 
 namespace lowbit {
 
@@ -46,22 +45,9 @@ inline float weight_value(const WeightArgs& w, int64_t j, int64_t c) {
 
 // The stored scale of (row j, column c), decoded (before scale_mul / scale_mul_i8).
 inline float weight_stored_scale(const WeightArgs& w, int64_t j, int64_t c) {
-  const uint8_t* p = w.scales + j * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes;
-  switch (w.stype) {
-    case SType::kF32: {
-      float f;
-      std::memcpy(&f, p, 4);
-      return f;
-    }
-    case SType::kF16: {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      return fp16_to_fp32(h);
-    }
-    case SType::kE8M0: return e8m0_to_fp32(*p);
-    case SType::kE4M3: return fp8_to_fp32(*p, kE4M3);
-  }
-  return 0.0f;
+  // SType mirrors the layout's ScaleType (asserted in matmul.cc).
+  return decode_scale(static_cast<ScaleType>(w.stype),
+                      w.scales + j * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes);
 }
 
 }  // namespace lowbit

@@ -17,6 +17,10 @@ import sys
 
 import numpy as np
 
+# The layout helpers and activation quantization are the sibling references' own.
+from matmul_ref import expand, quantize_act
+from quant_ref import scale_sets, unsets
+
 f32 = np.float32
 
 NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
@@ -78,31 +82,6 @@ def e2m1_encode(v):
 def e2m1_decode(c):
     c = np.asarray(c, np.int64)
     return np.where(c & 8, -1.0, 1.0) * E2M1[c & 7]
-
-
-def scale_sets(W, gran, group):
-    rows, cols = W.shape
-    if gran == "tensor":
-        return W.reshape(1, -1)
-    if gran == "row":
-        return W
-    if gran == "column":
-        return W.T
-    return W.reshape(rows * cols // group, group)
-
-
-def unsets(X, shape, gran):
-    return X.T.copy() if gran == "column" else X.reshape(shape)
-
-
-def expand(v, rows, cols, gran, group):
-    if gran == "tensor":
-        return np.broadcast_to(v[0], (rows, cols))
-    if gran == "row":
-        return np.broadcast_to(v[:, None], (rows, cols))
-    if gran == "column":
-        return np.broadcast_to(v[None, :], (rows, cols))
-    return np.repeat(v.reshape(rows, cols // group), group, axis=1)
 
 
 def pack4(codes):
@@ -235,17 +214,6 @@ def quantize_int(W, bits, scheme, gran, group, scale_type):
     else:
         data = pack4((q + 8 if scheme == "symmetric" else q).astype(np.uint8)).tobytes()
     return data, sbytes, zbytes, deq
-
-
-def quantize_act(x):
-    """Blocks of 32 along each row: d = amax / 127, q = round-half-even(x / d), in float32."""
-    m, k = x.shape
-    nb = (k + 31) // 32
-    blocks = x.reshape(m, nb, 32)
-    d = np.max(np.abs(blocks), axis=2) / f32(127)
-    safe = np.where(d == 0, f32(1), d)
-    q = np.where(d[:, :, None] == 0, f32(0), np.round(blocks / safe[:, :, None]))
-    return q.reshape(m, k).astype(np.int64), d
 
 
 def main():
