@@ -1,12 +1,45 @@
 #include "thread_pool.h"
 
+#include <chrono>
 #include <cstdlib>
 
 #if defined(__linux__)
 #include <sched.h>
 #endif
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define LOWBIT_PAUSE() _mm_pause()
+#elif defined(__aarch64__) && defined(__GNUC__)
+#define LOWBIT_PAUSE() __asm__ volatile("yield")
+#else
+#define LOWBIT_PAUSE() std::this_thread::yield()
+#endif
 
 namespace lowbit {
+namespace {
+
+int env_int(const char* name, int lo, int hi, int fallback) {
+  if (const char* env = std::getenv(name)) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= lo && v <= hi) return static_cast<int>(v);
+  }
+  return fallback;
+}
+
+// Polls `done()` for up to `us` microseconds; true if it became true.
+template <typename F>
+bool spin_until(int us, F&& done) {
+  if (us <= 0) return done();
+  const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    LOWBIT_PAUSE();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= end) return done();
+  }
+}
+
+}  // namespace
 
 ThreadPool::~ThreadPool() {
   std::lock_guard<std::mutex> region(region_mu_);
@@ -30,13 +63,8 @@ ThreadPool& ThreadPool::global() {
   // while Node tears the process down.
   static ThreadPool* pool = [] {
     auto* p = new ThreadPool();
-    int n = available_cores();
-    if (const char* env = std::getenv("LOWBIT_NUM_THREADS")) {
-      char* end = nullptr;
-      long v = std::strtol(env, &end, 10);
-      if (end != env && *end == '\0' && v >= 1 && v <= 1024) n = static_cast<int>(v);
-    }
-    p->set_threads(n);
+    p->set_spin_us(env_int("LOWBIT_SPIN_US", 0, 1000000, 100));
+    p->set_threads(env_int("LOWBIT_NUM_THREADS", 1, 1024, available_cores()));
     return p;
   }();
   return *pool;
@@ -52,7 +80,7 @@ void ThreadPool::resize_locked(int n) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    ++generation_;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -61,25 +89,33 @@ void ThreadPool::resize_locked(int n) {
   threads_ = n;
   // A worker starts from the generation current at its creation, so a region
   // opened before it first runs is not missed.
-  for (int i = 0; i + 1 < n; ++i) workers_.emplace_back(&ThreadPool::worker_loop, this, generation_);
+  for (int i = 0; i + 1 < n; ++i) workers_.emplace_back(&ThreadPool::worker_loop, this, generation_.load());
 }
 
 void ThreadPool::worker_loop(uint64_t seen) {
   for (;;) {
+    if (!spin_until(spin_us_.load(std::memory_order_relaxed),
+                    [&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      sleepers_.fetch_sub(1);
+    }
     const std::function<void(int64_t)>* fn;
     int64_t tasks;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      // The region's fields were written under mu_ before the generation moved.
+      std::lock_guard<std::mutex> lock(mu_);
+      seen = generation_.load();
       if (stop_) return;
       fn = fn_;
       tasks = tasks_;
     }
     for (int64_t t; (t = next_.fetch_add(1)) < tasks;) (*fn)(t);
-    {
+    // Sequentially consistent with the caller's caller_waiting_ store and active_ check (Dekker).
+    if (active_.fetch_sub(1) == 1 && caller_waiting_.load()) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--active_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }
@@ -97,12 +133,19 @@ void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>&
     tasks_ = tasks;
     next_ = 0;
     active_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
-  wake_.notify_all();
+  // A worker counted in sleepers_ checks the generation under mu_ before it waits, so
+  // one that is not yet counted will see the new generation and not sleep.
+  if (sleepers_.load() > 0) wake_.notify_all();
   for (int64_t t; (t = next_.fetch_add(1)) < tasks;) fn(t);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return active_ == 0; });
+  if (!spin_until(spin_us_.load(std::memory_order_relaxed), [&] { return active_.load(std::memory_order_acquire) == 0; })) {
+    std::unique_lock<std::mutex> lock(mu_);
+    caller_waiting_ = true;
+    done_.wait(lock, [&] { return active_.load() == 0; });
+    caller_waiting_ = false;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
   fn_ = nullptr;
 }
 

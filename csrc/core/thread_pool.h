@@ -1,6 +1,9 @@
 // A persistent pool of worker threads. parallel_for hands out task indices
 // through an atomic counter; the calling thread works too. One parallel region
 // runs at a time (concurrent callers, e.g. several async matmuls, queue up).
+// Between regions workers spin for a short while (spin_us) before sleeping, so a
+// decode loop's back-to-back calls do not pay a futex wake-up each (as ORT's and
+// ggml's pools do); spin_us = 0 sleeps at once.
 #pragma once
 
 #include <atomic>
@@ -23,6 +26,9 @@ class ThreadPool {
   // Threads used by parallel_for, the caller included (>= 1).
   void set_threads(int n);
   int threads() const { return threads_.load(); }
+  // Microseconds an idle worker polls for the next region before it sleeps.
+  void set_spin_us(int us) { spin_us_.store(us < 0 ? 0 : us); }
+  int spin_us() const { return spin_us_.load(); }
 
   // Runs fn(t) for t in [0, tasks), spread over the pool's threads.
   void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn);
@@ -36,17 +42,20 @@ class ThreadPool {
   void resize_locked(int n);
 
   std::mutex region_mu_;  // serialises parallel regions and resizing
-  std::mutex mu_;
+  std::mutex mu_;         // guards sleeping and waking
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
   std::atomic<int> threads_{1};
-  uint64_t generation_ = 0;
+  std::atomic<int> spin_us_{100};
+  std::atomic<uint64_t> generation_{0};  // bumped (under mu_) to open a region or to stop
+  std::atomic<int> sleepers_{0};         // workers waiting on wake_ (changed under mu_)
+  std::atomic<bool> caller_waiting_{false};
   bool stop_ = false;
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t tasks_ = 0;
   std::atomic<int64_t> next_{0};
-  int active_ = 0;  // workers still in the current region
+  std::atomic<int> active_{0};  // workers still in the current region
 };
 
 }  // namespace lowbit

@@ -36,6 +36,29 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int64_t n = to_positive_int(info[0], "setThreads: n");
   if (n > 1024) throw_range_error(info.Env(), "setThreads: n must be at most 1024 (got " + std::to_string(n) + ")");
+  Napi::Value opts = info[1];
+  int spin = -1;
+  if (!opts.IsUndefined()) {
+    if (!opts.IsObject() || opts.IsArray() || opts.IsTypedArray()) {
+      throw_type_error(info.Env(), "setThreads: options must be an object like { spinMicroseconds: 0 } (got " +
+                                       describe(opts) + ")");
+    }
+    Napi::Object o = opts.As<Napi::Object>();
+    reject_unknown_keys(o, {"spinMicroseconds"}, "setThreads");
+    Napi::Value s = o.Get("spinMicroseconds");
+    if (!s.IsUndefined()) {
+      if (!s.IsNumber()) {
+        throw_type_error(info.Env(), "setThreads: options.spinMicroseconds must be a number (got " + describe(s) + ")");
+      }
+      const double v = s.As<Napi::Number>().DoubleValue();
+      if (!(v >= 0 && v <= 1e6) || v != static_cast<double>(static_cast<int>(v))) {
+        throw_range_error(info.Env(), "setThreads: options.spinMicroseconds must be an integer from 0 to 1000000 (got " +
+                                          std::to_string(v) + ")");
+      }
+      spin = static_cast<int>(v);
+    }
+  }
+  if (spin >= 0) ThreadPool::global().set_spin_us(spin);
   ThreadPool::global().set_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
