@@ -5,28 +5,11 @@
 
 #include "matmul.h"
 #include "qmatrix.h"
+#include "qbuffers.h"
 #include "quantize.h"
 
 namespace lowbit {
 namespace {
-
-struct Buffers {
-  std::vector<uint8_t> data, zeros, scales;
-  float tensor_scale = 1.0f;
-  explicit Buffers(const QuantLayout& L)
-      : data(static_cast<size_t>(L.data_bytes())),
-        zeros(static_cast<size_t>(L.num_zeros())),
-        scales(static_cast<size_t>(L.stored_scales() * scale_type_bytes(L.scale_type)) + 1) {}
-  QMatrixView view(const QuantLayout& L) const {
-    QMatrixView v;
-    v.layout = L;
-    v.data = data.data();
-    v.scales = scales.data();
-    v.zeros = zeros.empty() ? nullptr : zeros.data();
-    v.tensor_scale = tensor_scale;
-    return v;
-  }
-};
 
 // The per-channel scales for one alpha: meanAbs^alpha, normalised by sqrt(max * min) as AWQ does.
 std::vector<float> scales_for(const std::vector<double>& mean_abs, double alpha) {
@@ -121,7 +104,7 @@ AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLay
   sgemm(kt, x, w, n, rows, cols, y.data(), pool);
 
   std::vector<float> ws(static_cast<size_t>(rows * cols)), xs(static_cast<size_t>(n * cols));
-  Buffers buf(L);
+  QuantizedBuffers buf(L);
   double best = INFINITY;
   for (int i = 0; i < o.grid; ++i) {
     const double alpha = static_cast<double>(i) / o.grid;
@@ -135,7 +118,7 @@ AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLay
       res.error = err;
       return res;
     }
-    matmul(kt, buf.view(L), xs.data(), n, Activations::kFloat, yh.data(), pool);
+    matmul(kt, buf.view(), xs.data(), n, Activations::kFloat, yh.data(), pool);
     double e = 0.0;
     for (size_t j = 0; j < y.size(); ++j) e += (static_cast<double>(y[j]) - yh[j]) * (static_cast<double>(y[j]) - yh[j]);
     res.errors.push_back(e);

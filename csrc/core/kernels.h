@@ -97,6 +97,50 @@ using SgemmFn = void (*)(const float* x, int64_t x_stride, const float* w, int64
 // kernel set gives the same bits.
 using FwhtFn = void (*)(float* v, int64_t n);
 
+// Prepared (packed) weights: the layout every x86 kernel set reads, made once by
+// pack_weights() (core/packed.h). Rows are packed in tiles of kPackRows; a tile is
+// one contiguous stream, for each scale group in turn:
+//   scales: kPackRows values of `stype` (group 16: 2 * kPackRows per 32-block, the
+//           block's first halves then its second halves, stored just before the block),
+//   zero-points: kPackRows bytes when `zeros` (int asymmetric),
+//   the group's 32-column blocks of codes, each as chunks of kPackRows x 4 bytes:
+//     4-bit: 4 chunks; byte e of row r in chunk t holds column 4t + e in its low nibble
+//            and column 16 + 4t + e in its high nibble (so low nibbles are the block's
+//            first 16 columns, high nibbles its last 16);
+//     8-bit: 8 chunks; byte e of row r in chunk t is column 4t + e.
+// Codes are unsigned u with value u - bias (zero-point when `zeros`); 4-bit tables
+// (kLut4) hold a nibble whose value is lut_i8[u]. One 4-byte group of a row is what an
+// int8 dot-product instruction (vpdpbusd, sdot) multiplies by 4 broadcast activations,
+// so a vector of kPackRows lanes accumulates kPackRows output rows with no
+// horizontal sums. Rows past n in the last tile are zero codes with zero scales.
+constexpr int64_t kPackRows = 16;
+
+enum class PCode : uint8_t { kU4, kLut4, kU8 };
+
+struct PackedArgs {
+  const uint8_t* data = nullptr;
+  int64_t n = 0, k = 0;    // output rows, columns (k a multiple of 32)
+  int64_t tile_bytes = 0;  // bytes per tile of kPackRows rows
+  PCode code = PCode::kU4;
+  SType stype = SType::kF32;
+  int64_t group = 32;      // columns per scale: 16, or a multiple of 32 (row and tensor scales: k)
+  bool zeros = false;
+  int bias = 0;            // value = u - bias when !zeros
+  float scale_mul = 1.0f;  // decoded scales are multiplied by this (the int8 path's scale_mul_i8)
+  const int8_t* lut = nullptr;  // kLut4: 16 signed values
+  int lut_bias = 0;             // lut[u] + lut_bias is in [0, 255] for every u
+  // Bytes of a scale group's header (scales and zero-points) and of one block of codes.
+  int64_t scale_bytes() const { return stype == SType::kF32 ? 4 : stype == SType::kF16 ? 2 : 1; }
+  int64_t header_bytes() const { return (group == 16 ? 2 : 1) * kPackRows * scale_bytes() + (zeros ? kPackRows : 0); }
+  int64_t code_block_bytes() const { return code == PCode::kU8 ? 32 * kPackRows : 16 * kPackRows; }
+};
+
+// y[i * y_stride + j] for i in [0, m), j in rows of tiles [t0, t1) (clipped to n): the
+// gemm_i8 contract on packed weights. `half_sum` (group 16 only) holds the sums of the
+// activation codes per 16 columns, 2 * nb per row.
+using GemmI8PackedFn = void (*)(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t t0,
+                                int64_t t1, float* y, int64_t y_stride);
+
 // Machine-limit probes for the benchmarks: each runs `iters` iterations of the
 // ISA's best instruction mix and returns the operations it performed.
 using PeakFn = double (*)(int64_t iters);
@@ -115,6 +159,8 @@ struct KernelTable {
   ReadFn read;
   // Shapes the SIMD kernels take: k a multiple of 32, the group a multiple of 32 or 16.
   bool simd_shapes;
+  // Prepared weights (PackedArgs); nullptr where the set has no packed kernels.
+  GemmI8PackedFn gemm_i8_packed;
 };
 
 }  // namespace lowbit

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "qmatrix.h"
 #include "weights.h"
 
 namespace lowbit::ref {
@@ -49,6 +50,61 @@ void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t
         acc += (xd[c0 / kActBlock] * s) * static_cast<float>(isum);
       });
       y[i * y_stride + j] = acc;
+    }
+  }
+}
+
+// The packed layout read element by element; the same segments and float order as
+// gemm_i8, so both give the same bits.
+void gemm_i8_packed(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t t0, int64_t t1,
+                    float* y, int64_t y_stride) {
+  (void)half_sum;
+  const int64_t sb = w.scale_bytes(), nb = w.k / 32;
+  for (int64_t t = t0; t < t1; ++t) {
+    const uint8_t* tile = w.data + t * w.tile_bytes;
+    for (int64_t r = 0; r < kPackRows && t * kPackRows + r < w.n; ++r) {
+      for (int64_t i = 0; i < m; ++i) {
+        const int8_t* xq = x.q + i * x.k;
+        float acc = 0.0f;
+        const uint8_t* p = tile;
+        const uint8_t* scales = nullptr;
+        const uint8_t* zeros = nullptr;
+        for (int64_t b = 0; b < nb; ++b) {
+          if (w.group == 16 || (b * 32) % w.group == 0) {
+            scales = p;
+            p += (w.group == 16 ? 2 : 1) * kPackRows * sb;
+            if (w.zeros) {
+              zeros = p;
+              p += kPackRows;
+            }
+          }
+          const int bias = w.zeros ? zeros[r] : w.bias;
+          int32_t isum[2] = {0, 0};
+          for (int c = 0; c < 32; ++c) {
+            int v;
+            if (w.code == PCode::kU8) {
+              v = p[((c / 4) * kPackRows + r) * 4 + c % 4] - bias;
+            } else {
+              const uint8_t byte = p[(((c % 16) / 4) * kPackRows + r) * 4 + c % 4];
+              const int u = c < 16 ? byte & 0xF : byte >> 4;
+              v = w.code == PCode::kLut4 ? w.lut[u] : u - bias;
+            }
+            isum[c / 16] += xq[b * 32 + c] * v;
+          }
+          const float d = x.d[i * x.nb + b];
+          if (w.group == 16) {
+            for (int h = 0; h < 2; ++h) {
+              const float s = decode_scale(static_cast<ScaleType>(w.stype), scales + (h * kPackRows + r) * sb) * w.scale_mul;
+              acc += (d * s) * static_cast<float>(isum[h]);
+            }
+          } else {
+            const float s = decode_scale(static_cast<ScaleType>(w.stype), scales + r * sb) * w.scale_mul;
+            acc += (d * s) * static_cast<float>(isum[0] + isum[1]);
+          }
+          p += w.code_block_bytes();
+        }
+        y[i * y_stride + t * kPackRows + r] = acc;
+      }
     }
   }
 }
@@ -120,6 +176,6 @@ float read(const float* p, int64_t n) {
   return s[0] + s[1] + s[2] + s[3];
 }
 
-const KernelTable kTable = {"scalar", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, false};
+const KernelTable kTable = {"scalar", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, false, gemm_i8_packed};
 
 }  // namespace lowbit::ref

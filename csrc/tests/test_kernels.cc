@@ -14,10 +14,12 @@
 #include "../core/dispatch.h"
 #include "../core/matmul.h"
 #include "../core/matmul_ref.h"
+#include "../core/packed.h"
 #include "../core/formats.h"
 #include "../core/hadamard.h"
 #include "../core/linalg.h"
 #include "../core/qmatrix.h"
+#include "../core/qbuffers.h"
 #include "../core/quantize.h"
 #include "../core/weights.h"
 
@@ -57,34 +59,19 @@ std::string describe(const Config& c) {
   return s + " " + scale_type_name(c.scale_type);
 }
 
-struct Quantized {
-  QuantLayout L;
-  std::vector<uint8_t> data, zeros, scales;
-  float tensor_scale = 1.0f;
-  QMatrixView view() const {
-    QMatrixView v;
-    v.layout = L;
-    v.data = data.data();
-    v.scales = scales.data();
-    v.zeros = zeros.empty() ? nullptr : zeros.data();
-    v.tensor_scale = tensor_scale;
-    return v;
-  }
-};
+using Quantized = QuantizedBuffers;
 
 Quantized make_quantized(const std::vector<float>& w, int64_t rows, int64_t cols, const Config& c) {
-  Quantized q;
-  q.L.rows = rows;
-  q.L.cols = cols;
-  q.L.bits = c.bits;
-  q.L.scheme = c.scheme;
-  q.L.granularity = c.granularity;
-  q.L.group_size = c.granularity == Granularity::kGroup ? c.group : 0;
-  q.L.format = c.format;
-  q.L.scale_type = c.scale_type;
-  q.data.resize(q.L.data_bytes());
-  q.scales.resize(q.L.stored_scales() * scale_type_bytes(c.scale_type) + 1);
-  q.zeros.resize(q.L.num_zeros());
+  QuantLayout L;
+  L.rows = rows;
+  L.cols = cols;
+  L.bits = c.bits;
+  L.scheme = c.scheme;
+  L.granularity = c.granularity;
+  L.group_size = c.granularity == Granularity::kGroup ? c.group : 0;
+  L.format = c.format;
+  L.scale_type = c.scale_type;
+  Quantized q(L);
   const char* err = quantize_matrix(w.data(), q.L, q.data.data(), q.scales.data(),
                                     q.zeros.empty() ? nullptr : q.zeros.data(), &q.tensor_scale);
   if (err) {
@@ -196,6 +183,7 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
   // for unsigned 8-bit codes (whose kernels subtract that bias once per block,
   // see the x86 and NEON kernels), 0 otherwise.
   std::vector<float> ys(m * n);
+  std::vector<double> tols(m * n);  // the int8 bound of each output (below)
   const bool int8 = format_info(cfg.format).int8_activations;
   if (int8) {
     std::vector<float> yr(m * n);
@@ -225,11 +213,49 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
           c0 = c1;
         }
         const double tol = 2.0 * (2 * nb + 8) * std::ldexp(1.0, -24) * mag * 1.01 + 1e-30;
+        tols[i * n + j] = tol;
         const double err = std::fabs(static_cast<double>(ys[i * n + j]) - yr[i * n + j]);
         CHECK(err <= tol, "%s int8 path y[%lld,%lld]=%.9g ref %.9g (err %.3g > %.3g)", tag, (long long)i, (long long)j,
               ys[i * n + j], yr[i * n + j], err, tol);
       }
     }
+  }
+
+  // Prepared (packed) weights: the scalar packed kernel reads the same segments in the
+  // same order as the scalar plain one, so it must give the same bits; the set's packed
+  // kernel forms the same exact integer sums and differs only in float accumulation
+  // order (one fused multiply-add per segment, in order), so the int8 bound above holds.
+  const PackPlan plan = plan_pack(q.view());
+  CHECK(plan.packable == (int8 && k % 32 == 0 && !column && (wa.group % 32 == 0 || (wa.group == 16 && wa.code == WCode::kLut4))),
+        "%s packable=%d (%s)", tag, plan.packable, plan.why.c_str());
+  std::vector<float> yp;
+  if (plan.packable) {
+    std::vector<uint8_t> buf(plan.bytes + 1, 0xAB);
+    pack_weights(q.view(), plan, buf.data());
+    CHECK(buf[plan.bytes] == 0xAB, "%s pack_weights wrote past its %lld bytes", tag, (long long)plan.bytes);
+    PackedArgs pa = plan.args;
+    pa.data = buf.data();
+    std::vector<float> yref(m * n), yref_packed(m * n);
+    yp.resize(m * n);
+    matmul(ref::kTable, q.view(), x.data(), m, Activations::kInt8, yref.data(), pool);
+    matmul_packed(ref::kTable, pa, x.data(), m, yref_packed.data(), pool);
+    CHECK(std::memcmp(yref.data(), yref_packed.data(), yref.size() * 4) == 0, "%s scalar packed kernel differs from scalar plain",
+          tag);
+    matmul_packed(kt, pa, x.data(), m, yp.data(), pool);
+    for (int64_t i = 0; i < m * n; ++i) {
+      const double tol = tols[i];
+      CHECK(std::fabs(static_cast<double>(yp[i]) - yref[i]) <= tol, "%s packed y[%lld]=%.9g ref %.9g (tol %.3g)", tag,
+            (long long)i, yp[i], yref[i], tol);
+    }
+    // Padding rows in the last tile must never be written: y's stride is exactly n here.
+    const int saved_p = pool.threads();
+    for (int t : {1, 3}) {
+      pool.set_threads(t);
+      std::vector<float> yt(m * n);
+      matmul_packed(kt, pa, x.data(), m, yt.data(), pool);
+      CHECK(std::memcmp(yt.data(), yp.data(), yp.size() * 4) == 0, "%s packed path differs with %d threads", tag, t);
+    }
+    pool.set_threads(saved_p);
   }
 
   // Bit-identical results for every thread count.
@@ -498,6 +524,17 @@ void test_codecs() {
 
 }  // namespace
 
+#if LOWBIT_TEST_SIMDE
+// The x86 kernel sets compiled a second time against SIMDe (scripts/native-tests.sh):
+// run in place of the native ones this CPU lacks.
+namespace lowbit::avx2_simde { extern const KernelTable kTable; }
+namespace lowbit::avxvnni_simde { extern const KernelTable kTable; }
+namespace lowbit::avx512_simde { extern const KernelTable kTable; }
+namespace lowbit::avx512vnni_simde { extern const KernelTable kTable; }
+const KernelTable* const kEmulated[] = {&avx512vnni_simde::kTable, &avx512_simde::kTable, &avxvnni_simde::kTable,
+                                        &avx2_simde::kTable};
+#endif
+
 int main() {
   std::string only = std::getenv("LOWBIT_ISA") ? std::getenv("LOWBIT_ISA") : "";
   std::printf("cpu: %s, features:", cpu_features().arch);
@@ -513,6 +550,20 @@ int main() {
     std::printf("%-14s %6d checks, %d failures\n", name.c_str(), g_checks - checks, g_failures - before);
     ++tables;
   }
+#if LOWBIT_TEST_SIMDE
+  const char* emu = std::getenv("LOWBIT_TEST_EMULATED");
+  for (const KernelTable* kt : kEmulated) {
+    if (emu && std::string(emu) == "0") break;
+    if (!only.empty() && kt->name != only) continue;
+    // Sets this CPU runs are tested natively above; LOWBIT_TEST_EMULATED=all runs their SIMDe
+    // builds too (CI does, so the emulation itself stays honest on every machine).
+    if (kernels_for(kt->name) && !(emu && std::string(emu) == "all")) continue;
+    const int before = g_failures, checks = g_checks;
+    test_table(*kt);
+    std::printf("%-14s %6d checks, %d failures (SIMDe emulation)\n", kt->name, g_checks - checks, g_failures - before);
+    ++tables;
+  }
+#endif
   if (!only.empty() && tables == 0) {
     std::fprintf(stderr, "LOWBIT_ISA=%s is not supported here: %s\n", only.c_str(), select_isa(only).c_str());
     return 1;

@@ -1,0 +1,165 @@
+#include "packed.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "matmul.h"
+#include "matmul_ref.h"
+#include "qmatrix.h"
+
+namespace lowbit {
+
+PackPlan plan_pack(const QMatrixView& q) {
+  const QuantLayout& L = q.layout;
+  PackPlan p;
+  const WeightArgs w = weight_args(q);
+  PackedArgs& a = p.args;
+  a.n = L.rows;
+  a.k = L.cols;
+  if (L.cols % 32 != 0) {
+    p.why = "cols is not a multiple of 32";
+    return p;
+  }
+  if (L.granularity == Granularity::kColumn) {
+    p.why = "column scales are folded into x, not packed";
+    return p;
+  }
+  switch (w.code) {
+    case WCode::kU4: a.code = PCode::kU4; a.bias = w.bias; break;
+    case WCode::kLut4: a.code = PCode::kLut4; break;
+    // Signed bytes are stored as u = q ^ 0x80, value u - 128, so every code is unsigned.
+    case WCode::kS8: a.code = PCode::kU8; a.bias = 128; break;
+    case WCode::kU8: a.code = PCode::kU8; a.bias = w.bias; break;
+    case WCode::kE4M3:
+    case WCode::kE5M2: p.why = "fp8 values have no integer form"; return p;
+  }
+  a.group = w.group;
+  if (a.group % 32 != 0 && !(a.group == 16 && a.code == PCode::kLut4)) {
+    p.why = "groups of " + std::to_string(a.group) + " columns (packed groups: 16 for 4-bit tables, or multiples of 32)";
+    return p;
+  }
+  a.stype = w.stype;
+  a.zeros = w.zeros != nullptr;
+  a.scale_mul = w.scale_mul_i8;
+  if (a.code == PCode::kLut4) {
+    a.lut = w.lut_i8;
+    int lo = 0;
+    for (int u = 0; u < 16; ++u) lo = std::min<int>(lo, a.lut[u]);
+    a.lut_bias = -lo;
+  }
+  const int64_t nb = L.cols / 32;
+  const int64_t headers = a.group == 16 ? nb : L.cols / a.group;
+  a.tile_bytes = headers * a.header_bytes() + nb * a.code_block_bytes();
+  p.bytes = (L.rows + kPackRows - 1) / kPackRows * a.tile_bytes;
+  p.packable = true;
+  return p;
+}
+
+namespace {
+
+// The unsigned code of element (r, c) as the packed layout stores it.
+inline uint8_t packed_code(const QMatrixView& q, const WeightArgs& w, int64_t r, int64_t c) {
+  const uint8_t u = element_code(q.layout, q.data, r, c);
+  return w.code == WCode::kS8 ? static_cast<uint8_t>(u ^ 0x80) : u;
+}
+
+// Copies the stored scale of (row r, column c) (or zero for padding rows).
+inline void put_scale(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, int64_t r, int64_t c,
+                      uint8_t* dst) {
+  const int64_t sb = a.scale_bytes();
+  if (r >= a.n) {
+    std::memset(dst, 0, sb);
+    return;
+  }
+  std::memcpy(dst, w.scales + r * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes, sb);
+}
+
+void pack_block(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, int64_t r0, int64_t c0,
+                uint8_t* dst) {
+  const int chunks = a.code == PCode::kU8 ? 8 : 4;
+  for (int t = 0; t < chunks; ++t) {
+    for (int64_t r = 0; r < kPackRows; ++r) {
+      for (int e = 0; e < 4; ++e) {
+        uint8_t* b = dst + (t * kPackRows + r) * 4 + e;
+        if (r0 + r >= a.n) {
+          *b = 0;
+        } else if (a.code == PCode::kU8) {
+          *b = packed_code(q, w, r0 + r, c0 + 4 * t + e);
+        } else {
+          *b = static_cast<uint8_t>(packed_code(q, w, r0 + r, c0 + 4 * t + e) |
+                                    (packed_code(q, w, r0 + r, c0 + 16 + 4 * t + e) << 4));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out) {
+  const PackedArgs& a = plan.args;
+  const WeightArgs w = weight_args(q);
+  const int64_t tiles = (a.n + kPackRows - 1) / kPackRows, sb = a.scale_bytes();
+  ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
+    uint8_t* p = out + t * a.tile_bytes;
+    const int64_t r0 = t * kPackRows;
+    for (int64_t c0 = 0; c0 < a.k; c0 += 32) {
+      if (a.group == 16 || c0 % a.group == 0) {
+        for (int half = 0; half < (a.group == 16 ? 2 : 1); ++half)
+          for (int64_t r = 0; r < kPackRows; ++r, p += sb) put_scale(q, w, a, r0 + r, c0 + 16 * half, p);
+        if (a.zeros) {
+          for (int64_t r = 0; r < kPackRows; ++r) *p++ = r0 + r < a.n ? w.zeros[(r0 + r) * w.zero_stride + c0 / w.group] : 0;
+        }
+      }
+      pack_block(q, w, a, r0, c0, p);
+      p += a.code_block_bytes();
+    }
+  });
+}
+
+void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
+                   ThreadPool& pool) {
+  const int64_t k = w.k, n = w.n, nb = k / 32;
+  const GemmI8PackedFn gemm = kernels.gemm_i8_packed ? kernels.gemm_i8_packed : ref::gemm_i8_packed;
+  const QuantizeActFn quant = kernels.simd_shapes ? kernels.quantize_act : ref::quantize_act;
+  std::vector<int8_t> xq(static_cast<size_t>(m * k));
+  std::vector<float> xd(static_cast<size_t>(m * nb));
+  std::vector<int32_t> xs(static_cast<size_t>(m * nb));
+  std::vector<int32_t> hs(w.group == 16 ? static_cast<size_t>(2 * m * nb) : 0);
+  const int64_t rows_per_task = std::max<int64_t>(1, 4096 / k);
+  pool.parallel_for((m + rows_per_task - 1) / rows_per_task, [&](int64_t t) {
+    for (int64_t i = t * rows_per_task; i < std::min(m, (t + 1) * rows_per_task); ++i) {
+      quant(x + i * k, k, xq.data() + i * k, xd.data() + i * nb, xs.data() + i * nb);
+      if (!hs.empty()) {
+        for (int64_t h = 0; h < 2 * nb; ++h) {
+          int32_t s = 0;
+          for (int64_t c = 16 * h; c < 16 * h + 16; ++c) s += xq[i * k + c];
+          hs[i * 2 * nb + h] = s;
+        }
+      }
+    }
+  });
+  const ActI8 a{xq.data(), xd.data(), xs.data(), k, nb};
+  // Chunks never depend on the thread count, and each output runs the same instruction
+  // sequence wherever it falls, so results are bit-identical for any number of threads.
+  // About 64 KiB of weights per chunk: enough to amortise a task, small enough to balance.
+  const int64_t tiles = (n + kPackRows - 1) / kPackRows;
+  const int64_t tiles_per_task = std::max<int64_t>(1, (64 << 10) / w.tile_bytes);
+  const int64_t rows_per_gemm = 64;
+  const int64_t nt = (tiles + tiles_per_task - 1) / tiles_per_task, mt = (m + rows_per_gemm - 1) / rows_per_gemm;
+  const bool small = m * n * k < (1 << 18);  // too little work to be worth waking threads
+  auto task = [&](int64_t t) {
+    const int64_t mi = t / nt, ti = t % nt;
+    const int64_t i0 = mi * rows_per_gemm, i1 = std::min(m, i0 + rows_per_gemm);
+    const ActI8 ai{a.q + i0 * k, a.d + i0 * nb, a.sum + i0 * nb, k, nb};
+    gemm(w, ai, hs.empty() ? nullptr : hs.data() + i0 * 2 * nb, i1 - i0, ti * tiles_per_task,
+         std::min(tiles, (ti + 1) * tiles_per_task), y + i0 * n, n);
+  };
+  if (small) {
+    for (int64_t t = 0; t < nt * mt; ++t) task(t);
+  } else {
+    pool.parallel_for(nt * mt, task);
+  }
+}
+
+}  // namespace lowbit

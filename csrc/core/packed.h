@@ -1,0 +1,36 @@
+// Prepared weights: a QuantizedMatrix repacked once into the tile layout the int8
+// kernels read (PackedArgs in kernels.h), and the matmul that runs on it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "layout.h"
+#include "thread_pool.h"
+
+namespace lowbit {
+
+// Everything about a packed matrix except its bytes. `packable` says whether the
+// layout takes q at all (int8-activation formats; k a multiple of 32; group 16 only
+// for 4-bit tables; no column scales, which matmul folds into x instead); `why` says
+// why not.
+struct PackPlan {
+  bool packable = false;
+  std::string why;
+  PackedArgs args;  // data unset
+  int64_t bytes = 0;
+};
+
+PackPlan plan_pack(const QMatrixView& q);
+
+// Writes plan.bytes bytes of packed tiles to `out`.
+void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out);
+
+// y = x * W^T with int8 activations on packed weights (the matmul() contract: blocks of
+// 32, exact integer block sums). Sets without packed kernels run the scalar one.
+void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
+                   ThreadPool& pool);
+
+}  // namespace lowbit
