@@ -24,6 +24,8 @@
         "csrc/core/quantize.cc",
         "csrc/core/matmul_ref.cc",
         "csrc/core/matmul.cc",
+        "csrc/core/packed.cc",
+        "csrc/core/prepared.cc",
         "csrc/core/thread_pool.cc",
         "csrc/core/cpu_features.cc",
         "csrc/core/dispatch.cc",
@@ -40,10 +42,46 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='x64'", {
-          "sources": ["csrc/x86/matmul_avx2.cc"],
+          "sources": ["csrc/x86/kernels_avx2.cc"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c"]},
           "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX2"]}}
+        }]
+      ]
+    },
+    {
+      "target_name": "lowbit_x86_avxvnni",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "sources": ["csrc/x86/kernels_avxvnni.cc"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavxvnni"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c", "-mavxvnni"]},
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX2"]}}
+        }]
+      ]
+    },
+    {
+      "target_name": "lowbit_x86_avx512",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "sources": ["csrc/x86/kernels_avx512.cc"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"]},
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX512"]}}
+        }]
+      ]
+    },
+    {
+      "target_name": "lowbit_x86_avx512vnni",
+      "type": "static_library",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "sources": ["csrc/x86/kernels_avx512vnni.cc"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni"],
+          "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni"]},
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX512"]}}
         }]
       ]
     },
@@ -85,6 +123,9 @@
       "dependencies": [
         "lowbit_core",
         "lowbit_x86_avx2",
+        "lowbit_x86_avxvnni",
+        "lowbit_x86_avx512",
+        "lowbit_x86_avx512vnni",
         "lowbit_arm_neon",
         "lowbit_arm_dotprod",
         "lowbit_arm_i8mm",
@@ -95,6 +136,7 @@
         "csrc/napi/args.cc",
         "csrc/napi/quantize_napi.cc",
         "csrc/napi/matmul_napi.cc",
+        "csrc/napi/prepare_napi.cc",
         "csrc/napi/cpu_napi.cc",
         "csrc/napi/formats_napi.cc",
         "csrc/napi/calibrate_napi.cc"

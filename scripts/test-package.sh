@@ -19,8 +19,15 @@ cp "$root/scripts/smoke.js" .
 export PREBUILDS_ONLY=1
 node=$(command -v node)
 
+# The kernel set dispatch must pick on this CPU, from its flags (best first).
+has() { for f in "$@"; do grep -qw "$f" /proc/cpuinfo || return 1; done; }
 native=scalar
-grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && native=avx2
+if has avx2 fma f16c; then
+  native=avx2
+  has avx_vnni && native=avxvnni
+  has avx512f avx512bw avx512vl avx512dq && native=avx512
+  has avx512f avx512bw avx512vl avx512dq avx512_vnni && native=avx512vnni
+fi
 echo "== x64 prebuild, native ($native)"
 LOWBIT_EXPECT_ISA=$native "$node" smoke.js
 echo "== x64 prebuild, native, forced with LOWBIT_ISA=scalar"

@@ -16,10 +16,19 @@ struct IsaEntry {
   const KernelTable* table;
 };
 
+#if LOWBIT_HAVE_X86_KERNELS
+bool avx2(const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }
+bool avx512(const CpuFeatures& f) { return avx2(f) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq; }
+#endif
+
 // Best first. Only kernel sets compiled into this binary are listed.
 const IsaEntry kIsas[] = {
 #if LOWBIT_HAVE_X86_KERNELS
-    {"avx2", [](const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }, &avx2::kTable},
+    // AVX-512 needs F, BW, VL and DQ (and the OS saving zmm state, checked in cpu_features).
+    {"avx512vnni", [](const CpuFeatures& f) { return avx512(f) && f.avx512vnni; }, &avx512vnni::kTable},
+    {"avx512", [](const CpuFeatures& f) { return avx512(f); }, &avx512::kTable},
+    {"avxvnni", [](const CpuFeatures& f) { return avx2(f) && f.avxvnni; }, &avxvnni::kTable},
+    {"avx2", [](const CpuFeatures& f) { return avx2(f); }, &avx2::kTable},
 #endif
 #if LOWBIT_HAVE_ARM_KERNELS
     {"neon-i8mm", [](const CpuFeatures& f) { return f.neon && f.dotprod && f.i8mm; }, &neon_i8mm::kTable},

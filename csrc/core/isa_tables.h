@@ -7,6 +7,9 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define LOWBIT_HAVE_X86_KERNELS 1
 namespace lowbit::avx2 { extern const KernelTable kTable; }
+namespace lowbit::avxvnni { extern const KernelTable kTable; }
+namespace lowbit::avx512 { extern const KernelTable kTable; }
+namespace lowbit::avx512vnni { extern const KernelTable kTable; }
 #elif defined(__aarch64__) || defined(_M_ARM64)
 #define LOWBIT_HAVE_ARM_KERNELS 1
 namespace lowbit::neon { extern const KernelTable kTable; }

@@ -1,0 +1,23 @@
+// Kernel set 'avx512': AVX-512 F/BW/VL/DQ (Skylake-SP): 512-bit packed kernels with vpmaddubsw + vpmaddwd.
+// Compiled with its own -m flags and reached only through the dispatch table.
+#ifdef LOWBIT_SIMDE
+#define LOWBIT_NS avx512_simde
+#else
+#define LOWBIT_NS avx512
+#endif
+#define LOWBIT_VEC 512
+#define LOWBIT_VNNI 0
+#include "simd_include.inc"
+
+#include "../core/kernels.h"
+
+namespace lowbit::LOWBIT_NS {
+
+#include "plain_kernels_impl.inc"
+#include "gemm_packed_impl.inc"
+#include "probes_impl.inc"
+
+extern const KernelTable kTable = {"avx512", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read,
+                                   true, gemm_i8_packed};
+
+}  // namespace lowbit::LOWBIT_NS
