@@ -9,8 +9,9 @@
 namespace lowbit::neon {
 namespace {
 #include "matmul_neon_impl.inc"
+#include "gemm_packed_neon_impl.inc"
 }  // namespace
 
-extern const KernelTable kTable = {"neon", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true};
+extern const KernelTable kTable = {"neon", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed};
 
 }  // namespace lowbit::neon
