@@ -8,6 +8,8 @@ import type {
   FormatDescription,
   Isa,
   MatmulOptions,
+  PreparedMatrix,
+  PrepareOptions,
   ProbeKind,
   QuantizationErrorReport,
   QuantizedMatrix,
@@ -22,6 +24,8 @@ export type {
   Granularity,
   Isa,
   MatmulOptions,
+  PreparedMatrix,
+  PrepareOptions,
   ProbeKind,
   QuantizationErrorReport,
   QuantizedMatrix,
@@ -93,12 +97,28 @@ export function quantizationError(weights: Float32Array, q: QuantizedMatrix): Qu
 }
 
 /**
+ * Copies `q` once into memory the addon owns, repacked for the kernels of this CPU (16-row tiles whose
+ * 4-byte column groups feed the int8 dot-product instructions directly): the fast way to multiply by the
+ * same weights many times. `q` may be dropped afterwards, so a model is not held twice. `matmul` gives
+ * the same results as with `q` (int8 activations: the same exact integer block sums, float sums in a
+ * different order). The layout does not depend on the kernel set, so `setIsa` after preparing is safe.
+ */
+export function prepare(q: QuantizedMatrix, options?: PrepareOptions): PreparedMatrix {
+  return native.prepare(q, options) as PreparedMatrix;
+}
+
+/** Like {@link prepare}, off the JS thread; `q`'s buffers are kept alive until the promise settles. */
+export async function prepareAsync(q: QuantizedMatrix, options?: PrepareOptions): Promise<PreparedMatrix> {
+  return (await native.prepareAsync(q, options)) as PreparedMatrix;
+}
+
+/**
  * `y = x · dequantize(w)ᵀ` without materialising the float weights, like PyTorch's `F.linear`:
  * `x` is row-major `[m, w.cols]` (`m = x.length / w.cols`), the result row-major `[m, w.rows]`.
  * Runs on the kernel set chosen for this CPU ({@link cpuInfo}) and the thread pool ({@link setThreads}).
  * With `activations: 'int8'` (the default) `x` must be finite.
  */
-export function matmul(x: Float32Array, w: QuantizedMatrix, options?: MatmulOptions): Float32Array {
+export function matmul(x: Float32Array, w: QuantizedMatrix | PreparedMatrix, options?: MatmulOptions): Float32Array {
   return native.matmul(x, w, options);
 }
 
@@ -106,7 +126,11 @@ export function matmul(x: Float32Array, w: QuantizedMatrix, options?: MatmulOpti
  * Like {@link matmul}, off the JS thread. `x`, `w`'s buffers and `out` are kept alive until the promise
  * settles; do not write to them meanwhile. Concurrent calls are safe (they share the thread pool).
  */
-export async function matmulAsync(x: Float32Array, w: QuantizedMatrix, options?: MatmulOptions): Promise<Float32Array> {
+export async function matmulAsync(
+  x: Float32Array,
+  w: QuantizedMatrix | PreparedMatrix,
+  options?: MatmulOptions,
+): Promise<Float32Array> {
   return native.matmulAsync(x, w, options);
 }
 
@@ -125,9 +149,13 @@ export function setIsa(name: Isa): void {
   native.setIsa(name);
 }
 
-/** Sets the kernels' thread count, the calling thread included (`LOWBIT_NUM_THREADS` at load). */
-export function setThreads(n: number): void {
-  native.setThreads(n);
+/**
+ * Sets the kernels' thread count, the calling thread included (`LOWBIT_NUM_THREADS` at load).
+ * `spinMicroseconds` (default 100, `LOWBIT_SPIN_US` at load): how long idle workers poll for the next
+ * call before sleeping, so back-to-back calls skip a thread wake-up; 0 sleeps at once (no busy CPU).
+ */
+export function setThreads(n: number, options?: { spinMicroseconds?: number }): void {
+  native.setThreads(n, options);
 }
 
 /**

@@ -35,9 +35,11 @@ export interface NativeAddon {
   matmul(x: Float32Array, w: unknown, options?: unknown): Float32Array;
   matmulAsync(x: Float32Array, w: unknown, options?: unknown): Promise<Float32Array>;
   matmulF32(x: Float32Array, w: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array;
+  prepare(q: unknown, options?: unknown): unknown;
+  prepareAsync(q: unknown, options?: unknown): Promise<unknown>;
   cpuInfo(): unknown;
   setIsa(name: string): void;
-  setThreads(n: number): void;
+  setThreads(n: number, options?: unknown): void;
   probe(kind: string, bytes?: number): number;
   formats(size?: number): unknown;
   accumulateStats(batch: Float32Array, k: number, max: Float32Array, sumAbs: Float64Array, xtx: Float64Array | null): unknown;

@@ -137,6 +137,41 @@ export interface MatmulOptions {
 }
 
 /** Kernel sets lowbit can be built with. */
+export interface PrepareOptions {
+  /**
+   * The activation mode every `matmul` with the prepared matrix uses: `'int8'` (the default where the
+   * format allows it) packs the weights for the int8 kernels; `'float'` keeps a copy in the plain layout
+   * for the float kernels.
+   */
+  activations?: 'int8' | 'float';
+}
+
+/**
+ * A QuantizedMatrix copied once into memory the addon owns, in the layout the kernels read fastest
+ * ({@link prepare}). Its memory is reported to V8 and freed by garbage collection or {@link dispose}.
+ */
+export interface PreparedMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly format: Format;
+  readonly bits: 4 | 8;
+  /**
+   * `'packed'`: 16-row tiles for the int8 kernels (every x86 and NEON kernel set, and the scalar one);
+   * `'plain'`: a copy of the QuantizedMatrix layout (float activations, fp8, column scales, `cols` not a
+   * multiple of 32, int groups of 16).
+   */
+  readonly layout: 'packed' | 'plain';
+  readonly activations: 'int8' | 'float';
+  /** Bytes the addon holds for it (0 once disposed). */
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  /**
+   * Frees the memory now instead of at garbage collection. `matmulAsync` calls already started keep it
+   * until they settle; using the matrix afterwards is a RangeError.
+   */
+  dispose(): void;
+}
+
 export type Isa = 'scalar' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vnni' | 'neon' | 'neon-dotprod' | 'neon-i8mm';
 
 export interface CpuInfo {

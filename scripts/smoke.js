@@ -54,6 +54,12 @@ async function main() {
         const yi = lowbit.matmul(x, q, { activations: 'int8' });
         const ya = await lowbit.matmulAsync(x, q, { activations: 'int8' });
         check(Buffer.from(ya.buffer).equals(Buffer.from(yi.buffer)), `${tag} m=${m}: matmulAsync equals matmul`);
+        // Prepared weights: the same integer sums, float terms in another order.
+        const p = lowbit.prepare(q);
+        const yp = lowbit.matmul(x, p);
+        const tol = (/** @type {number} */ v) => 1e-5 * (Math.abs(v) + 1);
+        check(yp.every((v, k) => Math.abs(v - yi[k]) <= tol(yi[k]) * 64), `${tag} m=${m}: prepared (${p.layout}) equals matmul`);
+        p.dispose();
         for (let i = 0; i < m; i++) {
           // Block scales of the int8 activations (column granularity: of x * column scales).
           const xs = Float32Array.from({ length: cols }, (_, c) => x[i * cols + c] * (q.granularity === 'column' ? q.scales[c] : 1));

@@ -11,6 +11,7 @@ import {
   formats,
   matmul,
   matmulAsync,
+  prepare,
   quantizationError,
   quantize,
   quantizeAsync,
@@ -170,6 +171,15 @@ for (const isa of cpuInfo().isas) {
       }
       t.equal(badI, -1, `${label(c)} m=${c.m}: int8 path (first miss ${badI}: ${yi[badI]} vs ${refI[badI]})`);
       t.same(matmul(c.x!, c.q), yi, `${label(c)}: int8 is the default`);
+      // Prepared (packed) weights: the same exact integer sums, the same bound.
+      const p = prepare(c.q);
+      const yp = matmul(c.x!, p);
+      let badP = -1;
+      for (let i = 0; i < c.m * n; i++) {
+        if (Math.abs(yp[i] - refI[i]) > 2 * (2 * nb + 8) * 2 ** -24 * magI[i] * 1.01 + 1e-30 && badP < 0) badP = i;
+      }
+      t.equal(badP, -1, `${label(c)} m=${c.m}: prepared (${p.layout}) int8 path (first miss ${badP}: ${yp[badP]} vs ${refI[badP]})`);
+      p.dispose();
     }
     t.comment(`${isa}: worst error as a fraction of its bound: float ${worstF.toFixed(3)}, int8 ${worstI.toFixed(3)}`);
   });

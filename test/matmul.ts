@@ -4,7 +4,18 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { cpuInfo, matmul, matmulAsync, quantize, setIsa, setThreads, type QuantizedMatrix, type QuantizeOptions } from 'lowbit';
+import {
+  cpuInfo,
+  matmul,
+  matmulAsync,
+  prepare,
+  quantize,
+  setIsa,
+  setThreads,
+  type PreparedMatrix,
+  type QuantizedMatrix,
+  type QuantizeOptions,
+} from 'lowbit';
 import { findPython, randn, readF32, rng, tmpDir, writeF32 } from './helpers';
 
 const readF64 = (f: string) => {
@@ -62,6 +73,8 @@ execFileSync(findPython(), [path.join(__dirname, 'reference', 'matmul_ref.py'), 
 
 const isas = cpuInfo().isas;
 const initial = cpuInfo().isa;
+// Prepared once on the best kernel set; every set below multiplies by the same packed bytes.
+const prepared = new Map<string, PreparedMatrix>(cases.map((c) => [c.id, prepare(c.q)]));
 
 for (const isa of isas) {
   t.test(`${isa}: every layout and m against NumPy`, async (t) => {
@@ -80,10 +93,15 @@ for (const isa of isas) {
       // nb block terms (and lane partials) differs: within 2 * (nb + 8) * 2^-24 * sum |terms|.
       const yi = matmul(c.x, c.q, { activations: 'int8' });
       const refI = readF64(`${base}.int8`), magI = readF64(`${base}.int8mag`);
-      let badF = -1, badI = -1;
+      // Prepared weights: the same integer sums, nb float terms added in order: the same bound.
+      const yp = matmul(c.x, prepared.get(c.id)!);
+      let badF = -1, badI = -1, badP = -1;
       for (let i = 0; i < c.m * rows; i++) {
         const ef = Math.abs(yf[i] - ref[i]) / (1e-5 * magF[i] + 1e-30);
         const ei = Math.abs(yi[i] - refI[i]) / (2 * (nb + 8) * 2 ** -24 * magI[i] * 1.01 + 1e-30);
+        const ep = Math.abs(yp[i] - refI[i]) / (2 * (nb + 8) * 2 ** -24 * magI[i] * 1.01 + 1e-30);
+        worstI = Math.max(worstI, ep);
+        if (ep > 1 && badP < 0) badP = i;
         worstF = Math.max(worstF, ef);
         worstI = Math.max(worstI, ei);
         if (ef > 1 && badF < 0) badF = i;
@@ -92,6 +110,7 @@ for (const isa of isas) {
       const tag = `${c.id} int${c.q.bits} ${c.q.scheme} ${c.q.granularity}${c.q.groupSize || ''} ${c.m}x${c.q.cols}x${rows}`;
       t.equal(badF, -1, `${tag} float path within 1e-5 of sum|x*w^| (first miss at ${badF}: ${yf[badF]} vs ${ref[badF]})`);
       t.equal(badI, -1, `${tag} int8 path within its derived bound (first miss at ${badI}: ${yi[badI]} vs ${refI[badI]})`);
+      t.equal(badP, -1, `${tag} prepared (${prepared.get(c.id)!.layout}) within the int8 bound (first miss at ${badP})`);
     }
     t.comment(`${isa}: worst error as a fraction of its bound: float ${worstF.toFixed(3)}, int8 ${worstI.toFixed(3)}`);
   });
@@ -112,6 +131,21 @@ t.test('results are bit-identical for every thread count', async (t) => {
     t.ok(Buffer.from(r[0].buffer).equals(Buffer.from(runs[0][0].buffer)), 'int8 path');
     t.ok(Buffer.from(r[1].buffer).equals(Buffer.from(runs[0][1].buffer)), 'float path');
   }
+});
+
+t.test('prepared results are bit-identical for every thread count', async (t) => {
+  setIsa(initial);
+  const before = cpuInfo().threads;
+  for (const c of cases.filter((c) => c.m >= 33)) {
+    const p = prepared.get(c.id)!;
+    const runs: Float32Array[] = [];
+    for (const n of [1, 2, 3]) {
+      setThreads(n);
+      runs.push(matmul(c.x, p));
+    }
+    t.ok(runs.every((r) => Buffer.from(r.buffer).equals(Buffer.from(runs[0].buffer))), `${c.id} m=${c.m}`);
+  }
+  setThreads(before);
 });
 
 t.test('out is filled in place; inputs are not modified', async (t) => {

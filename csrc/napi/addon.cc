@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lowbit::napi::register_matmul(env, exports);
   lowbit::napi::register_formats(env, exports);
   lowbit::napi::register_calibrate(env, exports);
+  lowbit::napi::register_prepare(env, exports);
   return exports;
 }
 

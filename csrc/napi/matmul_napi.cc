@@ -7,6 +7,7 @@
 #include "../core/matmul.h"
 #include "args.h"
 #include "bindings.h"
+#include "prepare_napi.h"
 
 namespace lowbit::napi {
 namespace {
@@ -16,6 +17,7 @@ struct MatmulJob {
   Napi::Float32Array x, out;
   Napi::Object w;
   QMatrixView q;
+  std::shared_ptr<const Prepared> prepared;  // set when w is a PreparedMatrix
   int64_t m = 0;
   Activations act = Activations::kInt8;
   std::vector<Napi::Value> keep;  // typed arrays the async worker must keep alive
@@ -23,13 +25,18 @@ struct MatmulJob {
   MatmulJob(const Napi::CallbackInfo& info, const std::string& fn) {
     Napi::Env env = info.Env();
     x = to_float32_array(info[0], fn + ": x");
-    q = parse_qmatrix(info[1], fn + ": w", /*check_values=*/false);
+    prepared = unwrap_prepared(info[1], fn + ": w");
+    if (prepared) {
+      q.layout = prepared->layout();
+    } else {
+      q = parse_qmatrix(info[1], fn + ": w", /*check_values=*/false);
+    }
     w = info[1].As<Napi::Object>();
     const int64_t k = q.layout.cols, n = q.layout.rows;
     m = rows_of(x, k, fn + ": x", "w.cols");
     const FormatInfo& fi = format_info(q.layout.format);
     // int8 activations where the format's codes have an integer form, else float.
-    act = fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
+    act = prepared ? prepared->activations() : fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
     Napi::Value opts = info[2];
     Napi::Value out_v;
     if (!opts.IsUndefined()) {
@@ -41,6 +48,11 @@ struct MatmulJob {
       Napi::Value a = o.Get("activations");
       if (!a.IsUndefined()) {
         std::string s = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
+        if (prepared && (s == "float" || s == "int8") && s != (act == Activations::kInt8 ? "int8" : "float")) {
+          throw_range_error(env, fn + ": options.activations '" + s + "' differs from the prepared matrix's '" +
+                                     (act == Activations::kInt8 ? "int8" : "float") +
+                                     "'; prepare it with { activations: '" + s + "' }");
+        }
         if (s == "float") act = Activations::kFloat;
         else if (s == "int8" && fi.int8_activations) act = Activations::kInt8;
         else if (s == "int8") {
@@ -58,19 +70,30 @@ struct MatmulJob {
     out = output_array(env, out_v, m * n, fn + ": options.out",
                        "m * w.rows (" + std::to_string(m) + " * " + std::to_string(n) + ")",
                        {{x.Data(), x.ByteLength()},
-                        {q.data, static_cast<size_t>(q.layout.data_bytes())},
-                        {q.scales, static_cast<size_t>(q.layout.stored_scales() *
-                                                       scale_type_bytes(q.layout.scale_type))},
-                        {q.zeros, static_cast<size_t>(q.layout.num_zeros())}});
+                        // A prepared matrix's weights are the addon's own memory: nothing to alias.
+                        {q.data, prepared ? 0 : static_cast<size_t>(q.layout.data_bytes())},
+                        {q.scales, prepared ? 0 : static_cast<size_t>(q.layout.stored_scales() *
+                                                                      scale_type_bytes(q.layout.scale_type))},
+                        {q.zeros, prepared ? 0 : static_cast<size_t>(q.layout.num_zeros())}});
     if (act == Activations::kInt8) {
       // Quantizing NaN or Infinity to int8 has no meaning; the float path propagates them.
       require_finite(x, fn + ": x (with activations 'int8'; use 'float' to propagate NaN/Infinity)");
+    }
+    if (prepared) {
+      keep = {x, out};  // the shared pointer keeps the weights alive, even through dispose()
+      return;
     }
     keep = {x, out, w.Get("data"), w.Get("scales")};
     if (q.zeros) keep.push_back(w.Get("zeros"));
   }
 
-  void run() { matmul(active_kernels(), q, x.Data(), m, act, out.Data(), ThreadPool::global()); }
+  void run() {
+    if (prepared) {
+      prepared->matmul(active_kernels(), x.Data(), m, out.Data(), ThreadPool::global());
+    } else {
+      matmul(active_kernels(), q, x.Data(), m, act, out.Data(), ThreadPool::global());
+    }
+  }
 };
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {

@@ -1,0 +1,62 @@
+#include "prepared.h"
+
+#include <cstring>
+#include <new>
+
+#include "packed.h"
+
+namespace lowbit {
+namespace {
+
+constexpr std::align_val_t kAlign{64};
+
+uint8_t* alloc_aligned(int64_t n) {
+  return static_cast<uint8_t*>(::operator new(static_cast<size_t>(n > 0 ? n : 1), kAlign));
+}
+
+int64_t round_up(int64_t n) { return (n + 63) / 64 * 64; }
+
+}  // namespace
+
+void Prepared::FreeAligned::operator()(uint8_t* p) const { ::operator delete(p, kAlign); }
+
+Prepared::Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels) : layout_(q.layout), act_(act) {
+  if (act == Activations::kInt8 && kernels.gemm_i8_packed) {
+    const PackPlan plan = plan_pack(q);
+    if (plan.packable) {
+      bytes_ = plan.bytes;
+      buf_.reset(alloc_aligned(bytes_));
+      pack_weights(q, plan, buf_.get());
+      packed_args_ = plan.args;
+      packed_args_.data = buf_.get();
+      packed_ = true;
+      return;
+    }
+    why_ = plan.why;
+  } else {
+    why_ = act == Activations::kFloat ? "float activations" : "this kernel set has no packed kernels";
+  }
+  const QuantLayout& L = q.layout;
+  const int64_t data = L.data_bytes(), scales = L.stored_scales() * scale_type_bytes(L.scale_type), zeros = L.num_zeros();
+  bytes_ = round_up(data) + round_up(scales) + zeros;
+  buf_.reset(alloc_aligned(bytes_));
+  uint8_t* p = buf_.get();
+  std::memcpy(p, q.data, data);
+  if (scales) std::memcpy(p + round_up(data), q.scales, scales);
+  if (zeros) std::memcpy(p + round_up(data) + round_up(scales), q.zeros, zeros);
+  view_.layout = L;
+  view_.data = p;
+  view_.scales = p + round_up(data);
+  view_.zeros = zeros ? p + round_up(data) + round_up(scales) : nullptr;
+  view_.tensor_scale = q.tensor_scale;
+}
+
+void Prepared::matmul(const KernelTable& kernels, const float* x, int64_t m, float* y, ThreadPool& pool) const {
+  if (packed_) {
+    matmul_packed(kernels, packed_args_, x, m, y, pool);
+  } else {
+    lowbit::matmul(kernels, view_, x, m, act_, y, pool);
+  }
+}
+
+}  // namespace lowbit

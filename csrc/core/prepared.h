@@ -1,0 +1,51 @@
+// A prepared matrix: a QuantizedMatrix copied once into memory the addon owns, in
+// the layout its kernels read fastest. Packed tiles (PackedArgs) where the packed int8
+// kernels take the matrix; otherwise (float activations, fp8, column scales, shapes
+// the packed layout does not take, or a kernel set with no packed kernels) a plain
+// copy that runs the ordinary kernels. Immutable after
+// construction, so any number of threads may multiply by it at once. Every x86 and NEON
+// kernel set reads packed tiles today; the plain fallback for a set without them remains.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kernels.h"
+#include "layout.h"
+#include "matmul.h"
+#include "thread_pool.h"
+
+namespace lowbit {
+
+class Prepared {
+ public:
+  // Copies (and packs) q. `act` is the activation mode every matmul with it will use.
+  Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels);
+
+  const QuantLayout& layout() const { return layout_; }
+  Activations activations() const { return act_; }
+  bool packed() const { return packed_; }
+  // Bytes the addon holds for it.
+  int64_t bytes() const { return bytes_; }
+  // Why the plain layout was kept (empty when packed).
+  const std::string& plain_reason() const { return why_; }
+
+  // y = x * W^T on the active kernel set: x [m, cols], y [m, rows].
+  void matmul(const KernelTable& kernels, const float* x, int64_t m, float* y, ThreadPool& pool) const;
+
+ private:
+  struct FreeAligned {
+    void operator()(uint8_t* p) const;
+  };
+  QuantLayout layout_;
+  Activations act_;
+  bool packed_ = false;
+  std::string why_;
+  int64_t bytes_ = 0;
+  std::unique_ptr<uint8_t, FreeAligned> buf_;
+  PackedArgs packed_args_;
+  QMatrixView view_;  // the plain copy's view into buf_
+};
+
+}  // namespace lowbit
