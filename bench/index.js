@@ -1,5 +1,6 @@
 // @ts-check
-// `npm run bench [-- suite...]`: quantize, limits, gemv, gemm (default: all), printed as Markdown tables.
+// `npm run bench [-- suite...]`: quantize, limits, gemv, gemm (default: all), printed as Markdown tables;
+// `npm run bench -- peers` compares with onnxruntime-node (bench/peers).
 'use strict';
 const os = require('node:os');
 const lowbit = require('lowbit');
@@ -8,4 +9,7 @@ const { wanted } = require('./common');
 const info = lowbit.cpuInfo();
 console.log(`# lowbit benchmarks: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${info.threads} threads, kernels ${info.isa}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
 if (wanted('quantize')) require('./quantize').run();
-if (wanted('limits') || wanted('gemv') || wanted('gemm')) require('./matmul').run(wanted);
+if (process.argv.length <= 2 || ['limits', 'gemv', 'gemm'].some((s) => process.argv.includes(s))) require('./matmul').run(wanted);
+// Not part of the default run: it installs onnxruntime-node on first use and takes minutes.
+// `npm run bench -- peers [filter...]`: only cases whose id contains a filter (e.g. gemv, 'g128').
+if (process.argv[2] === 'peers') require('./peers').run(process.argv.slice(3));

@@ -84,6 +84,19 @@ function gemv(lim) {
           rows.push([`${n}x${k}`, name, act, t, (s * 1e3).toFixed(3), gbs.toFixed(1), `${((100 * gbs) / lim[t].bw).toFixed(0)}%`]);
         }
       }
+      // Prepared (packed) copies of the same weights; GB/s counts the QuantizedMatrix's bytes, so rows compare.
+      if (activationModes(qs[0]).includes('int8')) {
+        const ps = qs.map((q) => lowbit.prepare(q));
+        for (const t of threadCounts) {
+          lowbit.setThreads(t);
+          const out = new Float32Array(n);
+          let i = 0;
+          const s = timeIt(`gemv prepared ${name}`, () => lowbit.matmul(x, ps[i++ % ps.length], { out }));
+          const gbs = bytes / s / 1e9;
+          rows.push([`${n}x${k}`, `${name} prepared`, 'int8', t, (s * 1e3).toFixed(3), gbs.toFixed(1), `${((100 * gbs) / lim[t].bw).toFixed(0)}%`]);
+        }
+        for (const p of ps) p.dispose();
+      }
     }
     // fp32 baseline: 4 bytes per weight, already far beyond the L3 cache.
     for (const t of threadCounts) {
@@ -119,6 +132,16 @@ function gemm(lim) {
             const peak = act === 'int8' ? lim[t].dot : lim[t].fma;
             rows.push([`${n}x${k}`, m, name, act, t, (s * 1e3).toFixed(2), g.toFixed(0), `${((100 * g) / peak).toFixed(0)}% of ${act === 'int8' ? 'dot' : 'FMA'}`]);
           }
+        }
+        if (activationModes(q).includes('int8')) {
+          const p = lowbit.prepare(q);
+          for (const t of threadCounts) {
+            lowbit.setThreads(t);
+            const s = timeIt(`gemm prepared ${name}`, () => lowbit.matmul(x, p, { out }), { maxTime: 0.5, minSamples: 3 });
+            const g = ops / s / 1e9;
+            rows.push([`${n}x${k}`, m, `${name} prepared`, 'int8', t, (s * 1e3).toFixed(2), g.toFixed(0), `${((100 * g) / lim[t].dot).toFixed(0)}% of dot`]);
+          }
+          p.dispose();
         }
       }
       for (const t of threadCounts) {

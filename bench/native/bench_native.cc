@@ -1,0 +1,183 @@
+// Native benchmark runner: the same kernels, drivers and probes as `npm run bench`,
+// with no Node (for machines that have compilers but no Node, and for perf profiling).
+// Build and run: bench/native/run.sh [suite...]   suites: limits gemv gemm (default all)
+// LOWBIT_ISA=<set> runs one kernel set (default: every set this CPU supports);
+// LOWBIT_NUM_THREADS caps the thread counts (1 and the maximum are measured).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../../csrc/core/cpu_features.h"
+#include "../../csrc/core/dispatch.h"
+#include "../../csrc/core/matmul.h"
+#include "../../csrc/core/packed.h"
+#include "../../csrc/core/formats.h"
+#include "../../csrc/core/probe.h"
+#include "../../csrc/core/qbuffers.h"
+#include "../../csrc/core/quantize.h"
+
+using namespace lowbit;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Median seconds per call over about `budget` seconds (at least 5 calls, after a warm-up).
+template <typename F>
+double time_median(F&& f, double budget = 1.0) {
+  f();
+  std::vector<double> t;
+  const double start = now();
+  while (t.size() < 5 || (now() - start < budget && t.size() < 2000)) {
+    const double t0 = now();
+    f();
+    t.push_back(now() - t0);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+std::vector<float> signal(int64_t n) {
+  std::vector<float> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = std::sin(i * 0.618f) * (1 + ((i * 7919) % 13 == 0 ? 4 : 0));
+  return v;
+}
+
+struct Case {
+  const char* name;
+  Format format;
+  int bits;
+  Scheme scheme;
+  int64_t group;
+};
+
+const Case kCases[] = {
+    {"int4 g32", Format::kInt, 4, Scheme::kSymmetric, 32},
+    {"int4 g128", Format::kInt, 4, Scheme::kSymmetric, 128},
+    {"int4 g128 asym", Format::kInt, 4, Scheme::kAsymmetric, 128},
+    {"q4_0", Format::kQ4_0, 4, Scheme::kSymmetric, 32},
+    {"int8 g32", Format::kInt, 8, Scheme::kSymmetric, 32},
+    {"q8_0", Format::kQ8_0, 8, Scheme::kSymmetric, 32},
+    {"nf4 g64", Format::kNF4, 4, Scheme::kSymmetric, 64},
+    {"mxfp4", Format::kMXFP4, 4, Scheme::kSymmetric, 32},
+    {"nvfp4", Format::kNVFP4, 4, Scheme::kSymmetric, 16},
+};
+
+struct Matrix {
+  QuantizedBuffers q;
+  std::vector<uint8_t> packed;
+  PackedArgs pa;
+  QMatrixView view() const { return q.view(); }
+  int64_t bytes() const { return q.L.byte_length(); }
+};
+
+Matrix make(const Case& c, int64_t n, int64_t k, const std::vector<float>& w) {
+  QuantLayout L;
+  L.rows = n;
+  L.cols = k;
+  L.bits = c.bits;
+  L.scheme = c.scheme;
+  L.granularity = Granularity::kGroup;
+  L.group_size = c.group;
+  L.format = c.format;
+  L.scale_type = format_info(c.format).scale_type;
+  Matrix m;
+  m.q = QuantizedBuffers(L);
+  quantize_matrix(w.data(), L, m.q.data.data(), m.q.scales.data(), m.q.zeros.empty() ? nullptr : m.q.zeros.data(),
+                  &m.q.tensor_scale, &ThreadPool::global());
+  const PackPlan plan = plan_pack(m.view());
+  m.packed.resize(plan.bytes);
+  pack_weights(m.view(), plan, m.packed.data());
+  m.pa = plan.args;
+  m.pa.data = m.packed.data();
+  return m;
+}
+
+bool wanted(int argc, char** argv, const char* s) {
+  if (argc < 2) return true;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], s) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ThreadPool& pool = ThreadPool::global();
+  const int max_threads = pool.threads();
+  std::vector<int> threads = {1};
+  if (max_threads > 1) threads.push_back(max_threads);
+  std::printf("# lowbit native bench: features");
+  for (const auto& f : cpu_features().names()) std::printf(" %s", f.c_str());
+  std::printf(", %d threads\n", max_threads);
+  const char* only = std::getenv("LOWBIT_ISA");
+  for (const std::string& isa : supported_isas()) {
+    if (only && *only && isa != only) continue;
+    const KernelTable& kt = *kernels_for(isa);
+    std::printf("\n## kernel set %s\n\n| threads | read GB/s | FMA GFLOP/s | int8 dot GOP/s |\n|---|---|---|---|\n",
+                isa.c_str());
+    std::vector<double> bw(threads.size()), dot(threads.size());
+    for (size_t ti = 0; ti < threads.size(); ++ti) {
+      pool.set_threads(threads[ti]);
+      bw[ti] = probe_read_bandwidth(kt, pool, int64_t(1) << 30, 5);
+      dot[ti] = probe_dot_peak(kt, pool, 5);
+      std::printf("| %d | %.1f | %.0f | %.0f |\n", threads[ti], bw[ti], probe_fma_peak(kt, pool, 5), dot[ti]);
+    }
+    if (wanted(argc, argv, "gemv")) {
+      // 16384 x 8192 cycled over copies totalling >= 256 MiB: streamed from DRAM.
+      const int64_t n = 16384, k = 8192;
+      const std::vector<float> w = signal(n * k), x = signal(k);
+      std::printf("\n| GEMV %lldx%lld | threads | plain ms | plain GB/s | packed ms | packed GB/s | of read bw |\n"
+                  "|---|---|---|---|---|---|---|\n", (long long)n, (long long)k);
+      const char* only_case = std::getenv("LOWBIT_BENCH_CASE");
+      for (const Case& c : kCases) {
+        if (only_case && *only_case && std::string(c.name) != only_case) continue;
+        std::vector<Matrix> ms;
+        ms.push_back(make(c, n, k, w));
+        while (int64_t(ms.size()) * ms[0].bytes() < (int64_t(256) << 20)) ms.push_back(ms[0]);
+        for (auto& m : ms) m.pa.data = m.packed.data();
+        std::vector<float> y(n);
+        for (size_t ti = 0; ti < threads.size(); ++ti) {
+          pool.set_threads(threads[ti]);
+          size_t i = 0;
+          const double tp = time_median([&] {
+            matmul(kt, ms[i++ % ms.size()].view(), x.data(), 1, Activations::kInt8, y.data(), pool);
+          });
+          const double tk = time_median([&] { matmul_packed(kt, ms[i++ % ms.size()].pa, x.data(), 1, y.data(), pool); });
+          const double bytes = double(ms[0].bytes());
+          std::printf("| %s | %d | %.3f | %.1f | %.3f | %.1f | %.0f%% |\n", c.name, threads[ti], tp * 1e3,
+                      bytes / tp / 1e9, tk * 1e3, bytes / tk / 1e9, 100 * bytes / tk / 1e9 / bw[ti]);
+        }
+      }
+    }
+    if (wanted(argc, argv, "gemm")) {
+      std::printf("\n| GEMM | m | threads | plain ms | packed ms | packed GOP/s | of dot peak |\n|---|---|---|---|---|---|---|\n");
+      for (int64_t nk : {4096, 16384}) {
+        const int64_t n = nk, k = nk == 4096 ? 4096 : 8192;
+        const std::vector<float> w = signal(n * k);
+        for (const Case& c : {kCases[0], kCases[1], kCases[5]}) {
+          const Matrix mat = make(c, n, k, w);
+          for (int64_t m : {32, 128}) {
+            const std::vector<float> x = signal(m * k);
+            std::vector<float> y(m * n);
+            for (size_t ti = 0; ti < threads.size(); ++ti) {
+              pool.set_threads(threads[ti]);
+              const double tp = time_median([&] { matmul(kt, mat.view(), x.data(), m, Activations::kInt8, y.data(), pool); }, 0.5);
+              const double tk = time_median([&] { matmul_packed(kt, mat.pa, x.data(), m, y.data(), pool); }, 0.5);
+              const double gops = 2.0 * m * n * k / tk / 1e9;
+              std::printf("| %lldx%lld %s | %lld | %d | %.2f | %.2f | %.0f | %.0f%% |\n", (long long)n, (long long)k, c.name,
+                          (long long)m, threads[ti], tp * 1e3, tk * 1e3, gops, 100 * gops / dot[ti]);
+            }
+          }
+        }
+      }
+    }
+    pool.set_threads(max_threads);
+  }
+  return 0;
+}
