@@ -1,6 +1,10 @@
 // neon-dotprod kernels: matmul_neon_impl.inc compiled with this unit's -march flags.
 #include <arm_neon.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "../core/kernels.h"
 
 #define LOWBIT_NEON_DOT 1
@@ -8,6 +12,7 @@
 
 namespace lowbit::neon_dotprod {
 namespace {
+#include "sgemm_panel_neon_impl.inc"
 #include "matmul_neon_impl.inc"
 #include "gemm_packed_neon_impl.inc"
 }  // namespace

@@ -88,6 +88,10 @@ using GemmF32Fn = void (*)(const WeightArgs& w, const float* x, int64_t x_stride
 // Quantizes one row of k floats: per block of 32, d = amax / 127 and
 // q = round-half-even(x / d) (0 when d == 0); sum = sum of the block's codes.
 using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
+// From this many rows of x, gemm_f32 and sgemm run on packed panels (see
+// core/panel_gemm_impl.inc) and the driver hands them wider column chunks; below it
+// the dot-product kernels, which stream each weight row once, are as fast or faster.
+constexpr int64_t kPanelMinRows = 12;
 // Plain fp32 y = x * w^T, w row-major [n, k]: the baseline the benchmarks compare against.
 using SgemmFn = void (*)(const float* x, int64_t x_stride, const float* w, int64_t w_stride, int64_t k, int64_t m,
                          int64_t n0, int64_t n1, float* y, int64_t y_stride);

@@ -143,10 +143,10 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
   ThreadPool& pool = ThreadPool::global();
 
   // Float activations against an fp64 reference of x * dequantize(w)^T. fp32
-  // accumulation of k products in any order errs by at most about k * 2^-24
-  // times sum |x * w^|; the kernels add at most 8-lane partial sums of k/8
-  // terms, so 1e-5 of sum |x * w^| holds for k <= 256 with a wide margin
-  // (256 * 6e-8 = 1.5e-5 worst case, random-walk typical 1e-6). For column
+  // accumulation of k products (each FMA or add one rounding) in any order errs by
+  // at most k * 2^-24 times sum |x * w^| (recursive summation bound; the panel
+  // kernels' sequential chains of up to 256 terms reach it only if every rounding
+  // goes the same way, the random-walk typical error is 1e-6). For column
   // granularity with zero-points the kernels sum x'*(u) and subtract x'*z, so
   // the magnitude is sum |x * s| * (u + z).
   std::vector<float> y(m * n);
@@ -165,8 +165,9 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
         }
       }
       const double err = std::fabs(y[i * n + j] - exact);
-      CHECK(err <= 1e-5 * mag + 1e-30, "%s float path y[%lld,%lld]=%.9g exact %.9g (err %.3g > %.3g)", tag, (long long)i,
-            (long long)j, y[i * n + j], exact, err, 1e-5 * mag);
+      const double tol = k * 0x1p-24 * mag + 1e-30;
+      CHECK(err <= tol, "%s float path y[%lld,%lld]=%.9g exact %.9g (err %.3g > %.3g)", tag, (long long)i, (long long)j,
+            y[i * n + j], exact, err, tol);
     }
   }
 
@@ -273,11 +274,31 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
   pool.set_threads(saved);
 }
 
+// Shapes on both sides of the panel kernels' edges: rows 1, 3, 8 (dot kernels), 12, 77, 300
+// (past a 192- or 256-row pack and a 256-row task), 37 and 300 columns (partial 16- and
+// 32-wide panels, several tasks), k 203 (not a multiple of 8) and 600 (three 256-column
+// blocks). Tolerance: the recursive summation bound k * 2^-24 * sum |x w|. Bit-identical
+// for every thread count and to one kernel call over the whole matrix.
 void test_sgemm(const KernelTable& kt, std::mt19937& rng) {
-  for (int64_t m : {1, 5, 8}) {
-    const int64_t n = 37, k = 203;
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t shapes[][3] = {{1, 37, 203}, {3, 37, 600}, {8, 300, 600}, {12, 37, 203}, {77, 300, 600}, {300, 37, 203}};
+  for (const auto& s : shapes) {
+    const int64_t m = s[0], n = s[1], k = s[2];
     std::vector<float> x = random_matrix(rng, m * k, 0), w = random_matrix(rng, n * k, 0), y(m * n);
-    sgemm(kt, x.data(), w.data(), m, n, k, y.data(), ThreadPool::global());
+    sgemm(kt, x.data(), w.data(), m, n, k, y.data(), pool);
+    const int saved = pool.threads();
+    for (int t : {1, 3}) {
+      pool.set_threads(t);
+      std::vector<float> yt(m * n);
+      sgemm(kt, x.data(), w.data(), m, n, k, yt.data(), pool);
+      CHECK(std::memcmp(yt.data(), y.data(), y.size() * 4) == 0, "[%s] sgemm m=%lld n=%lld k=%lld differs with %d threads",
+            kt.name, (long long)m, (long long)n, (long long)k, t);
+    }
+    pool.set_threads(saved);
+    std::vector<float> y1(m * n);
+    kt.sgemm(x.data(), k, w.data(), k, k, m, 0, n, y1.data(), n);
+    CHECK(std::memcmp(y1.data(), y.data(), y.size() * 4) == 0, "[%s] sgemm m=%lld n=%lld k=%lld: one call differs from tasks",
+          kt.name, (long long)m, (long long)n, (long long)k);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         double exact = 0, mag = 0;
@@ -285,8 +306,8 @@ void test_sgemm(const KernelTable& kt, std::mt19937& rng) {
           exact += static_cast<double>(x[i * k + c]) * w[j * k + c];
           mag += std::fabs(static_cast<double>(x[i * k + c]) * w[j * k + c]);
         }
-        CHECK(std::fabs(y[i * n + j] - exact) <= 1e-5 * mag, "[%s] sgemm m=%lld y[%lld,%lld]", kt.name, (long long)m,
-              (long long)i, (long long)j);
+        CHECK(std::fabs(y[i * n + j] - exact) <= k * 0x1p-24 * mag, "[%s] sgemm m=%lld n=%lld k=%lld y[%lld,%lld]",
+              kt.name, (long long)m, (long long)n, (long long)k, (long long)i, (long long)j);
       }
   }
 }
@@ -442,6 +463,8 @@ void test_table(const KernelTable& kt) {
   int variant = 0;
   for (const Config& c : configs()) {
     for (int64_t m : ms) test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, c, m, variant++ % 5);
+    // The float path's panels over three column blocks (256, 256, 128) of dequantized weights.
+    test_matmul_config(kt, rng, /*n=*/37, /*k=*/640, c, /*m=*/13, variant++ % 5);
     // Shapes the SIMD kernels hand to the scalar path: odd cols, a group of 8.
     if (c.format == Format::kQ4_0 || c.format == Format::kQ8_0 || c.format == Format::kMXFP4 ||
         c.format == Format::kNVFP4) {

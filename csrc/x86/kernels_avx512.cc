@@ -9,10 +9,15 @@
 #define LOWBIT_VNNI 0
 #include "simd_include.inc"
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "../core/kernels.h"
 
 namespace lowbit::LOWBIT_NS {
 
+#include "sgemm_panel_impl.inc"
 #include "plain_kernels_impl.inc"
 #include "gemm_packed_impl.inc"
 #include "probes_impl.inc"
