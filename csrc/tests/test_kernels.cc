@@ -275,7 +275,7 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
 }
 
 // Shapes on both sides of the panel kernels' edges: rows 1, 3, 8 (dot kernels), 12, 77, 300
-// (past a 192- or 256-row pack and a 256-row task), 37 and 300 columns (partial 16- and
+// (partial register tiles, past a 256-row task), 37 and 300 columns (partial 16- and
 // 32-wide panels, several tasks), k 203 (not a multiple of 8) and 600 (three 256-column
 // blocks). Tolerance: the recursive summation bound k * 2^-24 * sum |x w|. Bit-identical
 // for every thread count and to one kernel call over the whole matrix.
