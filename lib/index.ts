@@ -46,6 +46,12 @@ export {
   rotate,
   smoothQuant,
 } from './calibrate';
+export { plan, MODEL_PRESETS } from './plan';
+export type { ModelSpec, NodeSpec, Plan, PlanRow, PlanSpec } from './plan';
+export { measureMachine, readMachineMeasurement } from './measure';
+export type { MachineMeasurement, MeasureOptions } from './measure';
+export { resolvePrecision } from './precision';
+export type { Precision } from './precision';
 export type {
   AwqOptions,
   AwqResult,

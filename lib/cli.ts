@@ -1,0 +1,306 @@
+#!/usr/bin/env node
+/**
+ * The `lowbit` command: info, measure, plan and bench. Tables on stdout, progress on stderr, `--json` for
+ * scripts; a bad flag or spec exits with code 2 and one line on stderr.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { cpuInfo, probe, setThreads } from './index';
+import { measureMachine, readMachineMeasurement, type MachineMeasurement } from './measure';
+import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan';
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `usage: lowbit <command> [options]
+
+commands:
+  info      CPU, kernel sets, threads and the measured limits of this machine
+  measure   time lowbit's GEMV per format on this machine and save it for plans
+  plan      size a deployment: bytes, devices and nodes per replica, decode rate, fleet
+  bench     run the repository's benchmark tables (a source checkout)
+
+lowbit <command> --help for its options; lowbit --version`,
+  info: `usage: lowbit info [--threads N] [--json]
+
+Prints the CPU, its features, the kernel sets this binary can run, the thread count and the measured
+limits (read bandwidth, fp32 FMA and int8 dot-product peaks; a few seconds).`,
+  measure: `usage: lowbit measure [--out FILE] [--formats LIST] [--matrix-mib N] [--threads N] [--json]
+
+Times lowbit's prepared GEMV (int8 activations) for each format on a DRAM-resident matrix (default twice
+the last-level cache, at least 512 MiB) and the read bandwidth, and writes them as JSON to FILE (or prints
+them). Pass the file to 'lowbit plan --machine FILE' on any machine.
+  --formats LIST   comma-separated lowbit formats (default 'int4 g128,int4 g32,q4_0,q8_0')`,
+  plan: `usage: lowbit plan [options] [--spec FILE] [--json]
+
+Model (a preset, total parameters, or a breakdown):
+  --model NAME              preset: ${Object.keys(MODEL_PRESETS).join(', ')}
+  --params N                total parameters (all counted as linear weights)
+  --linear-params N --embedding-params N --other-params N
+  --layers N --kv-heads N --head-dim N --hidden N   (shapes for the KV cache and per-row scales)
+Precision (repeat or comma-separate; default fp16,int8,int4, the textbook's ideal widths):
+  --precision LIST          e.g. fp16,int8,int4 or 'int4 g128,q4_0,q8_0' (lowbit formats, scales counted)
+  --embedding-precision P   for the input embedding table (default: the row's)
+KV cache (counted per replica on top of the weights):
+  --batch N --context N [--kv-precision fp16|bf16|fp32|fp8|int8]
+Node:
+  --device-memory BYTES     per device (accepts 40e9, 40GB, 40GiB)
+  --devices-per-node N      (default 1)
+  --reserve F               fraction of each device kept free (default 0)
+  --device-bandwidth B/S    per device, for the decode rate (accepts 3.35e12, 3350GB)
+  --cpu                     measure this machine now and plan on it (see 'lowbit measure')
+  --machine FILE            plan on a saved measurement
+  --placement node|device   replicas own whole nodes (default) or share them
+Fleet:
+  --replicas N | --target-tokens-per-second T | --requests-per-second R --mean-output-tokens L
+Output:
+  --json                    { rows: [{ precision, weightBytes, kvBytes, nodesPerReplica, devicesPerReplica,
+                              totalNodes, totalDevices, tokensPerSecondPerReplica?, ... }], ... }
+  --spec FILE               a JSON plan spec (the plan() API's argument); flags given override it
+
+The textbook's exercise: lowbit plan --params 70e9 --devices-per-node 4 --device-memory 40e9 --reserve 0.3 --replicas 12`,
+  bench: `usage: lowbit bench [suite...]
+
+Runs the benchmark suites of a source checkout (quantize, limits, gemv, gemm, peers); they are not part
+of the installed package. Same as 'npm run bench -- [suite...]'.`,
+};
+
+const UNITS: Record<string, number> = {
+  '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+};
+
+function quantity(flag: string, s: string, units = false): number {
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)(?:\/s)?\s*$/i.exec(s);
+  const unit = m ? m[2].toLowerCase() : '';
+  if (!m || UNITS[unit] === undefined || (!units && unit !== '')) {
+    throw new UsageError(`--${flag}: '${s}' is not a ${units ? 'number (with an optional unit: 40e9, 40GB, 40GiB)' : 'number'}`);
+  }
+  return Number(m[1]) * UNITS[unit];
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(args: string[], options: ParseArgsConfig['options']): { values: Values } {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+  } catch (e) {
+    // Node's messages go on to explain '--' for positionals: the first sentence is the point.
+    throw new UsageError((e as Error).message.split(/\.\s/)[0]);
+  }
+}
+
+function threads(v: string | undefined): void {
+  if (v !== undefined) {
+    const n = quantity('threads', v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads: '${v}' is not a positive integer`);
+    setThreads(n);
+  }
+}
+
+const progress = (m: string) => process.stderr.write(`lowbit: ${m}...\n`);
+const gb = (b: number) => (b / 1e9).toFixed(b < 1e10 ? 2 : 1);
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  return [line(head), `| ${w.map((n) => '-'.repeat(n)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+function info(args: string[]): void {
+  const { values } = parse(args, { json: { type: 'boolean' }, threads: { type: 'string' } });
+  if (values.help) return void console.log(HELP.info);
+  threads(values.threads as string | undefined);
+  const c = cpuInfo();
+  progress('probing read bandwidth, FMA and int8 dot peaks');
+  const limits = { readGBps: probe('bandwidth'), fmaGflops: probe('fma'), dotGops: probe('dot') };
+  const cpu = require('node:os').cpus()[0]?.model ?? 'unknown';
+  if (values.json) return void console.log(JSON.stringify({ cpu, ...c, limits }, null, 2));
+  console.log(`cpu:       ${cpu} (${c.arch})
+features:  ${c.features.join(' ')}
+kernels:   ${c.isa} (usable: ${c.isas.join(', ')})
+threads:   ${c.threads}
+read:      ${limits.readGBps.toFixed(1)} GB/s
+fp32 FMA:  ${limits.fmaGflops.toFixed(0)} GFLOP/s
+int8 dot:  ${limits.dotGops.toFixed(0)} GOP/s`);
+}
+
+function measure(args: string[]): void {
+  const { values } = parse(args, {
+    out: { type: 'string' }, formats: { type: 'string' }, 'matrix-mib': { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+  });
+  if (values.help) return void console.log(HELP.measure);
+  threads(values.threads as string | undefined);
+  const m = measureMachine({
+    precisions: values.formats ? String(values.formats).split(',').map((s) => s.trim()) : undefined,
+    matrixBytes: values['matrix-mib'] ? quantity('matrix-mib', String(values['matrix-mib'])) * 2 ** 20 : undefined,
+    onProgress: progress,
+  });
+  if (values.out) {
+    fs.writeFileSync(String(values.out), JSON.stringify(m, null, 2) + '\n');
+    process.stderr.write(`lowbit: wrote ${values.out}\n`);
+  }
+  if (values.json) return void console.log(JSON.stringify(m, null, 2));
+  printMeasurement(m);
+}
+
+function printMeasurement(m: MachineMeasurement): void {
+  console.log(`${m.cpu}, ${m.isa}, ${m.threads} threads, ${gb(m.memoryBytes)} GB memory, read ${gb(m.readBandwidth)} GB/s (${m.date.slice(0, 10)})`);
+  console.log(table(['format', 'GEMV GB/s', 'of read bw', 'matrix MiB'], Object.entries(m.formats).map(([k, f]) => [
+    k, gb(f.bytesPerSecond), `${((100 * f.bytesPerSecond) / m.readBandwidth).toFixed(0)}%`, (f.matrixBytes / 2 ** 20).toFixed(0),
+  ])));
+}
+
+const PLAN_FLAGS = {
+  spec: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, params: { type: 'string' },
+  'linear-params': { type: 'string' }, 'embedding-params': { type: 'string' }, 'other-params': { type: 'string' },
+  layers: { type: 'string' }, 'kv-heads': { type: 'string' }, 'head-dim': { type: 'string' }, hidden: { type: 'string' },
+  precision: { type: 'string', multiple: true }, format: { type: 'string', multiple: true }, 'embedding-precision': { type: 'string' },
+  batch: { type: 'string' }, context: { type: 'string' }, 'kv-precision': { type: 'string' },
+  'device-memory': { type: 'string' }, 'devices-per-node': { type: 'string' }, reserve: { type: 'string' },
+  'device-bandwidth': { type: 'string' }, cpu: { type: 'boolean' }, machine: { type: 'string' }, placement: { type: 'string' },
+  replicas: { type: 'string' }, 'target-tokens-per-second': { type: 'string' }, 'requests-per-second': { type: 'string' },
+  'mean-output-tokens': { type: 'string' }, threads: { type: 'string' },
+} as const;
+
+function planCommand(args: string[]): void {
+  const { values: v } = parse(args, PLAN_FLAGS);
+  if (v.help) return void console.log(HELP.plan);
+  threads(v.threads as string | undefined);
+  let spec: Partial<PlanSpec> = {};
+  if (v.spec) {
+    try {
+      spec = JSON.parse(fs.readFileSync(String(v.spec), 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--spec: ${(e as Error).message}`);
+    }
+  }
+  const n = (f: string, units = false) => (v[f] === undefined ? undefined : quantity(f, String(v[f]), units));
+  const model = typeof spec.model === 'object' && spec.model ? { ...spec.model } : {};
+  const modelFlags = { params: 'params', linearParams: 'linear-params', embeddingParams: 'embedding-params', otherParams: 'other-params', layers: 'layers', kvHeads: 'kv-heads', headDim: 'head-dim', hiddenSize: 'hidden' } as const;
+  let any = false;
+  for (const [k, f] of Object.entries(modelFlags)) {
+    const x = n(f, f.endsWith('params'));
+    if (x !== undefined) {
+      (model as Record<string, number>)[k] = x;
+      any = true;
+    }
+  }
+  if (v.model) {
+    if (any) throw new UsageError('--model: give a preset or parameter counts, not both');
+    spec.model = String(v.model);
+  } else if (any || typeof spec.model === 'object') {
+    spec.model = model;
+  }
+  if (spec.model === undefined) throw new UsageError('plan: a model is required (--model, --params or --spec)');
+  const precisions = [...((v.precision as string[]) ?? []), ...((v.format as string[]) ?? [])].flatMap((s) => s.split(','));
+  if (precisions.length) spec.precisions = precisions.map((s) => s.trim());
+  if (v['embedding-precision']) spec.embeddingPrecision = String(v['embedding-precision']);
+  if (v.batch !== undefined || v.context !== undefined || v['kv-precision'] !== undefined) {
+    const kv = { ...(spec.kvCache ?? {}) } as NonNullable<PlanSpec['kvCache']>;
+    if (v.batch !== undefined) kv.batch = n('batch')!;
+    if (v.context !== undefined) kv.context = n('context')!;
+    if (v['kv-precision'] !== undefined) kv.precision = String(v['kv-precision']) as 'fp16';
+    if (kv.batch === undefined) kv.batch = 1;
+    if (kv.context === undefined) throw new UsageError('--batch/--kv-precision need --context');
+    spec.kvCache = kv;
+  }
+  const nodeFlags = { deviceMemory: 'device-memory', devicesPerNode: 'devices-per-node', reserve: 'reserve', deviceBandwidth: 'device-bandwidth' } as const;
+  const node = { ...(spec.node ?? {}) } as Record<string, number>;
+  for (const [k, f] of Object.entries(nodeFlags)) {
+    const x = n(f, f === 'device-memory' || f === 'device-bandwidth');
+    if (x !== undefined) node[k] = x;
+  }
+  if (v.cpu && v.machine) throw new UsageError('--cpu and --machine: give one');
+  if (v.cpu) spec.machine = measureMachine({ onProgress: progress });
+  if (v.machine) {
+    try {
+      spec.machine = readMachineMeasurement(String(v.machine));
+    } catch (e) {
+      throw new UsageError(`--machine: ${(e as Error).message}`);
+    }
+  }
+  if (spec.machine) {
+    // A CPU node: the machine's memory, one device, unless flags say otherwise.
+    if (node.deviceMemory === undefined) node.deviceMemory = spec.machine.memoryBytes;
+  }
+  if (Object.keys(node).length) spec.node = node as unknown as PlanSpec['node'];
+  if (v.placement) spec.placement = String(v.placement) as 'node';
+  if (v.replicas !== undefined) spec.replicas = n('replicas');
+  if (v['target-tokens-per-second'] !== undefined) spec.target = { tokensPerSecond: n('target-tokens-per-second') };
+  if (v['requests-per-second'] !== undefined || v['mean-output-tokens'] !== undefined) {
+    spec.target = { requestsPerSecond: n('requests-per-second'), meanOutputTokens: n('mean-output-tokens') };
+  }
+  let p: Plan;
+  try {
+    p = plan(spec as PlanSpec);
+  } catch (e) {
+    if (e instanceof RangeError || e instanceof TypeError) throw new UsageError(`plan: ${e.message}`);
+    throw e;
+  }
+  if (v.json) return void console.log(JSON.stringify(p, null, 2));
+  printPlan(p);
+}
+
+function printPlan(p: Plan): void {
+  const m = p.model;
+  const params = m.linearParams + m.embeddingParams + m.otherParams;
+  console.log(`model: ${m.name ?? 'custom'}, ${(params / 1e9).toFixed(2)}B parameters (${(m.linearParams / 1e9).toFixed(2)}B linear)` +
+    (p.kvBytesPerToken ? `, KV cache ${p.kvBytesPerToken} bytes/token` : ''));
+  console.log(`node: ${p.node.devicesPerNode} x ${gb(p.node.deviceMemory)} GB${p.node.kind === 'cpu' ? ' (this CPU machine, measured)' : ''}, ` +
+    `${(p.node.reserve * 100).toFixed(0)}% reserved; placement: ${p.placement}; GB = 10^9 bytes`);
+  const rate = p.rows.some((r) => r.tokensPerSecondPerReplica !== undefined);
+  const head = ['precision', 'bits/w', 'weights GB', 'weights GiB', 'KV GB', 'devices/replica', 'nodes/replica', 'replicas', 'total nodes', 'total devices', `vs ${p.baseline}`];
+  if (rate) head.push('tokens/s/replica', 'read at');
+  console.log(table(head, p.rows.map((r) => {
+    const row = [
+      r.precision, r.bitsPerWeight.toFixed(r.bitsPerWeight % 1 ? 3 : 0), gb(r.weightBytes), (r.weightBytes / 2 ** 30).toFixed(1),
+      gb(r.kvBytes), String(r.devicesPerReplica), String(r.nodesPerReplica), String(r.replicas), String(r.totalNodes),
+      String(r.totalDevices), `${r.deviceReduction > 0 ? '-' : r.deviceReduction < 0 ? '+' : ''}${Math.abs(r.deviceReduction * 100).toFixed(0)}%`,
+    ];
+    if (rate) row.push(r.tokensPerSecondPerReplica?.toFixed(1) ?? '', r.weightBandwidth ? `${gb(r.weightBandwidth)} GB/s (${r.bandwidthSource})` : '');
+    return row;
+  })));
+  if (p.targetTokensPerSecond !== undefined) console.log(`replicas sized for ${p.targetTokensPerSecond} tokens/s`);
+  for (const a of p.assumptions) console.log(`- ${a}`);
+}
+
+function bench(args: string[]): number {
+  if (args.includes('--help') || args.includes('-h')) return void console.log(HELP.bench), 0;
+  const script = path.join(__dirname, '..', 'bench', 'index.js');
+  if (!fs.existsSync(script)) throw new UsageError('bench: the benchmark suites are in the source repository (bench/), not in the installed package');
+  return spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' }).status ?? 1;
+}
+
+export function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        console.log(HELP.main);
+        return cmd === undefined ? 2 : 0;
+      case '--version':
+        console.log(require('../package.json').version);
+        return 0;
+      case 'info': info(rest); return 0;
+      case 'measure': measure(rest); return 0;
+      case 'plan': planCommand(rest); return 0;
+      case 'bench': return bench(rest);
+      default:
+        throw new UsageError(`unknown command '${cmd}' (info, measure, plan, bench; lowbit --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lowbit: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

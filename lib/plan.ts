@@ -1,0 +1,300 @@
+/**
+ * "Measure the unit, then multiply": from a model, a weight precision, a KV cache and a node, the bytes of
+ * one replica, the devices and nodes it needs, its memory-bound decode rate, and the fleet for a load.
+ * Units: bytes and bytes per second throughout (1 GB = 1e9 bytes; the CLI prints GB and GiB).
+ */
+import { resolvePrecision, type Precision } from './precision';
+import type { MachineMeasurement } from './measure';
+
+/** Parameter counts by kind; `params` alone counts everything as linear weights (the textbook's arithmetic). */
+export interface ModelSpec {
+  name?: string;
+  /** Total parameters. With no breakdown, all are linear weights read once per token. */
+  params?: number;
+  /** Quantizable linear weights, the output head included: stored in the row's precision, read every token. */
+  linearParams?: number;
+  /** The input embedding table: stored in `embeddingPrecision`, one row read per token. */
+  embeddingParams?: number;
+  /** Norms, biases and the like: kept in fp16 (or `otherPrecision`) and read every token. */
+  otherParams?: number;
+  /** For the KV cache: transformer layers, key/value heads (grouped-query attention: fewer than query heads), head size. */
+  layers?: number;
+  kvHeads?: number;
+  headDim?: number;
+  /** The layers' input width, which sets what per-row scales cost (default 4096). */
+  hiddenSize?: number;
+}
+
+export interface NodeSpec {
+  /** Bytes of memory per device (GPU), or of the whole machine for a CPU node. */
+  deviceMemory: number;
+  /** Devices per node (default 1: a CPU node is one device). */
+  devicesPerNode?: number;
+  /** Fraction of each device's memory kept free for the KV cache and batching headroom (default 0). */
+  reserve?: number;
+  /** Read bandwidth of one device in bytes/s, for the decode rate (a CPU node: measured instead). */
+  deviceBandwidth?: number;
+}
+
+export interface PlanSpec {
+  /** A model, or a preset: 'llama-7b-class' (Llama 2 7B's shapes), 'llama-70b-class' (Llama 3 70B's). */
+  model: ModelSpec | string;
+  /** Weight precisions to compare, one row each (default fp16, int8, int4). See `precision.ts` for names. */
+  precisions?: string[];
+  /** Precision of the input embedding table (default: the row's). */
+  embeddingPrecision?: string;
+  /** Precision of the other parameters (default fp16). */
+  otherPrecision?: string;
+  /** A KV cache per replica: `batch` sequences of `context` tokens, elements in `precision` (default fp16). */
+  kvCache?: { batch: number; context: number; precision?: 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8' };
+  /** Where a replica runs. Omitted with `machine`: the measured CPU machine as the node. */
+  node?: NodeSpec;
+  /** A CPU machine's measurement (measureMachine, `lowbit measure`): its memory, bandwidth and GEMV rates. */
+  machine?: MachineMeasurement;
+  /**
+   * 'node' (default): each replica owns whole nodes, the textbook's reading. 'device': replicas that need
+   * fewer devices than a node has share nodes.
+   */
+  placement?: 'node' | 'device';
+  /** Replicas to deploy (default 1), or a load to size them for (a decode rate needs bandwidth). */
+  replicas?: number;
+  target?: { tokensPerSecond?: number; requestsPerSecond?: number; meanOutputTokens?: number };
+}
+
+export interface PlanRow {
+  precision: string;
+  /** Storage bits per linear weight, scales included. */
+  bitsPerWeight: number;
+  weightBytes: number;
+  kvBytes: number;
+  /** weightBytes + kvBytes. */
+  replicaBytes: number;
+  /** Memory of one device left after the reserve. */
+  usableBytesPerDevice: number;
+  /** Devices holding one replica, its bytes spread evenly over them (tensor-parallel sharding). */
+  devicesPerReplica: number;
+  nodesPerReplica: number;
+  replicas: number;
+  totalNodes: number;
+  totalDevices: number;
+  /** 1 - totalDevices / the baseline row's (fp16 where compared, else the first row). */
+  deviceReduction: number;
+  /** Bytes one decode step of the replica reads: weights read per token plus every sequence's KV cache. */
+  bytesPerStep?: number;
+  /** Bytes/s one device reads the weights at, and where the figure comes from. */
+  weightBandwidth?: number;
+  bandwidthSource?: 'given' | 'measured gemv' | 'measured read';
+  /** Memory-bound decode tokens/s of one replica (the batch's sequences together). */
+  tokensPerSecondPerReplica?: number;
+  /** Replicas the target load needs (when a target was given). */
+  replicasForTarget?: number;
+}
+
+export interface Plan {
+  model: Required<Pick<ModelSpec, 'linearParams' | 'embeddingParams' | 'otherParams'>> & ModelSpec;
+  node: Required<Pick<NodeSpec, 'deviceMemory' | 'devicesPerNode' | 'reserve'>> & NodeSpec & { kind: 'given' | 'cpu' };
+  placement: 'node' | 'device';
+  kvBytesPerToken: number;
+  targetTokensPerSecond?: number;
+  baseline: string;
+  rows: PlanRow[];
+  /** What the arithmetic takes for granted. */
+  assumptions: string[];
+}
+
+/** Shapes of two public model families, parameters counted from their architecture. */
+export const MODEL_PRESETS: Record<string, ModelSpec> = {
+  // Llama 2 7B: 32 layers, hidden 4096, MLP 11008, 32 heads of 128 (no GQA), vocab 32000, untied head.
+  'llama-7b-class': llama('llama-7b-class', 32, 4096, 11008, 32, 32, 128, 32000),
+  // Llama 3 70B: 80 layers, hidden 8192, MLP 28672, 64 query heads and 8 KV heads of 128, vocab 128256.
+  'llama-70b-class': llama('llama-70b-class', 80, 8192, 28672, 64, 8, 128, 128256),
+};
+
+function llama(name: string, layers: number, hidden: number, mlp: number, heads: number, kvHeads: number, headDim: number, vocab: number): ModelSpec {
+  const attention = hidden * heads * headDim * 2 + hidden * kvHeads * headDim * 2;
+  const linearParams = layers * (attention + 3 * hidden * mlp) + vocab * hidden;
+  return { name, linearParams, embeddingParams: vocab * hidden, otherParams: (2 * layers + 1) * hidden, layers, kvHeads, headDim, hiddenSize: hidden };
+}
+
+const KV_BYTES = { fp32: 4, fp16: 2, bf16: 2, fp8: 1, int8: 1 } as const;
+
+function num(v: unknown, what: string, min: number, opts: { integer?: boolean; below?: number } = {}): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${what} must be a finite number`);
+  if (v < min || (opts.below !== undefined && v >= opts.below) || (opts.integer && !Number.isInteger(v))) {
+    const range = opts.below !== undefined ? `in [${min}, ${opts.below})` : `>= ${min}`;
+    throw new RangeError(`${what} must be ${opts.integer ? 'an integer ' : ''}${range}, got ${v}`);
+  }
+  return v;
+}
+
+function resolveModel(m: ModelSpec | string): Plan['model'] {
+  if (typeof m === 'string') {
+    const p = MODEL_PRESETS[m];
+    if (!p) throw new RangeError(`model: unknown preset '${m}' (presets: ${Object.keys(MODEL_PRESETS).join(', ')})`);
+    m = p;
+  }
+  if (typeof m !== 'object' || m === null) throw new TypeError('model is required: an object ({ params } or a breakdown) or a preset name');
+  const has = (k: keyof ModelSpec) => m[k] !== undefined;
+  const split = has('linearParams') || has('embeddingParams') || has('otherParams');
+  if (has('params') && split) throw new RangeError('model: give either params or the breakdown (linearParams, embeddingParams, otherParams), not both');
+  if (!has('params') && !has('linearParams')) throw new RangeError('model.params (or model.linearParams) is required');
+  const out = {
+    ...m,
+    linearParams: num(split ? m.linearParams : m.params, split ? 'model.linearParams' : 'model.params', 1),
+    embeddingParams: split && has('embeddingParams') ? num(m.embeddingParams, 'model.embeddingParams', 0) : 0,
+    otherParams: split && has('otherParams') ? num(m.otherParams, 'model.otherParams', 0) : 0,
+  };
+  for (const k of ['layers', 'kvHeads', 'headDim', 'hiddenSize'] as const) {
+    if (has(k)) num(m[k], `model.${k}`, 1, { integer: true });
+  }
+  return out;
+}
+
+/** Plans one deployment per precision; every intermediate is in the result. */
+export function plan(spec: PlanSpec): Plan {
+  if (typeof spec !== 'object' || spec === null) throw new TypeError('spec must be an object');
+  const model = resolveModel(spec.model);
+  const cols = model.hiddenSize ?? 4096;
+  const placement = spec.placement ?? 'node';
+  if (placement !== 'node' && placement !== 'device') throw new RangeError(`placement must be 'node' or 'device', got '${placement}'`);
+
+  const machine = spec.machine;
+  if (machine !== undefined && (typeof machine !== 'object' || machine === null || typeof machine.readBandwidth !== 'number')) {
+    throw new TypeError('machine must be a measurement from measureMachine() (or `lowbit measure`)');
+  }
+  if (spec.node === undefined && !machine) throw new RangeError('node is required (or a machine measurement to plan on that CPU)');
+  const given = spec.node ?? { deviceMemory: machine!.memoryBytes };
+  if (typeof given !== 'object' || given === null) throw new TypeError('node must be an object');
+  const node: Plan['node'] = {
+    ...given,
+    deviceMemory: num(given.deviceMemory, 'node.deviceMemory', 1),
+    devicesPerNode: num(given.devicesPerNode ?? 1, 'node.devicesPerNode', 1, { integer: true }),
+    reserve: num(given.reserve ?? 0, 'node.reserve', 0, { below: 1 }),
+    kind: spec.node === undefined ? 'cpu' : 'given',
+  };
+  if (node.deviceBandwidth !== undefined) num(node.deviceBandwidth, 'node.deviceBandwidth', 1);
+  if (machine && node.deviceBandwidth !== undefined) throw new RangeError('give node.deviceBandwidth or a machine measurement, not both');
+
+  let kvBytesPerToken = 0;
+  let kvSeqs = 0;
+  let kvContext = 0;
+  if (spec.kvCache !== undefined) {
+    const kv = spec.kvCache;
+    if (typeof kv !== 'object' || kv === null) throw new TypeError('kvCache must be an object { batch, context, precision? }');
+    kvSeqs = num(kv.batch, 'kvCache.batch', 1, { integer: true });
+    kvContext = num(kv.context, 'kvCache.context', 1, { integer: true });
+    const prec = kv.precision ?? 'fp16';
+    if (!(prec in KV_BYTES)) throw new RangeError(`kvCache.precision must be one of ${Object.keys(KV_BYTES).join(', ')}, got '${prec}'`);
+    for (const k of ['layers', 'kvHeads', 'headDim'] as const) {
+      if (model[k] === undefined) throw new RangeError(`model.${k} is required for a KV cache`);
+    }
+    // Keys and values: 2 vectors of kvHeads x headDim per layer per token.
+    kvBytesPerToken = 2 * model.layers! * model.kvHeads! * model.headDim! * KV_BYTES[prec];
+  }
+  const kvBytes = kvBytesPerToken * kvSeqs * kvContext;
+
+  let replicasGiven = 1;
+  if (spec.replicas !== undefined) replicasGiven = num(spec.replicas, 'replicas', 1, { integer: true });
+  let targetTokensPerSecond: number | undefined;
+  if (spec.target !== undefined) {
+    const t = spec.target;
+    if (spec.replicas !== undefined) throw new RangeError('give replicas or a target load, not both');
+    if (t.tokensPerSecond !== undefined) {
+      if (t.requestsPerSecond !== undefined) throw new RangeError('target: give tokensPerSecond or requestsPerSecond, not both');
+      targetTokensPerSecond = num(t.tokensPerSecond, 'target.tokensPerSecond', Number.MIN_VALUE);
+    } else if (t.requestsPerSecond !== undefined) {
+      targetTokensPerSecond =
+        num(t.requestsPerSecond, 'target.requestsPerSecond', Number.MIN_VALUE) *
+        num(t.meanOutputTokens, 'target.meanOutputTokens', 1);
+    } else {
+      throw new RangeError('target needs tokensPerSecond, or requestsPerSecond and meanOutputTokens');
+    }
+    if (node.deviceBandwidth === undefined && !machine) {
+      throw new RangeError('a target load needs a decode rate: give node.deviceBandwidth or a machine measurement');
+    }
+  }
+
+  const names = spec.precisions ?? ['fp16', 'int8', 'int4'];
+  if (!Array.isArray(names) || names.length === 0) throw new TypeError('precisions must be a non-empty array of names');
+  const other = resolvePrecision(spec.otherPrecision ?? 'fp16', cols, 'otherPrecision');
+  const usable = Math.round(node.deviceMemory * (1 - node.reserve));
+  const rows: PlanRow[] = names.map((n, i) => {
+    const p = resolvePrecision(n, cols, `precisions[${i}]`);
+    const emb: Precision = spec.embeddingPrecision ? resolvePrecision(spec.embeddingPrecision, cols, 'embeddingPrecision') : p;
+    const linearBytes = Math.ceil((model.linearParams * p.bitsPerWeight) / 8);
+    const otherBytes = Math.ceil((model.otherParams * other.bitsPerWeight) / 8);
+    const weightBytes = linearBytes + Math.ceil((model.embeddingParams * emb.bitsPerWeight) / 8) + otherBytes;
+    const replicaBytes = weightBytes + kvBytes;
+    const devicesPerReplica = Math.ceil(replicaBytes / usable);
+    const nodesPerReplica = Math.ceil(devicesPerReplica / node.devicesPerNode);
+    const row: PlanRow = {
+      precision: p.name,
+      bitsPerWeight: p.bitsPerWeight,
+      weightBytes,
+      kvBytes,
+      replicaBytes,
+      usableBytesPerDevice: usable,
+      devicesPerReplica,
+      nodesPerReplica,
+      replicas: replicasGiven,
+      totalNodes: 0,
+      totalDevices: 0,
+      deviceReduction: 0,
+    };
+    // One decode step reads every weight but the embedding table once, and every sequence's whole cache.
+    const stepWeightBytes = linearBytes + otherBytes;
+    const stepKvBytes = kvBytes;
+    let weightBw: number | undefined;
+    let kvBw: number | undefined;
+    if (node.deviceBandwidth !== undefined) {
+      weightBw = kvBw = node.deviceBandwidth;
+      row.bandwidthSource = 'given';
+    } else if (machine) {
+      const rate = machine.formats?.[p.name]?.bytesPerSecond;
+      weightBw = rate ?? machine.readBandwidth;
+      kvBw = machine.readBandwidth;
+      row.bandwidthSource = rate !== undefined ? 'measured gemv' : 'measured read';
+    }
+    if (weightBw !== undefined && kvBw !== undefined) {
+      const stepSeconds = (stepWeightBytes / weightBw + stepKvBytes / kvBw) / devicesPerReplica;
+      row.bytesPerStep = stepWeightBytes + stepKvBytes;
+      row.weightBandwidth = weightBw;
+      row.tokensPerSecondPerReplica = Math.max(kvSeqs, 1) / stepSeconds;
+      if (targetTokensPerSecond !== undefined) {
+        row.replicasForTarget = Math.ceil(targetTokensPerSecond / row.tokensPerSecondPerReplica);
+        row.replicas = row.replicasForTarget;
+      }
+    }
+    if (placement === 'node' || devicesPerReplica > node.devicesPerNode) {
+      row.totalNodes = row.replicas * nodesPerReplica;
+      row.totalDevices = placement === 'node' ? row.totalNodes * node.devicesPerNode : row.replicas * devicesPerReplica;
+    } else {
+      row.totalNodes = Math.ceil(row.replicas / Math.floor(node.devicesPerNode / devicesPerReplica));
+      row.totalDevices = row.replicas * devicesPerReplica;
+    }
+    return row;
+  });
+  const base = rows.find((r) => r.precision === 'fp16') ?? rows[0];
+  for (const r of rows) r.deviceReduction = 1 - r.totalDevices / base.totalDevices;
+
+  const assumptions = [
+    'Bytes are 10^9 per GB. Weight bytes = parameters x bits per weight / 8 (lowbit formats: scales and zero-points included).',
+    `A replica's bytes (weights${kvBytes ? ' + KV cache' : ''}) are spread evenly over its devices, each filled up to ${(1 - node.reserve) * 100}% of its memory.`,
+    placement === 'node' ? 'Each replica owns whole nodes (placement: node).' : 'Replicas smaller than a node share nodes (placement: device).',
+  ];
+  if (!kvBytes) {
+    assumptions.push(
+      node.reserve > 0
+        ? `No explicit KV cache: it must fit in the ${node.reserve * 100}% reserve. The cache is not quantized with the weights and grows with batch x context, so low-bit weights save less once it dominates.`
+        : 'No KV cache: nothing is left for it. It grows with batch x context and is not quantized with the weights.',
+    );
+  } else {
+    assumptions.push(`KV cache: ${kvSeqs} sequences x ${kvContext} tokens x ${kvBytesPerToken} bytes per token (2 x layers x kvHeads x headDim x element bytes), the same for every precision.`);
+  }
+  if (rows.some((r) => r.tokensPerSecondPerReplica !== undefined)) {
+    assumptions.push(
+      'Decode is memory-bound: a step reads the weights once (not the embedding table) and every sequence\'s whole KV cache; devices of a replica read in parallel at the same rate; compute, interconnect and prefill are not counted.',
+    );
+  }
+  return { model, node, placement, kvBytesPerToken, targetTokensPerSecond, baseline: base.precision, rows, assumptions };
+}
