@@ -261,7 +261,8 @@ export function plan(spec: PlanSpec): Plan {
       row.weightBandwidth = weightBw;
       row.tokensPerSecondPerReplica = Math.max(kvSeqs, 1) / stepSeconds;
       if (targetTokensPerSecond !== undefined) {
-        row.replicasForTarget = Math.ceil(targetTokensPerSecond / row.tokensPerSecondPerReplica);
+        // A load that is an exact multiple of the rate must not gain a replica from rounding.
+        row.replicasForTarget = Math.max(1, Math.ceil((targetTokensPerSecond / row.tokensPerSecondPerReplica) * (1 - 1e-12)));
         row.replicas = row.replicasForTarget;
       }
     }

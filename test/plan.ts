@@ -8,6 +8,9 @@ import t from 'tap';
 import { formats, measureMachine, MODEL_PRESETS, plan, readMachineMeasurement, resolvePrecision } from '../lib';
 import { tmpDir } from './helpers';
 
+// Rates are a division or two away from the formula written here: equal to a few ulps.
+const close = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) <= 1e-12 * Math.abs(b);
+
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -124,17 +127,17 @@ t.test('decode rates and replicas for a load', async (t) => {
   const bw = 2e12;
   const p = plan({ model: { params: 8e9 }, node: { deviceMemory: 80e9, deviceBandwidth: bw }, target: { requestsPerSecond: 5, meanOutputTokens: 400 } });
   const fp16 = p.rows[0];
-  t.equal(fp16.tokensPerSecondPerReplica, bw / 16e9, 'one sequence: bandwidth / weight bytes');
+  t.ok(close(fp16.tokensPerSecondPerReplica, bw / 16e9), 'one sequence: bandwidth / weight bytes');
   t.equal(p.targetTokensPerSecond, 2000);
   t.equal(fp16.replicasForTarget, Math.ceil(2000 / (bw / 16e9)));
   t.equal(fp16.totalDevices, fp16.replicasForTarget);
-  t.equal(p.rows[2].tokensPerSecondPerReplica, bw / 4e9, 'int4 reads a quarter of the bytes');
+  t.ok(close(p.rows[2].tokensPerSecondPerReplica, bw / 4e9), 'int4 reads a quarter of the bytes');
   // A batch shares one read of the weights; every sequence reads its own cache.
   const model = { linearParams: 8e9, layers: 32, kvHeads: 8, headDim: 128 };
   const b = plan({ model, node: { deviceMemory: 80e9, deviceBandwidth: bw }, kvCache: { batch: 16, context: 4096 }, precisions: ['int4'] });
   const kv = 2 * 32 * 8 * 128 * 2 * 16 * 4096;
   t.equal(b.rows[0].bytesPerStep, 4e9 + kv);
-  t.ok(Math.abs(b.rows[0].tokensPerSecondPerReplica! - (16 * bw) / (4e9 + kv)) < 1e-6);
+  t.ok(close(b.rows[0].tokensPerSecondPerReplica, (16 * bw) / (4e9 + kv)));
 });
 
 t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
@@ -152,7 +155,7 @@ t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
   t.equal(p.node.kind, 'cpu');
   t.equal(p.node.deviceMemory, m.memoryBytes);
   t.equal(p.rows[0].bandwidthSource, 'measured gemv');
-  t.equal(p.rows[0].tokensPerSecondPerReplica, f.bytesPerSecond / Math.ceil(1e9 * 4.25 / 8));
+  t.ok(close(p.rows[0].tokensPerSecondPerReplica, f.bytesPerSecond / Math.ceil((1e9 * 4.25) / 8)), 'GEMV rate / weight bytes');
   t.equal(p.rows[1].bandwidthSource, 'measured read', 'no fp16 GEMV: the read bandwidth');
   fs.writeFileSync(file, JSON.stringify({ ...m, readBandwidth: 'fast' }));
   t.throws(() => readMachineMeasurement(file), { message: /not a lowbit machine measurement/ });
