@@ -222,10 +222,6 @@ function planCommand(args: string[]): void {
       throw new UsageError(`--machine: ${(e as Error).message}`);
     }
   }
-  if (spec.machine) {
-    // A CPU node: the machine's memory, one device, unless flags say otherwise.
-    if (node.deviceMemory === undefined) node.deviceMemory = spec.machine.memoryBytes;
-  }
   if (Object.keys(node).length) spec.node = node as unknown as PlanSpec['node'];
   if (v.placement) spec.placement = String(v.placement) as 'node';
   if (v.replicas !== undefined) spec.replicas = n('replicas');

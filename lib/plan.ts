@@ -26,8 +26,8 @@ export interface ModelSpec {
 }
 
 export interface NodeSpec {
-  /** Bytes of memory per device (GPU), or of the whole machine for a CPU node. */
-  deviceMemory: number;
+  /** Bytes of memory per device (GPU), or of the whole machine for a CPU node (default with `machine`: its memory). */
+  deviceMemory?: number;
   /** Devices per node (default 1: a CPU node is one device). */
   devicesPerNode?: number;
   /** Fraction of each device's memory kept free for the KV cache and batching headroom (default 0). */
@@ -163,14 +163,15 @@ export function plan(spec: PlanSpec): Plan {
     throw new TypeError('machine must be a measurement from measureMachine() (or `lowbit measure`)');
   }
   if (spec.node === undefined && !machine) throw new RangeError('node is required (or a machine measurement to plan on that CPU)');
-  const given = spec.node ?? { deviceMemory: machine!.memoryBytes };
-  if (typeof given !== 'object' || given === null) throw new TypeError('node must be an object');
+  if (spec.node !== undefined && (typeof spec.node !== 'object' || spec.node === null)) throw new TypeError('node must be an object');
+  // A measured machine is the node unless the spec says otherwise (its memory, one device).
+  const given: NodeSpec = { ...(machine ? { deviceMemory: machine.memoryBytes } : {}), ...(spec.node ?? {}) } as NodeSpec;
   const node: Plan['node'] = {
     ...given,
     deviceMemory: num(given.deviceMemory, 'node.deviceMemory', 1),
     devicesPerNode: num(given.devicesPerNode ?? 1, 'node.devicesPerNode', 1, { integer: true }),
     reserve: num(given.reserve ?? 0, 'node.reserve', 0, { below: 1 }),
-    kind: spec.node === undefined ? 'cpu' : 'given',
+    kind: machine ? 'cpu' : 'given',
   };
   if (node.deviceBandwidth !== undefined) num(node.deviceBandwidth, 'node.deviceBandwidth', 1);
   if (machine && node.deviceBandwidth !== undefined) throw new RangeError('give node.deviceBandwidth or a machine measurement, not both');

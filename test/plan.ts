@@ -157,6 +157,12 @@ t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
   t.equal(p.rows[0].bandwidthSource, 'measured gemv');
   t.ok(close(p.rows[0].tokensPerSecondPerReplica, f.bytesPerSecond / Math.ceil((1e9 * 4.25) / 8)), 'GEMV rate / weight bytes');
   t.equal(p.rows[1].bandwidthSource, 'measured read', 'no fp16 GEMV: the read bandwidth');
+  const r = plan({ model: { params: 1e9 }, machine: back, node: { reserve: 0.25 }, precisions: ['fp16'] });
+  t.equal(r.node.kind, 'cpu');
+  t.equal(r.rows[0].usableBytesPerDevice, Math.round(m.memoryBytes * 0.75), "the machine's memory less the reserve");
+  const cmd = run('plan', '--params', '1e9', '--machine', file, '--reserve', '0.25', '--precision', 'int4 g128', '--json');
+  t.equal(cmd.code, 0, cmd.err);
+  t.equal(JSON.parse(cmd.out).rows[0].bandwidthSource, 'measured gemv');
   fs.writeFileSync(file, JSON.stringify({ ...m, readBandwidth: 'fast' }));
   t.throws(() => readMachineMeasurement(file), { message: /not a lowbit machine measurement/ });
   t.throws(() => measureMachine({ precisions: ['fp16'], matrixBytes: 1 << 20 }), { message: /idealised width/ });
