@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cpuInfo, probe, setThreads } from './index';
-import { measureMachine, readMachineMeasurement, type MachineMeasurement } from './measure';
+import { cpuModel, measureMachine, readMachineMeasurement, type MachineMeasurement } from './measure';
 import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan';
 
 class UsageError extends Error {}
@@ -116,7 +116,7 @@ function info(args: string[]): void {
   const c = cpuInfo();
   progress('probing read bandwidth, FMA and int8 dot peaks');
   const limits = { readGBps: probe('bandwidth'), fmaGflops: probe('fma'), dotGops: probe('dot') };
-  const cpu = require('node:os').cpus()[0]?.model ?? 'unknown';
+  const cpu = cpuModel();
   if (values.json) return void console.log(JSON.stringify({ cpu, ...c, limits }, null, 2));
   console.log(`cpu:       ${cpu} (${c.arch})
 features:  ${c.features.join(' ')}
@@ -180,14 +180,19 @@ function planCommand(args: string[]): void {
   const n = (f: string, units = false) => (v[f] === undefined ? undefined : quantity(f, String(v[f]), units));
   const model = typeof spec.model === 'object' && spec.model ? { ...spec.model } : {};
   const modelFlags = { params: 'params', linearParams: 'linear-params', embeddingParams: 'embedding-params', otherParams: 'other-params', layers: 'layers', kvHeads: 'kv-heads', headDim: 'head-dim', hiddenSize: 'hidden' } as const;
-  let any = false;
-  for (const [k, f] of Object.entries(modelFlags)) {
-    const x = n(f, f.endsWith('params'));
-    if (x !== undefined) {
-      (model as Record<string, number>)[k] = x;
-      any = true;
+  // Copies the flags given (field -> flag) into `into`; says whether there were any.
+  const copy = (into: Record<string, number>, flags: Record<string, string>, units: (f: string) => boolean) => {
+    let any = false;
+    for (const [k, f] of Object.entries(flags)) {
+      const x = n(f, units(f));
+      if (x !== undefined) {
+        into[k] = x;
+        any = true;
+      }
     }
-  }
+    return any;
+  };
+  const any = copy(model as Record<string, number>, modelFlags, (f) => f.endsWith('params'));
   if (v.model) {
     if (any) throw new UsageError('--model: give a preset or parameter counts, not both');
     spec.model = String(v.model);
@@ -209,10 +214,7 @@ function planCommand(args: string[]): void {
   }
   const nodeFlags = { deviceMemory: 'device-memory', devicesPerNode: 'devices-per-node', reserve: 'reserve', deviceBandwidth: 'device-bandwidth' } as const;
   const node = { ...(spec.node ?? {}) } as Record<string, number>;
-  for (const [k, f] of Object.entries(nodeFlags)) {
-    const x = n(f, f === 'device-memory' || f === 'device-bandwidth');
-    if (x !== undefined) node[k] = x;
-  }
+  copy(node, nodeFlags, (f) => f === 'device-memory' || f === 'device-bandwidth');
   if (v.cpu && v.machine) throw new UsageError('--cpu and --machine: give one');
   if (v.cpu) spec.machine = measureMachine({ onProgress: progress });
   if (v.machine) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { native } from './native';
 import { resolvePrecision } from './precision';
-import type { CpuInfo, PreparedMatrix, QuantizedMatrix } from './types';
+import type { CpuInfo, PreparedMatrix, QuantizedMatrix, QuantizeOptions } from './types';
 
 export interface MachineMeasurement {
   /** Schema version of this object. */
@@ -39,6 +39,11 @@ export interface MeasureOptions {
   onProgress?: (message: string) => void;
 }
 
+/** The CPU's model name as the OS reports it. */
+export function cpuModel(): string {
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
 function lastLevelCacheBytes(): number {
   try {
     const dir = '/sys/devices/system/cpu/cpu0/cache';
@@ -62,16 +67,10 @@ function median(xs: number[]): number {
 
 // A [rows, cols] matrix made of copies of a quantized [16, cols] one: every layout lowbit has is row-major
 // with per-row scales, so copying rows gives a valid matrix without quantizing gigabytes of floats.
-function tiledMatrix(precision: string, cols: number, rows: number): QuantizedMatrix {
-  const p = resolvePrecision(precision, cols);
-  if (!p.quantize) throw new RangeError(`precisions: '${precision}' is an idealised width, not a lowbit format to time`);
-  const seed = new Float32Array(16 * cols);
-  let s = 0x9e3779b9;
-  for (let i = 0; i < seed.length; ++i) {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
-    seed[i] = ((s >>> 8) / (1 << 24) - 0.5) * (i % 97 === 0 ? 8 : 1);
-  }
-  const base = native.quantize(seed, 16, cols, p.quantize) as QuantizedMatrix;
+function tiledMatrix(quantize: QuantizeOptions, cols: number, rows: number): QuantizedMatrix {
+  // The native bench's signal: a sine with a larger value every 97th, so scales vary.
+  const seed = new Float32Array(16 * cols).map((_, i) => Math.sin(i * 0.618) * (i % 97 === 0 ? 8 : 1));
+  const base = native.quantize(seed, 16, cols, quantize) as QuantizedMatrix;
   const tile = <T extends Uint8Array | Uint16Array | Float32Array>(a: T): T => {
     const out = new (a.constructor as new (n: number) => T)((a.length / 16) * rows);
     for (let off = 0; off < out.length; off += a.length) out.set(a.subarray(0, Math.min(a.length, out.length - off)), off);
@@ -102,11 +101,12 @@ export function measureMachine(options: MeasureOptions = {}): MachineMeasurement
   const formats: MachineMeasurement['formats'] = {};
   const cols = 8192;
   for (const name of precisions) {
-    const norm = resolvePrecision(name, cols, 'precisions').name;
-    const perRow = (resolvePrecision(name, cols).bitsPerWeight * cols) / 8;
+    const p = resolvePrecision(name, cols, 'precisions');
+    if (!p.quantize) throw new RangeError(`precisions: '${name}' is an idealised width, not a lowbit format to time`);
+    const perRow = (p.bitsPerWeight * cols) / 8;
     const rows = Math.max(16, Math.ceil(target / perRow / 16) * 16);
-    progress(`${norm}: ${rows} x ${cols} GEMV (${(rows * perRow / 2 ** 20).toFixed(0)} MiB)`);
-    const q = tiledMatrix(name, cols, rows);
+    progress(`${p.name}: ${rows} x ${cols} GEMV (${((rows * perRow) / 2 ** 20).toFixed(0)} MiB)`);
+    const q = tiledMatrix(p.quantize, cols, rows);
     const matrixBytes = q.byteLength;
     const w = native.prepare(q, { activations: 'int8' }) as PreparedMatrix;
     const x = new Float32Array(cols).map((_, i) => Math.sin(i * 0.37));
@@ -120,12 +120,12 @@ export function measureMachine(options: MeasureOptions = {}): MachineMeasurement
     }
     w.dispose();
     const t = median(times);
-    formats[norm] = { bytesPerSecond: matrixBytes / t, matrixBytes, rows, cols, medianSeconds: t };
+    formats[p.name] = { bytesPerSecond: matrixBytes / t, matrixBytes, rows, cols, medianSeconds: t };
   }
   return {
     version: 1,
     date: new Date().toISOString(),
-    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cpu: cpuModel(),
     arch: info.arch,
     isa: info.isa,
     threads: info.threads,

@@ -244,7 +244,6 @@ export function plan(spec: PlanSpec): Plan {
     };
     // One decode step reads every weight but the embedding table once, and every sequence's whole cache.
     const stepWeightBytes = linearBytes + otherBytes;
-    const stepKvBytes = kvBytes;
     let weightBw: number | undefined;
     let kvBw: number | undefined;
     if (node.deviceBandwidth !== undefined) {
@@ -257,8 +256,8 @@ export function plan(spec: PlanSpec): Plan {
       row.bandwidthSource = rate !== undefined ? 'measured gemv' : 'measured read';
     }
     if (weightBw !== undefined && kvBw !== undefined) {
-      const stepSeconds = (stepWeightBytes / weightBw + stepKvBytes / kvBw) / devicesPerReplica;
-      row.bytesPerStep = stepWeightBytes + stepKvBytes;
+      const stepSeconds = (stepWeightBytes / weightBw + kvBytes / kvBw) / devicesPerReplica;
+      row.bytesPerStep = stepWeightBytes + kvBytes;
       row.weightBandwidth = weightBw;
       row.tokensPerSecondPerReplica = Math.max(kvSeqs, 1) / stepSeconds;
       if (targetTokensPerSecond !== undefined) {
