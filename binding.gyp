@@ -38,6 +38,11 @@
       ]
     },
     {
+      "target_name": "lowbit_io",
+      "type": "static_library",
+      "sources": ["csrc/io/mapped_file.cc", "csrc/io/gguf.cc"]
+    },
+    {
       "target_name": "lowbit_x86_avx2",
       "type": "static_library",
       "conditions": [
@@ -122,6 +127,7 @@
       "target_name": "lowbit",
       "dependencies": [
         "lowbit_core",
+        "lowbit_io",
         "lowbit_x86_avx2",
         "lowbit_x86_avxvnni",
         "lowbit_x86_avx512",
@@ -139,7 +145,8 @@
         "csrc/napi/prepare_napi.cc",
         "csrc/napi/cpu_napi.cc",
         "csrc/napi/formats_napi.cc",
-        "csrc/napi/calibrate_napi.cc"
+        "csrc/napi/calibrate_napi.cc",
+        "csrc/napi/gguf_napi.cc"
       ]
     }
   ]

@@ -50,6 +50,8 @@ export { plan, MODEL_PRESETS } from './plan';
 export type { ModelSpec, NodeSpec, Plan, PlanRow, PlanSpec } from './plan';
 export { measureMachine, readMachineMeasurement } from './measure';
 export type { MachineMeasurement, MeasureOptions } from './measure';
+export { GGUFFile, GGUF_TENSOR_TYPES, openGGUF, writeGGUF } from './gguf';
+export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWriteContents, OpenGGUFOptions } from './gguf';
 export { resolvePrecision } from './precision';
 export type { Precision } from './precision';
 export type {

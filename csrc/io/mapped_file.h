@@ -1,0 +1,38 @@
+// A whole file, read-only from the file's point of view, as one span of memory: memory-mapped
+// copy-on-write (mmap MAP_PRIVATE / MapViewOfFile FILE_MAP_COPY) so that opening a multi-gigabyte
+// model reads only the pages that are touched, and a write through a JS view changes this process's
+// copy instead of faulting. Where mapping is impossible (or not asked for) the file is read into
+// heap memory instead.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace lowbit::io {
+
+class MappedFile {
+ public:
+  // Throws std::runtime_error with the path and the OS error.
+  static std::shared_ptr<MappedFile> open(const std::string& path, bool map = true);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  uint8_t* mutable_data() { return data_; }
+  size_t size() const { return size_; }
+  bool mapped() const { return mapped_; }
+
+ private:
+  MappedFile() = default;
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+#ifdef _WIN32
+  void* mapping_ = nullptr;
+#endif
+};
+
+}  // namespace lowbit::io

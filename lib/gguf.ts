@@ -1,0 +1,288 @@
+/**
+ * GGUF model files (ggml / llama.cpp, versions 2 and 3): {@link openGGUF} memory-maps a file and gives its
+ * metadata, its tensor table and zero-copy views of its tensors; {@link writeGGUF} writes GGUF v3.
+ */
+import { native } from './native';
+import { describe } from './describe';
+import type { QuantizedMatrix } from './types';
+
+/** A metadata value's GGUF type: a scalar type or `array<scalar type>`. */
+export type GGUFValueType =
+  | 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'uint64' | 'int64'
+  | 'float32' | 'float64' | 'bool' | 'string'
+  | `array<${'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'uint64' | 'int64' | 'float32' | 'float64' | 'bool' | 'string'}>`;
+
+/**
+ * A metadata value in JS: 8-32-bit integers and floats are numbers, 64-bit integers bigints, bools
+ * booleans, strings strings; numeric arrays are typed arrays of their type (`array<uint64>` a
+ * `BigUint64Array`, ...), string and bool arrays plain arrays.
+ */
+export type GGUFValue =
+  | number | bigint | boolean | string | string[] | boolean[]
+  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+  | Float32Array | Float64Array | BigUint64Array | BigInt64Array;
+
+/** One tensor of a GGUF file, as its header describes it. */
+export interface GGUFTensorInfo {
+  name: string;
+  /** ggml's type name (`'Q4_0'`, `'Q6_K'`, `'F32'`, ...), or `'unknown(N)'` for an id this build does not know. */
+  type: string;
+  typeId: number;
+  /** Dimensions in ggml order: `shape[0]` is the contiguous one (a weight's input features). */
+  shape: number[];
+  /** `shape[0]`: the length of a row. */
+  cols: number;
+  /** The product of the other dimensions (1 for a vector). */
+  rows: number;
+  /** Absolute byte offset of the data in the file. */
+  offset: number;
+  /** Bytes of data; `null` for an unknown type. */
+  byteLength: number | null;
+  /** Whether {@link GGUFFile.tensor} can return it (F32, F16, BF16, Q4_0, Q8_0). */
+  supported: boolean;
+}
+
+export interface OpenGGUFOptions {
+  /**
+   * Default `true`: map the file (copy-on-write, so the file never changes and writing to a view costs only
+   * that page). `false` reads it all into memory instead, as happens anyway where mapping fails.
+   */
+  mmap?: boolean;
+}
+
+/** Tensor types {@link GGUFFile.tensor} returns. */
+export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0'] as const;
+
+interface NativeTensor {
+  name: string;
+  type: string;
+  typeId: number;
+  known: boolean;
+  shape: number[];
+  offset: number;
+  byteLength: number | null;
+}
+
+interface NativeFile {
+  handle: unknown;
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  fileSize: number;
+  mapped: boolean;
+  metadata: Array<[string, GGUFValueType, GGUFValue]>;
+  tensors: NativeTensor[];
+}
+
+/** An open GGUF file. Views it hands out stay valid after {@link close}; the mapping goes with the last one. */
+export class GGUFFile {
+  readonly path: string;
+  readonly version: number;
+  /** Alignment of tensor data (`general.alignment`, default 32). */
+  readonly alignment: number;
+  /** Where the tensor data section starts. */
+  readonly dataOffset: number;
+  readonly fileSize: number;
+  /** Whether the file is memory-mapped (else it was read into memory). */
+  readonly mapped: boolean;
+  /** Every key, in file order, with its value (an object without a prototype: any key is safe). */
+  readonly metadata: Readonly<Record<string, GGUFValue>>;
+  /** Each key's GGUF type, so that {@link writeGGUF} can write the values back unchanged. */
+  readonly metadataTypes: Readonly<Record<string, GGUFValueType>>;
+  readonly tensors: readonly GGUFTensorInfo[];
+  #handle: unknown;
+  #closed = false;
+  #byName = new Map<string, GGUFTensorInfo>();
+  // One ArrayBuffer per tensor: the same memory is never wrapped twice.
+  #buffers = new Map<string, ArrayBuffer>();
+
+  /** @internal Use {@link openGGUF}. */
+  constructor(path: string, f: NativeFile) {
+    this.path = path;
+    this.version = f.version;
+    this.alignment = f.alignment;
+    this.dataOffset = f.dataOffset;
+    this.fileSize = f.fileSize;
+    this.mapped = f.mapped;
+    this.#handle = f.handle;
+    const metadata: Record<string, GGUFValue> = Object.create(null);
+    const types: Record<string, GGUFValueType> = Object.create(null);
+    for (const [key, type, value] of f.metadata) {
+      metadata[key] = value;
+      types[key] = type;
+    }
+    this.metadata = Object.freeze(metadata);
+    this.metadataTypes = Object.freeze(types);
+    this.tensors = Object.freeze(
+      f.tensors.map((t) => {
+        const info: GGUFTensorInfo = {
+          name: t.name,
+          type: t.type,
+          typeId: t.typeId,
+          shape: t.shape,
+          cols: t.shape[0],
+          rows: t.shape.slice(1).reduce((a, b) => a * b, 1),
+          offset: t.offset,
+          byteLength: t.byteLength,
+          supported: (GGUF_TENSOR_TYPES as readonly string[]).includes(t.type),
+        };
+        this.#byName.set(t.name, Object.freeze(info));
+        return info;
+      }),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The tensor called `name`; a RangeError listing a few names when there is none. */
+  info(name: string): GGUFTensorInfo {
+    if (typeof name !== 'string') throw new TypeError(`GGUFFile: name must be a string (got ${typeof name})`);
+    const t = this.#byName.get(name);
+    if (t === undefined) {
+      const some = this.tensors.slice(0, 5).map((x) => `'${x.name}'`).join(', ');
+      throw new RangeError(
+        `GGUFFile: ${this.path} has no tensor '${name}' (it has ${this.tensors.length}${some ? `: ${some}${this.tensors.length > 5 ? ', ...' : ''}` : ''})`,
+      );
+    }
+    return t;
+  }
+
+  /** The tensor's bytes exactly as stored, any type: a zero-copy view of the file. */
+  bytes(name: string): Uint8Array {
+    const t = this.info(name);
+    if (t.byteLength === null) {
+      throw new RangeError(`GGUFFile: tensor '${name}' has type id ${t.typeId}, which this build of lowbit does not know the size of`);
+    }
+    return new Uint8Array(this.#buffer(t), 0, t.byteLength);
+  }
+
+  /**
+   * The tensor as lowbit uses it, a `[rows, cols]` matrix (`cols = shape[0]`, rows the other dimensions):
+   * Q4_0 and Q8_0 as a QuantizedMatrix whose `data` is a zero-copy view of the file (ggml's blocks are
+   * lowbit's q4_0 / q8_0 layout byte for byte); F32 as a zero-copy Float32Array (copied only when the file's
+   * alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact). Other types are a
+   * RangeError ({@link bytes} still gives their bytes).
+   */
+  tensor(name: string): QuantizedMatrix | Float32Array {
+    const t = this.info(name);
+    const n = t.rows * t.cols;
+    switch (t.type) {
+      case 'Q4_0':
+      case 'Q8_0': {
+        const data = this.bytes(name);
+        const q4 = t.type === 'Q4_0';
+        return {
+          format: q4 ? 'q4_0' : 'q8_0',
+          rows: t.rows,
+          cols: t.cols,
+          bits: q4 ? 4 : 8,
+          scheme: 'symmetric',
+          granularity: 'group',
+          groupSize: 32,
+          scaleType: 'float16',
+          data,
+          scales: new Uint16Array(0),
+          zeros: null,
+          byteLength: data.byteLength,
+        };
+      }
+      case 'F32': {
+        if (n === 0) return new Float32Array(0);
+        const buf = this.#buffer(t);
+        return this.#aligned(t, 4) ? new Float32Array(buf, 0, n) : new Float32Array(buf.slice(0, n * 4));
+      }
+      case 'F16':
+      case 'BF16': {
+        if (n === 0) return new Float32Array(0);
+        const bytes = this.bytes(name);
+        const half = this.#aligned(t, 2)
+          ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
+          : new Uint16Array(bytes.slice().buffer, 0, n);
+        return t.type === 'F16' ? halfToFloat32(half) : bfloat16ToFloat32(half);
+      }
+      default:
+        throw new RangeError(
+          `GGUFFile: tensor '${name}' has type ${t.type}, which lowbit cannot multiply yet ` +
+            `(it reads ${GGUF_TENSOR_TYPES.join(', ')}); bytes('${name}') gives its raw bytes`,
+        );
+    }
+  }
+
+  /** Releases this object's hold on the file. Views already handed out stay valid. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    native.ggufClose(this.#handle);
+    this.#handle = undefined;
+  }
+
+  #aligned(t: GGUFTensorInfo, bytes: number): boolean {
+    // The mapping (or heap copy) starts page- / malloc-aligned, so file offsets give the alignment.
+    return t.offset % bytes === 0;
+  }
+
+  #buffer(t: GGUFTensorInfo): ArrayBuffer {
+    let b = this.#buffers.get(t.name);
+    if (b === undefined) {
+      if (t.byteLength === 0) {
+        b = new ArrayBuffer(0);
+      } else {
+        if (this.#closed) throw new Error(`GGUFFile: ${this.path} is closed`);
+        b = native.ggufBytes(this.#handle, t.offset, t.byteLength as number);
+      }
+      this.#buffers.set(t.name, b);
+    }
+    return b;
+  }
+}
+
+/**
+ * Opens a GGUF file: maps it, then parses and validates its header (untrusted input: a bad file is an Error
+ * with `code: 'LOWBIT_BAD_GGUF'`, the `field` and the byte `offset`, never a crash). Only the header is read;
+ * tensor pages are read when first touched.
+ */
+export function openGGUF(path: string, options?: OpenGGUFOptions): GGUFFile {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new TypeError(`openGGUF: path must be a non-empty string (got ${describe(path)})`);
+  }
+  let map = true;
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`openGGUF: options must be an object (got ${describe(options)})`);
+    for (const k of Object.keys(options)) if (k !== 'mmap') throw new RangeError(`openGGUF: unknown option '${k}' (allowed: mmap)`);
+    if (options.mmap !== undefined) {
+      if (typeof options.mmap !== 'boolean') throw new TypeError(`openGGUF: options.mmap must be a boolean (got ${describe(options.mmap)})`);
+      map = options.mmap;
+    }
+  }
+  return new GGUFFile(path, native.ggufOpen(path, map) as NativeFile);
+}
+
+let halfTable: Float32Array | undefined;
+
+/** IEEE binary16 bit patterns to float32, exactly (every half is a float32). */
+export function halfToFloat32(h: Uint16Array): Float32Array {
+  if (halfTable === undefined) {
+    halfTable = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) {
+      const s = i & 0x8000 ? -1 : 1;
+      const e = (i >> 10) & 0x1f;
+      const m = i & 0x3ff;
+      halfTable[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+    }
+  }
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = halfTable[h[i]];
+  return out;
+}
+
+/** bfloat16 bit patterns to float32: the upper half of the float32's bits. */
+function bfloat16ToFloat32(h: Uint16Array): Float32Array {
+  const bits = new Uint32Array(h.length);
+  for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
+  return new Float32Array(bits.buffer);
+}
+
+export { writeGGUF } from './gguf-write';
+export type { GGUFTensorInput, GGUFWriteContents } from './gguf-write';
