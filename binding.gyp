@@ -146,6 +146,7 @@
         "csrc/napi/cpu_napi.cc",
         "csrc/napi/formats_napi.cc",
         "csrc/napi/calibrate_napi.cc",
+        "csrc/napi/file_napi.cc",
         "csrc/napi/gguf_napi.cc"
       ]
     }

@@ -3,7 +3,7 @@
  * metadata, its tensor table and zero-copy views of its tensors; {@link writeGGUF} writes GGUF v3.
  */
 import { native } from './native';
-import { describe } from './describe';
+import { type Mapping, openMapping, type OpenOptions } from './mapping';
 import type { QuantizedMatrix } from './types';
 
 /** A metadata value's GGUF type: a scalar type or `array<scalar type>`. */
@@ -42,13 +42,7 @@ export interface GGUFTensorInfo {
   supported: boolean;
 }
 
-export interface OpenGGUFOptions {
-  /**
-   * Default `true`: map the file (copy-on-write, so the file never changes and writing to a view costs only
-   * that page). `false` reads it all into memory instead, as happens anyway where mapping fails.
-   */
-  mmap?: boolean;
-}
+export type OpenGGUFOptions = OpenOptions;
 
 /** Tensor types {@link GGUFFile.tensor} returns. */
 export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0'] as const;
@@ -64,12 +58,9 @@ interface NativeTensor {
 }
 
 interface NativeFile {
-  handle: unknown;
   version: number;
   alignment: number;
   dataOffset: number;
-  fileSize: number;
-  mapped: boolean;
   metadata: Array<[string, GGUFValueType, GGUFValue]>;
   tensors: NativeTensor[];
 }
@@ -90,21 +81,18 @@ export class GGUFFile {
   /** Each key's GGUF type, so that {@link writeGGUF} can write the values back unchanged. */
   readonly metadataTypes: Readonly<Record<string, GGUFValueType>>;
   readonly tensors: readonly GGUFTensorInfo[];
-  #handle: unknown;
-  #closed = false;
+  #file: Mapping;
   #byName = new Map<string, GGUFTensorInfo>();
-  // One ArrayBuffer per tensor: the same memory is never wrapped twice.
-  #buffers = new Map<string, ArrayBuffer>();
 
   /** @internal Use {@link openGGUF}. */
-  constructor(path: string, f: NativeFile) {
-    this.path = path;
+  constructor(file: Mapping, f: NativeFile) {
+    this.#file = file;
+    this.path = file.path;
     this.version = f.version;
     this.alignment = f.alignment;
     this.dataOffset = f.dataOffset;
-    this.fileSize = f.fileSize;
-    this.mapped = f.mapped;
-    this.#handle = f.handle;
+    this.fileSize = file.size;
+    this.mapped = file.mapped;
     const metadata: Record<string, GGUFValue> = Object.create(null);
     const types: Record<string, GGUFValueType> = Object.create(null);
     for (const [key, type, value] of f.metadata) {
@@ -133,7 +121,7 @@ export class GGUFFile {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#file.closed;
   }
 
   /** The tensor called `name`; a RangeError listing a few names when there is none. */
@@ -212,10 +200,7 @@ export class GGUFFile {
 
   /** Releases this object's hold on the file. Views already handed out stay valid. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    native.ggufClose(this.#handle);
-    this.#handle = undefined;
+    this.#file.close();
   }
 
   #aligned(t: GGUFTensorInfo, bytes: number): boolean {
@@ -224,17 +209,11 @@ export class GGUFFile {
   }
 
   #buffer(t: GGUFTensorInfo): ArrayBuffer {
-    let b = this.#buffers.get(t.name);
-    if (b === undefined) {
-      if (t.byteLength === 0) {
-        b = new ArrayBuffer(0);
-      } else {
-        if (this.#closed) throw new Error(`GGUFFile: ${this.path} is closed`);
-        b = native.ggufBytes(this.#handle, t.offset, t.byteLength as number);
-      }
-      this.#buffers.set(t.name, b);
+    try {
+      return this.#file.buffer(t.offset, t.byteLength as number);
+    } catch (e) {
+      throw new Error(`GGUFFile: ${(e as Error).message}`);
     }
-    return b;
   }
 }
 
@@ -244,19 +223,13 @@ export class GGUFFile {
  * tensor pages are read when first touched.
  */
 export function openGGUF(path: string, options?: OpenGGUFOptions): GGUFFile {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new TypeError(`openGGUF: path must be a non-empty string (got ${describe(path)})`);
+  const file = openMapping('openGGUF', path, options);
+  try {
+    return new GGUFFile(file, native.ggufParse(file.handle) as NativeFile);
+  } catch (e) {
+    file.close();
+    throw e;
   }
-  let map = true;
-  if (options !== undefined) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`openGGUF: options must be an object (got ${describe(options)})`);
-    for (const k of Object.keys(options)) if (k !== 'mmap') throw new RangeError(`openGGUF: unknown option '${k}' (allowed: mmap)`);
-    if (options.mmap !== undefined) {
-      if (typeof options.mmap !== 'boolean') throw new TypeError(`openGGUF: options.mmap must be a boolean (got ${describe(options.mmap)})`);
-      map = options.mmap;
-    }
-  }
-  return new GGUFFile(path, native.ggufOpen(path, map) as NativeFile);
 }
 
 let halfTable: Float32Array | undefined;

@@ -51,8 +51,9 @@ export interface NativeAddon {
   awqAsync(w: Float32Array, rows: number, cols: number, x: Float32Array, options: unknown): Promise<unknown>;
   rotate(m: Float32Array, rows: number, cols: number, seed: number): unknown;
   fakeQuantizeBackward(w: Float32Array, q: unknown, grad: Float32Array): Float32Array;
-  ggufOpen(path: string, map: boolean): unknown;
-  ggufBytes(handle: unknown, offset: number, byteLength: number): ArrayBuffer;
-  ggufClose(handle: unknown): void;
+  fileOpen(path: string, map: boolean): { handle: unknown; size: number; mapped: boolean };
+  fileBytes(handle: unknown, offset: number, byteLength: number): ArrayBuffer;
+  fileClose(handle: unknown): void;
+  ggufParse(handle: unknown): unknown;
   ggmlTypes(): Array<{ id: number; name: string; block: number; bytes: number }>;
 }

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lowbit::napi::register_formats(env, exports);
   lowbit::napi::register_calibrate(env, exports);
   lowbit::napi::register_prepare(env, exports);
+  lowbit::napi::register_file(env, exports);
   lowbit::napi::register_gguf(env, exports);
   return exports;
 }

@@ -11,6 +11,7 @@ void register_cpu(Napi::Env env, Napi::Object exports);
 void register_formats(Napi::Env env, Napi::Object exports);
 void register_calibrate(Napi::Env env, Napi::Object exports);
 void register_prepare(Napi::Env env, Napi::Object exports);
+void register_file(Napi::Env env, Napi::Object exports);
 void register_gguf(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit::napi

@@ -1,24 +1,17 @@
-// openGGUF's native half: maps the file, parses and validates its header (csrc/io/gguf.cc), turns the
-// metadata into JS values, and hands out tensor bytes as external ArrayBuffers that keep the mapping
-// alive (a view outlives close() and the file object; the mapping goes when the last one is collected).
+// openGGUF's native half: parses and validates a mapped file's header (csrc/io/gguf.cc) and turns the
+// metadata into JS values. The mapping itself and tensor views: file_napi.cc.
 #include <memory>
 #include <string>
 
 #include "../io/gguf.h"
-#include "../io/mapped_file.h"
 #include "args.h"
 #include "bindings.h"
+#include "file_napi.h"
 
 namespace lowbit::napi {
 namespace {
 
 using io::GgufValue;
-using io::MappedFile;
-
-struct Handle {
-  std::shared_ptr<MappedFile> file;
-  std::string path;
-};
 
 Napi::Value scalar_value(Napi::Env env, const uint8_t* p, uint32_t type) {
   auto get = [p](auto v) {
@@ -89,41 +82,26 @@ std::string type_text(const GgufValue& v) {
   return io::gguf_value_type_name(v.type);
 }
 
-Handle* handle_of(Napi::Value v, const char* fn) {
-  if (!v.IsExternal()) throw_type_error(v.Env(), std::string(fn) + ": not a GGUF file handle");
-  return v.As<Napi::External<Handle>>().Data();
-}
-
-// ggufOpen(path, map) -> { handle, version, alignment, dataOffset, fileSize, mapped, metadata, tensors }
-Napi::Value Open(const Napi::CallbackInfo& info) {
+// ggufParse(handle) -> { version, alignment, dataOffset, metadata: [[key, type, value]...], tensors }
+Napi::Value Parse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw_type_error(env, "openGGUF: path must be a string (got " + describe(info[0]) + ")");
-  std::string path = info[0].As<Napi::String>();
-  bool map = !info[1].IsBoolean() || info[1].As<Napi::Boolean>().Value();
-  std::shared_ptr<MappedFile> file;
-  try {
-    file = MappedFile::open(path, map);
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string("openGGUF: ") + e.what());
-  }
+  FileHandle& h = open_file_handle(info[0], "ggufParse");
+  const uint8_t* data = h.file->data();
+  size_t size = h.file->size();
   io::GgufFile g;
   try {
-    g = io::parse_gguf(file->data(), file->size());
+    g = io::parse_gguf(data, size);
   } catch (const io::GgufError& e) {
-    Napi::Error err = Napi::Error::New(env, "openGGUF: " + path + ": " + e.what());
+    Napi::Error err = Napi::Error::New(env, "openGGUF: " + h.path + ": " + e.what());
     err.Set("code", Napi::String::New(env, "LOWBIT_BAD_GGUF"));
     err.Set("field", Napi::String::New(env, e.field));
     err.Set("offset", Napi::Number::New(env, static_cast<double>(e.offset)));
     throw err;
   }
-  const uint8_t* data = file->data();
-  size_t size = file->size();
   Napi::Object out = Napi::Object::New(env);
   out.Set("version", Napi::Number::New(env, g.version));
   out.Set("alignment", Napi::Number::New(env, static_cast<double>(g.alignment)));
   out.Set("dataOffset", Napi::Number::New(env, static_cast<double>(g.data_offset)));
-  out.Set("fileSize", Napi::Number::New(env, static_cast<double>(size)));
-  out.Set("mapped", Napi::Boolean::New(env, file->mapped()));
   Napi::Array kv = Napi::Array::New(env, g.kv.size());
   for (size_t i = 0; i < g.kv.size(); ++i) {
     Napi::Array e = Napi::Array::New(env, 3);
@@ -141,7 +119,6 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     o.Set("typeId", Napi::Number::New(env, t.type));
     const io::GgmlType* ty = io::ggml_type(t.type);
     o.Set("type", ty ? Napi::String::New(env, ty->name) : Napi::String::New(env, "unknown(" + std::to_string(t.type) + ")"));
-    o.Set("known", Napi::Boolean::New(env, t.known));
     Napi::Array shape = Napi::Array::New(env, t.n_dims);
     for (uint32_t d = 0; d < t.n_dims; ++d) shape.Set(d, Napi::Number::New(env, static_cast<double>(t.ne[d])));
     o.Set("shape", shape);
@@ -150,30 +127,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     ts.Set(static_cast<uint32_t>(i), o);
   }
   out.Set("tensors", ts);
-  auto* h = new Handle{std::move(file), path};
-  out.Set("handle", Napi::External<Handle>::New(env, h, [](Napi::Env, Handle* p) { delete p; }));
   return out;
-}
-
-// ggufBytes(handle, offset, byteLength) -> ArrayBuffer over the mapping, holding it alive.
-Napi::Value Bytes(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Handle* h = handle_of(info[0], "ggufBytes");
-  if (!h->file) throw Napi::Error::New(env, "GGUF file " + h->path + " is closed");
-  double off = info[1].ToNumber().DoubleValue(), len = info[2].ToNumber().DoubleValue();
-  double size = static_cast<double>(h->file->size());
-  if (!(off >= 0 && len > 0 && off + len <= size && off == static_cast<double>(static_cast<uint64_t>(off)) &&
-        len == static_cast<double>(static_cast<uint64_t>(len))))
-    throw_range_error(env, "ggufBytes: [" + std::to_string(off) + ", +" + std::to_string(len) + ") is outside the file");
-  auto* keep = new std::shared_ptr<MappedFile>(h->file);
-  uint8_t* p = (*keep)->mutable_data() + static_cast<size_t>(off);
-  return Napi::ArrayBuffer::New(env, p, static_cast<size_t>(len),
-                                [](Napi::Env, void*, std::shared_ptr<MappedFile>* k) { delete k; }, keep);
-}
-
-Napi::Value Close(const Napi::CallbackInfo& info) {
-  handle_of(info[0], "ggufClose")->file.reset();
-  return info.Env().Undefined();
 }
 
 // ggmlTypes() -> [{ id, name, block, bytes }]: the type table the parser checks sizes with.
@@ -197,9 +151,7 @@ Napi::Value Types(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_gguf(Napi::Env env, Napi::Object exports) {
-  exports.Set("ggufOpen", Napi::Function::New(env, Open, "ggufOpen"));
-  exports.Set("ggufBytes", Napi::Function::New(env, Bytes, "ggufBytes"));
-  exports.Set("ggufClose", Napi::Function::New(env, Close, "ggufClose"));
+  exports.Set("ggufParse", Napi::Function::New(env, Parse, "ggufParse"));
   exports.Set("ggmlTypes", Napi::Function::New(env, Types, "ggmlTypes"));
 }
 

@@ -1,0 +1,73 @@
+// fileOpen / fileBytes / fileClose: the mapping primitives lib/mapping.ts builds model files on.
+#include "file_napi.h"
+
+#include "args.h"
+#include "bindings.h"
+
+namespace lowbit::napi {
+
+namespace {
+
+FileHandle* handle_of(Napi::Value v, const char* fn) {
+  if (!v.IsExternal()) throw_type_error(v.Env(), std::string(fn) + ": not a file handle (got " + describe(v) + ")");
+  return v.As<Napi::External<FileHandle>>().Data();
+}
+
+// fileOpen(path, map) -> { handle, size, mapped }
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_type_error(env, "fileOpen: path must be a string (got " + describe(info[0]) + ")");
+  std::string path = info[0].As<Napi::String>();
+  bool map = !info[1].IsBoolean() || info[1].As<Napi::Boolean>().Value();
+  std::shared_ptr<io::MappedFile> file;
+  try {
+    file = io::MappedFile::open(path, map);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", Napi::Number::New(env, static_cast<double>(file->size())));
+  out.Set("mapped", Napi::Boolean::New(env, file->mapped()));
+  auto* h = new FileHandle{std::move(file), path};
+  out.Set("handle", Napi::External<FileHandle>::New(env, h, [](Napi::Env, FileHandle* p) { delete p; }));
+  return out;
+}
+
+// fileBytes(handle, offset, byteLength) -> ArrayBuffer over [offset, offset + byteLength) of the file,
+// holding the mapping alive. The range is checked here, whatever the caller validated.
+Napi::Value Bytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  FileHandle& h = open_file_handle(info[0], "fileBytes");
+  if (!info[1].IsNumber() || !info[2].IsNumber()) throw_type_error(env, "fileBytes: offset and byteLength must be numbers");
+  double off = info[1].As<Napi::Number>().DoubleValue(), len = info[2].As<Napi::Number>().DoubleValue();
+  double size = static_cast<double>(h.file->size());
+  if (!(off >= 0 && len > 0 && off <= size && len <= size - off && off == static_cast<double>(static_cast<uint64_t>(off)) &&
+        len == static_cast<double>(static_cast<uint64_t>(len))))
+    throw_range_error(env, "fileBytes: [" + std::to_string(off) + ", +" + std::to_string(len) + ") is not inside " + h.path +
+                               " (" + std::to_string(h.file->size()) + " bytes)");
+  auto* keep = new std::shared_ptr<io::MappedFile>(h.file);
+  uint8_t* p = (*keep)->mutable_data() + static_cast<size_t>(off);
+  return Napi::ArrayBuffer::New(env, p, static_cast<size_t>(len),
+                                [](Napi::Env, void*, std::shared_ptr<io::MappedFile>* k) { delete k; }, keep);
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  handle_of(info[0], "fileClose")->file.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+FileHandle& open_file_handle(Napi::Value v, const char* fn) {
+  FileHandle* h = handle_of(v, fn);
+  if (!h->file) throw Napi::Error::New(v.Env(), h->path + " is closed");
+  return *h;
+}
+
+void register_file(Napi::Env env, Napi::Object exports) {
+  exports.Set("fileOpen", Napi::Function::New(env, Open, "fileOpen"));
+  exports.Set("fileBytes", Napi::Function::New(env, Bytes, "fileBytes"));
+  exports.Set("fileClose", Napi::Function::New(env, Close, "fileClose"));
+}
+
+}  // namespace lowbit::napi
