@@ -1,9 +1,9 @@
 /** writeGGUF: GGUF v3 files that llama.cpp loads, from lowbit's q4_0 / q8_0 matrices and raw tensors. */
-import * as fs from 'node:fs';
 import { describe } from './describe';
 import { native } from './native';
 import type { GGUFValue, GGUFValueType } from './gguf';
 import type { QuantizedMatrix } from './types';
+import { writeFileAtomically } from './write-file';
 
 /**
  * A tensor to write: a QuantizedMatrix of format q4_0 or q8_0 (written as ggml's Q4_0 / Q8_0, shape
@@ -203,10 +203,6 @@ function planRaw(name: string, type: string, shape: number[], data: ArrayBufferV
   return { name, shape, typeId: info.id, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-// write(2) may write less than asked (Linux stops at about 2 GiB per call).
-function writeAll(fd: number, b: Uint8Array): void {
-  for (let done = 0; done < b.byteLength; ) done += fs.writeSync(fd, b, done, Math.min(b.byteLength - done, 1 << 30));
-}
 
 /**
  * Writes a GGUF v3 file (little-endian) that ggml / llama.cpp reads: the metadata, the tensor table, then
@@ -281,23 +277,11 @@ export function writeGGUF(path: string, contents: GGUFWriteContents): void {
   const pad = (n: number): Uint8Array => new Uint8Array((alignment - (n % alignment)) % alignment);
   h.raw(pad(h.n));
 
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    writeAll(fd, h.buf.subarray(0, h.n));
+  writeFileAtomically(path, (function* () {
+    yield h.buf.subarray(0, h.n);
     for (const t of tensors) {
-      writeAll(fd, t.data);
-      writeAll(fd, pad(t.data.byteLength));
+      yield t.data;
+      yield pad(t.data.byteLength);
     }
-    fs.closeSync(fd);
-    fs.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  })());
 }

@@ -52,6 +52,8 @@ export { measureMachine, readMachineMeasurement } from './measure';
 export type { MachineMeasurement, MeasureOptions } from './measure';
 export { GGUFFile, GGUF_TENSOR_TYPES, openGGUF, writeGGUF } from './gguf';
 export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWriteContents, OpenGGUFOptions } from './gguf';
+export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensors';
+export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
 export { resolvePrecision } from './precision';
 export type { Precision } from './precision';
 export type {
