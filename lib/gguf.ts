@@ -2,6 +2,7 @@
  * GGUF model files (ggml / llama.cpp, versions 2 and 3): {@link openGGUF} memory-maps a file and gives its
  * metadata, its tensor table and zero-copy views of its tensors; {@link writeGGUF} writes GGUF v3.
  */
+import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { native } from './native';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
 import type { QuantizedMatrix } from './types';
@@ -230,31 +231,6 @@ export function openGGUF(path: string, options?: OpenGGUFOptions): GGUFFile {
     file.close();
     throw e;
   }
-}
-
-let halfTable: Float32Array | undefined;
-
-/** IEEE binary16 bit patterns to float32, exactly (every half is a float32). */
-export function halfToFloat32(h: Uint16Array): Float32Array {
-  if (halfTable === undefined) {
-    halfTable = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) {
-      const s = i & 0x8000 ? -1 : 1;
-      const e = (i >> 10) & 0x1f;
-      const m = i & 0x3ff;
-      halfTable[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-    }
-  }
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) out[i] = halfTable[h[i]];
-  return out;
-}
-
-/** bfloat16 bit patterns to float32: the upper half of the float32's bits. */
-function bfloat16ToFloat32(h: Uint16Array): Float32Array {
-  const bits = new Uint32Array(h.length);
-  for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
-  return new Float32Array(bits.buffer);
 }
 
 export { writeGGUF } from './gguf-write';

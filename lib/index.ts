@@ -54,6 +54,8 @@ export { GGUFFile, GGUF_TENSOR_TYPES, openGGUF, writeGGUF } from './gguf';
 export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWriteContents, OpenGGUFOptions } from './gguf';
 export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensors';
 export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
+export { exportLinear, importLinear } from './checkpoints';
+export type { ExportedLinear, ExportLinearOptions, ImportedLinear, LinearSource, QuantizationConfig } from './checkpoints';
 export { resolvePrecision } from './precision';
 export type { Precision } from './precision';
 export type {

@@ -32,6 +32,18 @@ def read(path):
     return {"headerLength": n, "metadata": meta, "tensors": out}
 
 
+def write_tensors(path, tensors, metadata=None):
+    """tensors: [(name, dtype, shape, raw bytes)] written in that order."""
+    header = {"__metadata__": metadata} if metadata else {}
+    data = b""
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(header).encode("utf-8")
+    h += b" " * ((-len(h)) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+
+
 def write(path):
     rng = np.random.default_rng(5)
     tensors = []
@@ -47,15 +59,8 @@ def write(path):
         if dtype in ("F64", "F32", "F16"):
             raw = (rng.standard_normal(n) * 3).astype(NP[dtype]).tobytes()
         tensors.append(("t%02d.%s" % (i, dtype.lower()), dtype, shape, raw))
-    header = {"__metadata__": {"format": "pt", "note": "caf\u00e9"}}
-    data = b""
     # Written in reverse name order so that data order differs from JSON key order.
-    for name, dtype, shape, raw in reversed(tensors):
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    h = json.dumps(header).encode("utf-8")
-    h += b" " * ((-len(h)) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+    write_tensors(path, list(reversed(tensors)), {"format": "pt", "note": "caf\u00e9"})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,409 @@
+/**
+ * Quantized linear layers of Hugging Face checkpoints (GPTQ, AWQ, bitsandbytes NF4) imported from a
+ * safetensors file as lowbit matrices without requantizing, and lowbit INT4/INT8 group matrices exported in
+ * the GPTQ and AWQ layouts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe } from './describe';
+import { bfloat16ToFloat32, halfToFloat32 } from './half';
+import { native } from './native';
+import type { SafetensorsFile, SafetensorsTensorInput } from './safetensors';
+import type { QuantizedMatrix } from './types';
+
+/** The parts of a `quantization_config` (or `quantize_config.json`) the importers read. */
+export interface QuantizationConfig {
+  quant_method?: string;
+  bits?: number;
+  /** AutoAWQ's older name for bits. */
+  w_bit?: number;
+  /** -1: one group per row (GPTQ). */
+  group_size?: number;
+  /** AutoAWQ's older name for group_size. */
+  q_group_size?: number;
+  sym?: boolean;
+  desc_act?: boolean;
+  /** GPTQ: `'gptq'` (v1, stored zero-points are zero - 1; the default) or `'gptq_v2'`. */
+  checkpoint_format?: string;
+  zero_point?: boolean;
+  version?: string;
+  [key: string]: unknown;
+}
+
+export type LinearSource = 'gptq' | 'awq' | 'bnb-nf4';
+
+export interface ImportedLinear {
+  source: LinearSource;
+  /** `[out_features, in_features]`, exactly the checkpoint's values (see each layout in the README). */
+  matrix: QuantizedMatrix;
+  /**
+   * Act-order GPTQ only: `matmul(xp, matrix)` with `xp[j] = x[inputPermutation[j]]` is the layer (the
+   * weight columns were reordered at import so that each group is contiguous; permute `x` once per call).
+   */
+  inputPermutation?: Int32Array;
+  /** `prefix + '.bias'` as float32, when the file has it. */
+  bias?: Float32Array;
+  /** The configuration used: the one passed, else the one found beside the file, else `{}`. */
+  config: QuantizationConfig;
+}
+
+const bad = (prefix: string, msg: string): never => {
+  throw new RangeError(`importLinear: ${prefix}: ${msg}`);
+};
+
+/** A float tensor as float32: F32 as is, F16 and BF16 converted exactly. */
+function floats(f: SafetensorsFile, name: string, prefix: string): Float32Array {
+  const info = f.info(name);
+  const a = f.tensor(name);
+  if (info.dtype === 'F32') return a as Float32Array;
+  if (info.dtype === 'F16') return halfToFloat32(a as Uint16Array);
+  if (info.dtype === 'BF16') return bfloat16ToFloat32(a as Uint16Array);
+  return bad(prefix, `${name} has dtype ${info.dtype}; a float tensor (F32, F16, BF16) is needed`);
+}
+
+function int32s(f: SafetensorsFile, name: string, prefix: string, shape2D: boolean): { a: Int32Array; shape: number[] } {
+  if (!f.has(name)) bad(prefix, `the file has no ${name}`);
+  const info = f.info(name);
+  if (info.dtype !== 'I32') bad(prefix, `${name} has dtype ${info.dtype}; I32 is needed`);
+  if (shape2D && info.shape.length !== 2) bad(prefix, `${name} has shape ${JSON.stringify(info.shape)}; two dimensions are needed`);
+  return { a: f.tensor(name) as Int32Array, shape: info.shape };
+}
+
+/** The configuration beside the file: quantize_config.json, else config.json's quantization_config. */
+function configBeside(file: SafetensorsFile): QuantizationConfig {
+  const dir = path.dirname(file.path);
+  for (const [name, pick] of [
+    ['quantize_config.json', (j: Record<string, unknown>) => j],
+    ['config.json', (j: Record<string, unknown>) => j.quantization_config],
+  ] as const) {
+    const p = path.join(dir, name);
+    if (!fs.existsSync(p)) continue;
+    let j: unknown;
+    try {
+      j = JSON.parse(fs.readFileSync(p, 'utf8'));
+    } catch (e) {
+      throw new RangeError(`importLinear: ${p} is not valid JSON (${(e as Error).message})`);
+    }
+    const c = j !== null && typeof j === 'object' ? pick(j as Record<string, unknown>) : undefined;
+    if (c !== null && typeof c === 'object') return c as QuantizationConfig;
+  }
+  return {};
+}
+
+function groupMatrix(
+  rows: number, cols: number, bits: 4 | 8, groupSize: number, row: boolean, sym: boolean,
+  data: Uint8Array, scales: Uint16Array | Float32Array, zeros: Uint8Array | null,
+): QuantizedMatrix {
+  return {
+    format: 'int', rows, cols, bits, scheme: sym ? 'symmetric' : 'asymmetric',
+    granularity: row ? 'row' : 'group', groupSize: row ? 0 : groupSize,
+    scaleType: scales instanceof Uint16Array ? 'float16' : 'float32',
+    data, scales, zeros: sym ? null : zeros,
+    byteLength: data.byteLength + scales.byteLength + (sym || zeros === null ? 0 : zeros.byteLength),
+  };
+}
+
+/** Scales [groups, out] (F16 kept as float16 bits, others as float32) transposed to lowbit's [out, groups]. */
+function transposeScales(f: SafetensorsFile, name: string, prefix: string, groups: number, out: number): Uint16Array | Float32Array {
+  const info = f.info(name);
+  if (info.shape.length !== 2 || info.shape[0] !== groups || info.shape[1] !== out) {
+    bad(prefix, `${name} has shape ${JSON.stringify(info.shape)}; [${groups}, ${out}] is needed`);
+  }
+  const src = info.dtype === 'F16' ? (f.tensor(name) as Uint16Array) : floats(f, name, prefix);
+  const dst = src instanceof Uint16Array ? new Uint16Array(src.length) : new Float32Array(src.length);
+  for (let g = 0; g < groups; g++) for (let o = 0; o < out; o++) dst[o * groups + g] = src[g * out + o];
+  return dst;
+}
+
+/** Codes packed `bits` at a time into int32 words along a dimension, read as unsigned integers. */
+const code = (word: number, bits: number, slot: number): number => (word >>> (bits * slot)) & ((1 << bits) - 1);
+
+const AWQ_ORDER = [0, 2, 4, 6, 1, 3, 5, 7];
+// The nibble slot holding output column 8c + k: the inverse of AWQ_ORDER.
+const AWQ_SLOT = AWQ_ORDER.map((_, k) => AWQ_ORDER.indexOf(k));
+
+/** Packs lowbit's code grid [rows, cols] (value for (r, c) from `at`) into its row-major data layout. */
+function packCodes(rows: number, cols: number, bits: 4 | 8, at: (r: number, c: number) => number): Uint8Array {
+  if (bits === 8) {
+    const d = new Uint8Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = at(r, c);
+    return d;
+  }
+  const rb = (cols + 1) >> 1;
+  const d = new Uint8Array(rows * rb);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * rb + (c >> 1)] |= at(r, c) << ((c & 1) * 4);
+  return d;
+}
+
+function importQuantInt(file: SafetensorsFile, prefix: string, config: QuantizationConfig, layout: 'gptq' | 'awq'): ImportedLinear {
+  const { a: qweight, shape: qws } = int32s(file, `${prefix}.qweight`, prefix, true);
+  const { a: qzeros, shape: qzs } = int32s(file, `${prefix}.qzeros`, prefix, true);
+  if (!file.has(`${prefix}.scales`)) bad(prefix, `the file has no ${prefix}.scales`);
+  const sInfo = file.info(`${prefix}.scales`);
+  if (sInfo.shape.length !== 2) bad(prefix, `${prefix}.scales has shape ${JSON.stringify(sInfo.shape)}; [groups, out_features] is needed`);
+  const [groups, out] = sInfo.shape;
+  const bits = 32 * qzs[1] / out;
+  if (bits !== 4 && bits !== 8) {
+    bad(prefix, `qzeros [${qzs}] for ${out} outputs means ${bits}-bit codes; lowbit's integer formats are 4- and 8-bit`);
+  }
+  const b = bits as 4 | 8;
+  const per = 32 / b;
+  const given = config.bits ?? config.w_bit;
+  if (given !== undefined && given !== b) bad(prefix, `the config says ${given} bits but the tensors hold ${b}-bit codes`);
+  if (qzs[0] !== groups) bad(prefix, `qzeros has ${qzs[0]} groups but scales ${groups}`);
+  const inF = layout === 'gptq' ? qws[0] * per : qws[0];
+  if (layout === 'gptq' ? qws[1] !== out : qws[1] * per !== out) {
+    bad(prefix, `qweight has shape [${qws}], which does not match ${out} outputs in the ${layout} layout`);
+  }
+  if (inF % groups !== 0) bad(prefix, `${inF} inputs do not split into ${groups} groups`);
+  const gs = inF / groups;
+  const v1 = layout === 'gptq' && config.checkpoint_format !== 'gptq_v2';
+  const mid = 1 << (b - 1);
+  // Zero-points [out, groups] (lowbit order), from the packed [groups, out * bits / 32].
+  const zeros = new Uint8Array(out * groups);
+  let allMid = true;
+  for (let g = 0; g < groups; g++) {
+    for (let o = 0; o < out; o++) {
+      const slot = layout === 'awq' ? AWQ_SLOT[o % 8] : o % per;
+      let z = code(qzeros[g * qzs[1] + Math.floor(o / per)], b, slot);
+      if (v1) z += 1;
+      if (z > (1 << b) - 1) {
+        bad(prefix, `zero-point ${z} (group ${g}, output ${o}) is past the largest ${b}-bit code: a v1 checkpoint stored zero - 1 = -1 there (give checkpoint_format: 'gptq_v2' if the file is v2)`);
+      }
+      zeros[o * groups + g] = z;
+      allMid &&= z === mid;
+    }
+  }
+  // GPTQ act order: g_idx assigns each input to a group; reorder inputs so that groups are contiguous.
+  let perm: Int32Array | undefined;
+  if (layout === 'gptq' && file.has(`${prefix}.g_idx`)) {
+    const gIdx = int32s(file, `${prefix}.g_idx`, prefix, false).a;
+    if (gIdx.length !== inF) bad(prefix, `g_idx has ${gIdx.length} entries for ${inF} inputs`);
+    const count = new Int32Array(groups);
+    let identity = true;
+    for (let i = 0; i < inF; i++) {
+      const g = gIdx[i];
+      if (g < 0 || g >= groups) bad(prefix, `g_idx[${i}] = ${g} is not a group (0 to ${groups - 1})`);
+      count[g]++;
+      identity &&= g === Math.floor(i / gs);
+    }
+    if (!identity) {
+      const g = count.findIndex((c) => c !== gs);
+      if (g >= 0) bad(prefix, `g_idx puts ${count[g]} inputs in group ${g}; lowbit's groups hold ${gs} each`);
+      // A stable sort by group: inputs keep their order within a group.
+      perm = Int32Array.from({ length: inF }, (_, i) => i).sort((x, y) => gIdx[x] - gIdx[y] || x - y);
+    }
+  }
+  const sym = allMid && (layout === 'gptq' ? config.sym === true : config.zero_point === false);
+  const at = (o: number, j: number): number => {
+    const i = perm ? perm[j] : j;
+    const u = layout === 'gptq'
+      ? code(qweight[Math.floor(i / per) * out + o], b, i % per)
+      : code(qweight[i * qws[1] + Math.floor(o / 8)], 4, AWQ_SLOT[o % 8]);
+    // lowbit's symmetric 8-bit codes are two's complement q = u - 128; 4-bit ones are u (q + 8) already.
+    return sym && b === 8 ? u ^ 0x80 : u;
+  };
+  const data = packCodes(out, inF, b, at);
+  const scales = transposeScales(file, `${prefix}.scales`, prefix, groups, out);
+  // GPTQ's group_size -1: one scale per output row.
+  const row = groups === 1 && (config.group_size ?? config.q_group_size) === -1;
+  const matrix = groupMatrix(out, inF, b, gs, row, sym, data, scales, zeros);
+  const result: ImportedLinear = { source: layout, matrix, config };
+  if (perm) result.inputPermutation = perm;
+  if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
+  return result;
+}
+
+let nf4Levels: Float32Array | undefined;
+/** lowbit's NF4 table, read from the addon (dequantize of the codes 0..15 at scale 1). */
+function nf4Table(): Float32Array {
+  nf4Levels ??= native.dequantize({
+    format: 'nf4', rows: 1, cols: 16, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: 16,
+    scaleType: 'float32', data: Uint8Array.from({ length: 8 }, (_, i) => (2 * i) | ((2 * i + 1) << 4)),
+    scales: new Float32Array([1]), zeros: null, byteLength: 12,
+  });
+  return nf4Levels;
+}
+
+function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationConfig): ImportedLinear {
+  const w = `${prefix}.weight`;
+  const stateName = [`${w}.quant_state.bitsandbytes__nf4`, `${w}.quant_state.bitsandbytes__fp4`].find((n) => file.has(n));
+  if (stateName === undefined) bad(prefix, `${w}.absmax without ${w}.quant_state.bitsandbytes__nf4 (or __fp4)`);
+  let state: Record<string, unknown>;
+  try {
+    state = JSON.parse(Buffer.from(file.bytes(stateName as string)).toString('utf8'));
+  } catch (e) {
+    return bad(prefix, `${stateName} is not valid JSON (${(e as Error).message})`);
+  }
+  if (state.quant_type !== 'nf4') {
+    bad(prefix, `bitsandbytes quant_type '${String(state.quant_type)}' is not supported (nf4 is; lowbit has no bitsandbytes FP4 table format)`);
+  }
+  const shape = state.shape as number[];
+  const block = state.blocksize as number;
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    bad(prefix, `quant_state shape ${JSON.stringify(shape)} is not [out_features, in_features]`);
+  }
+  const [out, inF] = shape;
+  if (!Number.isSafeInteger(block) || block <= 0 || inF % block !== 0) {
+    bad(prefix, `blocksize ${String(block)} must divide in_features ${inF} (lowbit's groups lie within a row)`);
+  }
+  const packed = file.bytes(w);
+  if (packed.length * 2 !== out * inF) bad(prefix, `${w} holds ${packed.length * 2} codes for a [${out}, ${inF}] weight`);
+  const qmap = floats(file, `${w}.quant_map`, prefix);
+  const table = nf4Table();
+  if (qmap.length !== 16 || !qmap.every((v, i) => v === table[i])) bad(prefix, `${w}.quant_map is not the NF4 table lowbit multiplies with`);
+  const nBlocks = (out * inF) / block;
+  let absmax: Float32Array;
+  const aInfo = file.info(`${w}.absmax`);
+  if (aInfo.dtype === 'U8') {
+    // Double quantization: absmax = code2[q] * absmax2[block / nested_blocksize] + offset, in float32.
+    const q = file.tensor(`${w}.absmax`) as Uint8Array;
+    const a2 = floats(file, `${w}.nested_absmax`, prefix);
+    const code2 = floats(file, `${w}.nested_quant_map`, prefix);
+    const nb = state.nested_blocksize as number;
+    const offset = Math.fround(state.nested_offset as number);
+    if (!Number.isSafeInteger(nb) || nb <= 0 || typeof state.nested_offset !== 'number') bad(prefix, 'quant_state lacks nested_blocksize / nested_offset for a double-quantized absmax');
+    if (code2.length !== 256) bad(prefix, `${w}.nested_quant_map has ${code2.length} entries; 256 are needed`);
+    if (q.length !== nBlocks || a2.length !== Math.ceil(nBlocks / nb)) bad(prefix, `${w}.absmax / nested_absmax sizes do not match ${nBlocks} blocks of ${block}`);
+    absmax = new Float32Array(nBlocks);
+    for (let i = 0; i < nBlocks; i++) absmax[i] = Math.fround(Math.fround(code2[q[i]] * a2[Math.floor(i / nb)]) + offset);
+  } else {
+    absmax = floats(file, `${w}.absmax`, prefix);
+    if (absmax.length !== nBlocks) bad(prefix, `${w}.absmax has ${absmax.length} entries for ${nBlocks} blocks of ${block}`);
+  }
+  // bitsandbytes puts the even element in the high nibble; lowbit in the low one.
+  const data = new Uint8Array(packed.length);
+  for (let i = 0; i < packed.length; i++) data[i] = (packed[i] >> 4) | ((packed[i] & 0xf) << 4);
+  const matrix: QuantizedMatrix = {
+    format: 'nf4', rows: out, cols: inF, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: block,
+    scaleType: 'float32', data, scales: absmax, zeros: null, byteLength: data.byteLength + absmax.byteLength,
+  };
+  const result: ImportedLinear = { source: 'bnb-nf4', matrix, config };
+  if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
+  return result;
+}
+
+/**
+ * One quantized linear layer of a checkpoint (`prefix` like `'model.layers.0.mlp.down_proj'`) as a lowbit
+ * matrix, without requantizing: GPTQ (`.qweight` / `.qzeros` / `.scales` / `.g_idx`, 4 or 8 bits, v1 or v2,
+ * act order), AWQ GEMM (`.qweight` / `.qzeros` / `.scales`, 4 bits) as INT4/INT8 group matrices with
+ * float16 scales; bitsandbytes NF4 (`.weight` with `.absmax`, `.quant_map`, the quant_state, double
+ * quantization) as an nf4 matrix. `config` defaults to `quantize_config.json`, else `config.json`'s
+ * `quantization_config`, beside the file.
+ */
+export function importLinear(file: SafetensorsFile, prefix: string, config?: QuantizationConfig): ImportedLinear {
+  if (file === null || typeof file !== 'object' || typeof (file as SafetensorsFile).has !== 'function') {
+    throw new TypeError(`importLinear: file must be an open SafetensorsFile (got ${describe(file)})`);
+  }
+  if (typeof prefix !== 'string' || prefix.length === 0) throw new TypeError(`importLinear: prefix must be a non-empty string (got ${describe(prefix)})`);
+  if (config !== undefined && (config === null || typeof config !== 'object')) throw new TypeError(`importLinear: config must be an object (got ${describe(config)})`);
+  const cfg = config ?? configBeside(file);
+  if (file.has(`${prefix}.qweight`)) {
+    const method = String(cfg.quant_method ?? '').toLowerCase();
+    let layout: 'gptq' | 'awq';
+    if (method === 'gptq' || method === 'awq') {
+      layout = method;
+    } else {
+      // Without a config: GPTQ packs along the input dimension (qweight [in / per, out]), AWQ along the output.
+      const scales = file.has(`${prefix}.scales`) ? file.info(`${prefix}.scales`).shape : [];
+      layout = file.info(`${prefix}.qweight`).shape[1] === scales[1] ? 'gptq' : 'awq';
+    }
+    return importQuantInt(file, prefix, cfg, layout);
+  }
+  if (file.has(`${prefix}.weight`) && file.has(`${prefix}.weight.absmax`)) return importBnb(file, prefix, cfg);
+  const some = file.tensors.slice(0, 3).map((t) => t.name).join(', ');
+  throw new RangeError(
+    `importLinear: ${file.path} has no quantized layer '${prefix}' (looked for ${prefix}.qweight and ${prefix}.weight.absmax; the file has ${some}${file.tensors.length > 3 ? ', ...' : ''})`,
+  );
+}
+
+export interface ExportLinearOptions {
+  layout: 'gptq' | 'awq';
+  /** GPTQ checkpoint format: 1 (default; zero-points stored minus one) or 2. */
+  version?: 1 | 2;
+  /** Tensor name prefix, e.g. `'model.layers.0.mlp.down_proj'`. */
+  prefix: string;
+}
+
+export interface ExportedLinear {
+  tensors: Record<string, SafetensorsTensorInput>;
+  /** The matching `quantization_config` for config.json. */
+  quantization_config: QuantizationConfig;
+}
+
+/**
+ * A lowbit INT4 (GPTQ, AWQ) or INT8 (GPTQ) matrix with group (or, GPTQ, row) scales in float16 as the
+ * Python tools' tensors: `importLinear` of them gives the matrix back byte for byte (AWQ: symmetric
+ * matrices come back as the asymmetric matrix with every zero-point 8, the same values).
+ */
+export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): ExportedLinear {
+  const fail = (msg: string): never => {
+    throw new RangeError(`exportLinear: ${msg}`);
+  };
+  if (q === null || typeof q !== 'object') throw new TypeError(`exportLinear: q must be a QuantizedMatrix (got ${describe(q)})`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`exportLinear: options must be an object (got ${describe(options)})`);
+  const { layout, prefix } = options;
+  const version = options.version ?? 1;
+  if (layout !== 'gptq' && layout !== 'awq') fail(`options.layout must be 'gptq' or 'awq' (got ${describe(layout)})`);
+  if (typeof prefix !== 'string' || prefix.length === 0) fail(`options.prefix must be a non-empty string (got ${describe(prefix)})`);
+  if (version !== 1 && version !== 2) fail(`options.version must be 1 or 2 (got ${describe(version)})`);
+  if (q.format !== 'int') fail(`q has format '${q.format}'; the ${layout} layout holds integer codes (format 'int')`);
+  if (q.scaleType !== 'float16') fail(`q has ${q.scaleType} scales; the ${layout} layout stores float16 (quantize with scaleType: 'float16')`);
+  const bits = q.bits;
+  if (layout === 'awq' && bits !== 4) fail(`AWQ's GEMM layout is 4-bit (q has ${bits}-bit codes)`);
+  const rowScales = q.granularity === 'row';
+  if (q.granularity !== 'group' && !(rowScales && layout === 'gptq')) {
+    fail(`q has ${q.granularity} scales; ${layout === 'gptq' ? 'group or row' : 'group'} scales are needed`);
+  }
+  const out = q.rows;
+  const inF = q.cols;
+  const gs = rowScales ? inF : q.groupSize;
+  const groups = inF / gs;
+  const per = 32 / bits;
+  if (inF % per !== 0 || out % per !== 0) fail(`in_features ${inF} and out_features ${out} must be multiples of ${per}`);
+  const sym = q.scheme === 'symmetric';
+  const mid = 1 << (bits - 1);
+  const rb = bits === 8 ? inF : (inF + 1) >> 1;
+  const codeAt = (o: number, i: number): number => {
+    if (bits === 8) return sym ? q.data[o * rb + i] ^ 0x80 : q.data[o * rb + i];
+    return (q.data[o * rb + (i >> 1)] >> ((i & 1) * 4)) & 0xf;
+  };
+  const zeroAt = (o: number, g: number): number => (sym ? mid : (q.zeros as Uint8Array)[o * groups + g]);
+  const qwRows = layout === 'gptq' ? inF / per : inF;
+  const qwCols = layout === 'gptq' ? out : out / 8;
+  const qweight = new Uint32Array(qwRows * qwCols);
+  for (let o = 0; o < out; o++) {
+    for (let i = 0; i < inF; i++) {
+      const u = codeAt(o, i);
+      if (layout === 'gptq') qweight[Math.floor(i / per) * out + o] |= u << (bits * (i % per));
+      else qweight[i * qwCols + Math.floor(o / 8)] |= u << (4 * AWQ_SLOT[o % 8]);
+    }
+  }
+  const qzeros = new Uint32Array(groups * (out / per));
+  const scales = new Uint16Array(groups * out);
+  for (let g = 0; g < groups; g++) {
+    for (let o = 0; o < out; o++) {
+      let z = zeroAt(o, g);
+      if (layout === 'gptq' && version === 1) {
+        if (z === 0) fail(`zero-point 0 (output ${o}, group ${g}) cannot be stored in GPTQ v1, which stores zero - 1; use version 2`);
+        z -= 1;
+      }
+      const slot = layout === 'awq' ? AWQ_SLOT[o % 8] : o % per;
+      qzeros[g * (out / per) + Math.floor(o / per)] |= z << (bits * slot);
+      scales[g * out + o] = (q.scales as Uint16Array)[o * groups + g];
+    }
+  }
+  const i32 = (a: Uint32Array): Int32Array => new Int32Array(a.buffer);
+  const tensors: Record<string, SafetensorsTensorInput> = {
+    [`${prefix}.qweight`]: { dtype: 'I32', shape: [qwRows, qwCols], data: i32(qweight) },
+    [`${prefix}.qzeros`]: { dtype: 'I32', shape: [groups, out / per], data: i32(qzeros) },
+    [`${prefix}.scales`]: { dtype: 'F16', shape: [groups, out], data: scales },
+  };
+  if (layout === 'gptq') {
+    tensors[`${prefix}.g_idx`] = { dtype: 'I32', shape: [inF], data: Int32Array.from({ length: inF }, (_, i) => Math.floor(i / gs)) };
+  }
+  const quantization_config: QuantizationConfig = layout === 'gptq'
+    ? { quant_method: 'gptq', bits, group_size: rowScales ? -1 : gs, desc_act: false, sym, checkpoint_format: version === 1 ? 'gptq' : 'gptq_v2' }
+    : { quant_method: 'awq', bits: 4, group_size: gs, zero_point: true, version: 'gemm' };
+  return { tensors, quantization_config };
+}

@@ -1,0 +1,228 @@
+// GPTQ, AWQ and bitsandbytes NF4 layers imported from safetensors against independent NumPy packings of
+// each layout (test/reference/qlinear_ref.py), exports that re-import byte for byte, and every malformed input.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import {
+  dequantize, exportLinear, importLinear, matmul, matmulF32, openSafetensors, quantize, writeSafetensors,
+  type QuantizedMatrix, type SafetensorsTensorInput,
+} from 'lowbit';
+import { findPython, randn, readF32, tmpDir } from './helpers';
+
+const dir = tmpDir('lowbit-ckpt-');
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const refScript = path.join(__dirname, 'reference', 'qlinear_ref.py');
+const PREFIX = 'model.layers.0.mlp.down_proj';
+
+function reference(kind: string, args: number[], sub = ''): { file: string; weights: Float32Array; config: Record<string, unknown> } {
+  const d = path.join(dir, `${kind}-${args.join('-')}${sub}`);
+  fs.mkdirSync(d, { recursive: true });
+  const file = path.join(d, 'model.safetensors');
+  const wFile = path.join(d, 'w.f32');
+  const out = execFileSync(findPython(), [refScript, kind, file, wFile, ...args.map(String)], { encoding: 'utf8', cwd: path.dirname(refScript) });
+  return { file, weights: readF32(wFile), config: JSON.parse(out) as Record<string, unknown> };
+}
+
+/** Mismatches between the imported matrix (columns permuted by p) and the reference's [out, in] weights. */
+function mismatches(q: QuantizedMatrix, p: Int32Array | undefined, ref: Float32Array): number {
+  const d = dequantize(q);
+  let bad = 0;
+  for (let n = 0; n < q.rows; n++) {
+    for (let j = 0; j < q.cols; j++) if (!Object.is(d[n * q.cols + j], ref[n * q.cols + (p ? p[j] : j)])) bad++;
+  }
+  return bad;
+}
+
+t.test('GPTQ: every bits / group / sym / act-order / version combination dequantizes to the reference exactly', (tt) => {
+  const out = 16;
+  const inF = 256;
+  let seed = 1;
+  for (const bits of [4, 8]) {
+    for (const group of [32, 128, -1]) {
+      for (const sym of [0, 1]) {
+        for (const desc of [0, 1]) {
+          for (const version of [1, 2]) {
+            const what = `bits ${bits}, group ${group}, sym ${sym}, desc_act ${desc}, v${version}`;
+            const r = reference('gptq', [seed++, out, inF, bits, group, sym, desc, version]);
+            const f = openSafetensors(r.file);
+            const imp = importLinear(f, PREFIX); // the config comes from the test's argument below too
+            const { bias: refBias, ...config } = r.config;
+            const got = importLinear(f, PREFIX, config);
+            tt.equal(imp.source, 'gptq', `${what}: recognised without a config`);
+            tt.equal(got.matrix.scheme, sym ? 'symmetric' : 'asymmetric', `${what}: scheme`);
+            tt.equal(got.matrix.granularity, group === -1 ? 'row' : 'group', `${what}: granularity`);
+            tt.equal(got.matrix.scaleType, 'float16', `${what}: float16 scales kept`);
+            tt.equal(!!got.inputPermutation, !!desc && group !== -1, `${what}: a permutation exactly for act order with several groups`);
+            tt.equal(mismatches(got.matrix, got.inputPermutation, r.weights), 0, `${what}: every weight exact`);
+            tt.same(Array.from(got.bias ?? []), refBias, `${what}: bias`);
+            if (version === 1 && !sym) tt.equal(mismatches(imp.matrix, imp.inputPermutation, r.weights), 0, `${what}: without a config too`);
+            if (desc && bits === 4 && group === 32 && version === 2) {
+              // The permutation is applied to x once: matmul(x', matrix) is the layer x * W^T.
+              const x = randn(3 * inF, seed);
+              const p = got.inputPermutation as Int32Array;
+              const xp = new Float32Array(x.length);
+              for (let i = 0; i < 3; i++) for (let j = 0; j < inF; j++) xp[i * inF + j] = x[i * inF + p[j]];
+              const y = matmul(xp, got.matrix, { activations: 'float' });
+              const yRef = matmulF32(x, r.weights, out, inF);
+              const err = Math.max(...y.map((v, i) => Math.abs(v - yRef[i])));
+              tt.ok(err < 1e-4 * Math.max(...yRef.map(Math.abs)), `${what}: matmul with the permuted x is the layer (max error ${err.toExponential(2)})`);
+            }
+          }
+        }
+      }
+    }
+  }
+  tt.end();
+});
+
+t.test('AWQ GEMM layout and bitsandbytes NF4 dequantize to the reference exactly', (tt) => {
+  for (const group of [32, 64]) {
+    const r = reference('awq', [40 + group, 16, 128, group]);
+    const f = openSafetensors(r.file);
+    for (const config of [r.config, {}]) {
+      const got = importLinear(f, PREFIX, config);
+      tt.equal(got.source, 'awq', `group ${group}: AWQ${config === r.config ? '' : ' recognised from the shapes'}`);
+      tt.same([got.matrix.rows, got.matrix.cols, got.matrix.bits, got.matrix.scheme, got.matrix.groupSize], [16, 128, 4, 'asymmetric', group]);
+      tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `group ${group}: every weight exact`);
+    }
+  }
+  for (const nested of [0, 1]) {
+    for (const block of [64, 128]) {
+      const r = reference('nf4', [50 + block + nested, 8, 256, block, nested]);
+      const got = importLinear(openSafetensors(r.file), PREFIX);
+      const what = `block ${block}${nested ? ', double-quantized absmax' : ''}`;
+      tt.same([got.source, got.matrix.format, got.matrix.groupSize, got.matrix.rows, got.matrix.cols], ['bnb-nf4', 'nf4', block, 8, 256], what);
+      tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `${what}: every weight exact`);
+    }
+  }
+  tt.end();
+});
+
+t.test('the configuration beside the file is read when none is given', (tt) => {
+  const r = reference('gptq', [90, 16, 128, 4, 32, 1, 0, 2], '-beside');
+  const d = path.dirname(r.file);
+  const { bias: _bias, ...config } = r.config;
+  tt.equal(importLinear(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'no config: v1 read of a v2 file shifts zeros, asymmetric');
+  fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'], quantization_config: config }));
+  const viaConfig = importLinear(openSafetensors(r.file), PREFIX);
+  tt.equal(viaConfig.config.checkpoint_format, 'gptq_v2', "config.json's quantization_config");
+  tt.equal(viaConfig.matrix.scheme, 'symmetric');
+  tt.equal(mismatches(viaConfig.matrix, undefined, r.weights), 0);
+  fs.writeFileSync(path.join(d, 'quantize_config.json'), JSON.stringify({ ...config, sym: false }));
+  tt.equal(importLinear(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'quantize_config.json comes first');
+  fs.writeFileSync(path.join(d, 'quantize_config.json'), '{');
+  tt.throws(() => importLinear(openSafetensors(r.file), PREFIX), { name: 'RangeError', message: /quantize_config\.json is not valid JSON/ });
+  tt.end();
+});
+
+t.test('exportLinear: the tools\' layouts, which import back byte for byte', (tt) => {
+  const rows = 16;
+  const cols = 128;
+  const w = randn(rows * cols, 7);
+  const variants: Array<[string, QuantizedMatrix]> = [];
+  for (const bits of [4, 8] as const) {
+    for (const scheme of ['symmetric', 'asymmetric'] as const) {
+      variants.push([`int${bits} ${scheme} g32`, quantize(w, rows, cols, { bits, scheme, groupSize: 32, scaleType: 'float16' })]);
+      variants.push([`int${bits} ${scheme} row`, quantize(w, rows, cols, { bits, scheme, granularity: 'row', scaleType: 'float16' })]);
+    }
+  }
+  let n = 0;
+  for (const [what, q] of variants) {
+    for (const [layout, version] of [['gptq', 1], ['gptq', 2], ['awq', 1]] as const) {
+      if (layout === 'awq' && (q.bits !== 4 || q.granularity === 'row')) {
+        tt.throws(() => exportLinear(q, { layout, prefix: 'l' }), { name: 'RangeError' }, `${what}: no AWQ form`);
+        continue;
+      }
+      const e = exportLinear(q, { layout, version, prefix: 'l' });
+      const file = path.join(dir, `export-${n++}.safetensors`);
+      writeSafetensors(file, e.tensors, { format: 'pt' });
+      const back = importLinear(openSafetensors(file), 'l', e.quantization_config).matrix;
+      const label = `${what} -> ${layout}${layout === 'gptq' ? ` v${version}` : ''}`;
+      if (layout === 'awq' && q.scheme === 'symmetric') {
+        tt.same(dequantize(back), dequantize(q), `${label}: the same values (as zero-points of 8)`);
+        continue;
+      }
+      tt.same(
+        [back.scheme, back.granularity, back.groupSize, back.scaleType],
+        [q.scheme, q.granularity, q.groupSize, q.scaleType],
+        `${label}: same layout`,
+      );
+      tt.ok(Buffer.from(back.data).equals(Buffer.from(q.data)), `${label}: same codes`);
+      tt.ok(Buffer.from(back.scales.buffer, back.scales.byteOffset, back.scales.byteLength).equals(Buffer.from(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength)), `${label}: same scales`);
+      tt.same(back.zeros, q.zeros, `${label}: same zero-points`);
+    }
+  }
+  // A zero-point of 0 cannot be stored by GPTQ v1 (zero - 1 = -1).
+  const positive = quantize(w.map(Math.abs), rows, cols, { bits: 4, scheme: 'asymmetric', groupSize: 32, scaleType: 'float16' });
+  tt.throws(() => exportLinear(positive, { layout: 'gptq', prefix: 'l' }), { name: 'RangeError', message: /zero-point 0 .* cannot be stored in GPTQ v1.*use version 2/ });
+  tt.ok(exportLinear(positive, { layout: 'gptq', version: 2, prefix: 'l' }), 'v2 stores it');
+  const bad: Array<[() => unknown, RegExp]> = [
+    [() => exportLinear(quantize(w, rows, cols, { bits: 4, groupSize: 32 }), { layout: 'gptq', prefix: 'l' }), /float32 scales; the gptq layout stores float16/],
+    [() => exportLinear(quantize(w, rows, cols, { format: 'q4_0' }), { layout: 'gptq', prefix: 'l' }), /format 'q4_0'/],
+    [() => exportLinear(quantize(w, rows, cols, { bits: 4, granularity: 'tensor', scaleType: 'float16' }), { layout: 'gptq', prefix: 'l' }), /tensor scales/],
+    [() => exportLinear(variants[0][1], { layout: 'marlin' as 'gptq', prefix: 'l' }), /layout must be 'gptq' or 'awq'/],
+    [() => exportLinear(variants[0][1], { layout: 'gptq', prefix: '' }), /prefix must be a non-empty string/],
+    [() => exportLinear(variants[0][1], { layout: 'gptq', version: 3 as 1, prefix: 'l' }), /version must be 1 or 2/],
+  ];
+  for (const [fn, message] of bad) tt.throws(fn, { name: 'RangeError', message });
+  tt.end();
+});
+
+t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt) => {
+  const r = reference('gptq', [70, 16, 64, 4, 32, 0, 1, 1], '-bad');
+  const src = openSafetensors(r.file);
+  const tensors = (): Record<string, SafetensorsTensorInput> =>
+    Object.fromEntries(src.tensors.map((x) => [x.name, { dtype: x.dtype, shape: x.shape, data: src.bytes(x.name).slice() }]));
+  const cases: Array<[string, (ts: Record<string, SafetensorsTensorInput>) => void, RegExp, Record<string, unknown>?]> = [
+    ['no qzeros', (ts) => delete ts[`${PREFIX}.qzeros`], /the file has no .*qzeros/],
+    ['qweight dtype', (ts) => { ts[`${PREFIX}.qweight`].dtype = 'F32'; }, /qweight has dtype F32; I32 is needed/],
+    ['3-bit', (ts) => { ts[`${PREFIX}.qzeros`] = { dtype: 'I32', shape: [2, 3], data: new Int32Array(6) }; }, /means 6-bit codes; lowbit's integer formats are 4- and 8-bit/],
+    ['bits disagree', () => undefined, /the config says 8 bits but the tensors hold 4-bit codes/, { bits: 8 }],
+    ['g_idx range', (ts) => { (ts[`${PREFIX}.g_idx`].data as Uint8Array).set([9, 0, 0, 0], 0); }, /g_idx\[0\] = 9 is not a group \(0 to 1\)/],
+    ['g_idx uneven', (ts) => { const g = new Int32Array(64); g[5] = 1; ts[`${PREFIX}.g_idx`].data = g; }, /g_idx puts 63 inputs in group 0; lowbit's groups hold 32 each/],
+    ['g_idx length', (ts) => { ts[`${PREFIX}.g_idx`] = { dtype: 'I32', shape: [8], data: new Int32Array(8) }; }, /g_idx has 8 entries for 64 inputs/],
+    ['v1 wrapped zero', (ts) => { ts[`${PREFIX}.qzeros`].data = new Int32Array(4).fill(-1); }, /zero-point 16 .* a v1 checkpoint stored zero - 1 = -1/],
+    ['scales shape', (ts) => { ts[`${PREFIX}.scales`] = { dtype: 'F16', shape: [32], data: new Uint16Array(32) }; }, /scales has shape \[32\]; \[groups, out_features\] is needed/],
+    ['no layer', () => undefined, /has no quantized layer 'model.layers.1'/, { prefix: 'model.layers.1' }],
+  ];
+  let i = 0;
+  for (const [what, edit, message, cfg] of cases) {
+    const ts = tensors();
+    edit(ts);
+    const file = path.join(dir, `bad-${i++}.safetensors`);
+    writeSafetensors(file, ts);
+    const { prefix = PREFIX, ...config } = cfg ?? {};
+    tt.throws(() => importLinear(openSafetensors(file), prefix as string, { quant_method: 'gptq', ...config }), { name: 'RangeError', message }, what);
+  }
+  const nf = reference('nf4', [80, 8, 128, 64, 1], '-bad');
+  const nsrc = openSafetensors(nf.file);
+  const ntensors = (): Record<string, SafetensorsTensorInput> =>
+    Object.fromEntries(nsrc.tensors.map((x) => [x.name, { dtype: x.dtype, shape: x.shape, data: nsrc.bytes(x.name).slice() }]));
+  const state = `${PREFIX}.weight.quant_state.bitsandbytes__nf4`;
+  const setState = (ts: Record<string, SafetensorsTensorInput>, s: unknown, name = state): void => {
+    delete ts[state];
+    const b = Buffer.from(typeof s === 'string' ? s : JSON.stringify(s));
+    ts[name] = { dtype: 'U8', shape: [b.length], data: new Uint8Array(b) };
+  };
+  const base = { quant_type: 'nf4', blocksize: 64, dtype: 'bfloat16', shape: [8, 128], nested_blocksize: 256, nested_offset: 0.01 };
+  const ncases: Array<[string, (ts: Record<string, SafetensorsTensorInput>) => void, RegExp]> = [
+    ['fp4', (ts) => setState(ts, { ...base, quant_type: 'fp4' }, `${PREFIX}.weight.quant_state.bitsandbytes__fp4`), /quant_type 'fp4' is not supported/],
+    ['state JSON', (ts) => setState(ts, '{"quant_type": '), /quant_state.bitsandbytes__nf4 is not valid JSON/],
+    ['block across rows', (ts) => setState(ts, { ...base, blocksize: 48 }), /blocksize 48 must divide in_features 128/],
+    ['shape', (ts) => setState(ts, { ...base, shape: [8, 64] }), /holds 1024 codes for a \[8, 64\] weight/],
+    ['quant_map', (ts) => { ts[`${PREFIX}.weight.quant_map`].data = new Float32Array(16); }, /quant_map is not the NF4 table/],
+    ['nested fields', (ts) => setState(ts, { ...base, nested_offset: undefined }), /lacks nested_blocksize \/ nested_offset/],
+    ['no state', (ts) => delete ts[state], /absmax without .*quant_state.bitsandbytes__nf4/],
+  ];
+  for (const [what, edit, message] of ncases) {
+    const ts = ntensors();
+    edit(ts);
+    const file = path.join(dir, `bad-${i++}.safetensors`);
+    writeSafetensors(file, ts);
+    tt.throws(() => importLinear(openSafetensors(file), PREFIX, {}), { name: 'RangeError', message }, what);
+  }
+  tt.throws(() => importLinear({} as never, PREFIX), { name: 'TypeError', message: /file must be an open SafetensorsFile/ });
+  tt.throws(() => importLinear(src, ''), { name: 'TypeError', message: /prefix must be a non-empty string/ });
+  tt.end();
+});
