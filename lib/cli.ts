@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `lowbit` command: info, measure, plan and bench. Tables on stdout, progress on stderr, `--json` for
+ * The `lowbit` command: info, measure, plan, inspect and bench. Tables on stdout, progress on stderr, `--json` for
  * scripts; a bad flag or spec exits with code 2 and one line on stderr.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cpuInfo, probe, setThreads } from './index';
+import { inspectModelFile, type ModelFileSummary } from './inspect';
 import { cpuModel, measureMachine, readMachineMeasurement, type MachineMeasurement } from './measure';
 import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan';
 
@@ -20,6 +21,7 @@ commands:
   info      CPU, kernel sets, threads and the measured limits of this machine
   measure   time lowbit's GEMV per format on this machine and save it for plans
   plan      size a deployment: bytes, devices and nodes per replica, decode rate, fleet
+  inspect   what a GGUF or safetensors model file holds: tensors, parameters, bytes per storage type
   bench     run the repository's benchmark tables (a source checkout)
 
 lowbit <command> --help for its options; lowbit --version`,
@@ -61,6 +63,11 @@ Output:
   --spec FILE               a JSON plan spec (the plan() API's argument); flags given override it
 
 The textbook's exercise: lowbit plan --params 70e9 --devices-per-node 4 --device-memory 40e9 --reserve 0.3 --replicas 12`,
+  inspect: `usage: lowbit inspect FILE [--json]
+
+Opens a GGUF or safetensors file (memory-mapped; no tensor data is read) and prints its tensors grouped by
+storage type (GGUF tensor types; safetensors dtypes, with GPTQ, AWQ and bitsandbytes layers counted as
+layers): tensors, parameters, bytes, bits per weight and whether lowbit multiplies them as they are.`,
   bench: `usage: lowbit bench [suite...]
 
 Runs the benchmark suites of a source checkout (quantize, limits, gemv, gemm, peers); they are not part
@@ -265,6 +272,29 @@ function printPlan(p: Plan): void {
   for (const a of p.assumptions) console.log(`- ${a}`);
 }
 
+function inspect(args: string[]): void {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split(/\.\s/)[0]);
+  }
+  if (parsed.values.help) return void console.log(HELP.inspect);
+  if (parsed.positionals.length !== 1) throw new UsageError('inspect: give one model file (lowbit inspect FILE)');
+  let s: ModelFileSummary;
+  try {
+    s = inspectModelFile(parsed.positionals[0]);
+  } catch (e) {
+    throw new UsageError(`inspect: ${(e as Error).message}`);
+  }
+  if (parsed.values.json) return void console.log(JSON.stringify(s, null, 2));
+  console.log(`${s.path}: ${s.container}${s.architecture ? `, ${s.architecture}` : ''}${s.name ? ` (${s.name})` : ''}, ${s.tensors} tensors, ` +
+    `${s.parameters.toLocaleString('en-US')} parameters, ${gb(s.dataBytes)} GB of data, ${s.bitsPerWeight.toFixed(2)} bits/weight`);
+  console.log(table(['type', 'tensors', 'parameters', 'GB', 'bits/weight', 'lowbit multiplies it'], s.groups.map((g) => [
+    g.type, String(g.tensors), g.parameters.toLocaleString('en-US'), gb(g.bytes), g.bitsPerWeight.toFixed(2), g.supported ? 'yes' : 'no',
+  ])));
+}
+
 function bench(args: string[]): number {
   if (args.includes('--help') || args.includes('-h')) return void console.log(HELP.bench), 0;
   const script = path.join(__dirname, '..', 'bench', 'index.js');
@@ -288,9 +318,10 @@ export function main(argv: string[]): number {
       case 'info': info(rest); return 0;
       case 'measure': measure(rest); return 0;
       case 'plan': planCommand(rest); return 0;
+      case 'inspect': inspect(rest); return 0;
       case 'bench': return bench(rest);
       default:
-        throw new UsageError(`unknown command '${cmd}' (info, measure, plan, bench; lowbit --help)`);
+        throw new UsageError(`unknown command '${cmd}' (info, measure, plan, inspect, bench; lowbit --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

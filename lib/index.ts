@@ -56,6 +56,8 @@ export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensor
 export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
 export { exportLinear, importLinear } from './checkpoints';
 export type { ExportedLinear, ExportLinearOptions, ImportedLinear, LinearSource, QuantizationConfig } from './checkpoints';
+export { inspectModelFile } from './inspect';
+export type { ModelFileGroup, ModelFileSummary } from './inspect';
 export { resolvePrecision } from './precision';
 export type { Precision } from './precision';
 export type {
