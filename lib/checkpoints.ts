@@ -30,7 +30,7 @@ export interface QuantizationConfig {
   [key: string]: unknown;
 }
 
-export type LinearSource = 'gptq' | 'awq' | 'bnb-nf4';
+export type LinearSource = 'gptq' | 'awq' | 'bnb-nf4' | 'bnb-fp4';
 
 export interface ImportedLinear {
   source: LinearSource;
@@ -214,15 +214,19 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   return result;
 }
 
-let nf4Levels: Float32Array | undefined;
-/** lowbit's NF4 table, read from the addon (dequantize of the codes 0..15 at scale 1). */
-function nf4Table(): Float32Array {
-  nf4Levels ??= native.dequantize({
-    format: 'nf4', rows: 1, cols: 16, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: 16,
-    scaleType: 'float32', data: Uint8Array.from({ length: 8 }, (_, i) => (2 * i) | ((2 * i + 1) << 4)),
-    scales: new Float32Array([1]), zeros: null, byteLength: 12,
-  });
-  return nf4Levels;
+const levels = new Map<string, Float32Array>();
+/** lowbit's table of a 4-bit table format, read from the addon (dequantize of the codes 0..15 at scale 1). */
+function table(format: 'nf4' | 'bnb_fp4'): Float32Array {
+  let t = levels.get(format);
+  if (t === undefined) {
+    t = native.dequantize({
+      format, rows: 1, cols: 16, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: 16,
+      scaleType: 'float32', data: Uint8Array.from({ length: 8 }, (_, i) => (2 * i) | ((2 * i + 1) << 4)),
+      scales: new Float32Array([1]), zeros: null, byteLength: 12,
+    });
+    levels.set(format, t);
+  }
+  return t;
 }
 
 function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationConfig): ImportedLinear {
@@ -235,9 +239,9 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
   } catch (e) {
     return bad(prefix, `${stateName} is not valid JSON (${(e as Error).message})`);
   }
-  if (state.quant_type !== 'nf4') {
-    bad(prefix, `bitsandbytes quant_type '${String(state.quant_type)}' is not supported (nf4 is; lowbit has no bitsandbytes FP4 table format)`);
-  }
+  if (state.quant_type !== 'nf4' && state.quant_type !== 'fp4') bad(prefix, `bitsandbytes quant_type '${String(state.quant_type)}' is not nf4 or fp4`);
+  const format = state.quant_type === 'nf4' ? 'nf4' : 'bnb_fp4';
+  if (!(stateName as string).endsWith(`__${String(state.quant_type)}`)) bad(prefix, `${stateName} says quant_type '${String(state.quant_type)}'`);
   const shape = state.shape as number[];
   const block = state.blocksize as number;
   if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
@@ -250,8 +254,11 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
   const packed = file.bytes(w);
   if (packed.length * 2 !== out * inF) bad(prefix, `${w} holds ${packed.length * 2} codes for a [${out}, ${inF}] weight`);
   const qmap = floats(file, `${w}.quant_map`, prefix);
-  const table = nf4Table();
-  if (qmap.length !== 16 || !qmap.every((v, i) => v === table[i])) bad(prefix, `${w}.quant_map is not the NF4 table lowbit multiplies with`);
+  const lut = table(format);
+  // Object.is: FP4's code 8 is -0.
+  if (qmap.length !== 16 || !qmap.every((v, i) => Object.is(v, lut[i]))) {
+    bad(prefix, `${w}.quant_map is not the ${format === 'nf4' ? 'NF4' : 'bitsandbytes FP4'} table lowbit multiplies with`);
+  }
   const nBlocks = (out * inF) / block;
   let absmax: Float32Array;
   const aInfo = file.info(`${w}.absmax`);
@@ -275,10 +282,10 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
   const data = new Uint8Array(packed.length);
   for (let i = 0; i < packed.length; i++) data[i] = (packed[i] >> 4) | ((packed[i] & 0xf) << 4);
   const matrix: QuantizedMatrix = {
-    format: 'nf4', rows: out, cols: inF, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: block,
+    format, rows: out, cols: inF, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: block,
     scaleType: 'float32', data, scales: absmax, zeros: null, byteLength: data.byteLength + absmax.byteLength,
   };
-  const result: ImportedLinear = { source: 'bnb-nf4', matrix, config };
+  const result: ImportedLinear = { source: format === 'nf4' ? 'bnb-nf4' : 'bnb-fp4', matrix, config };
   if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
   return result;
 }
@@ -287,8 +294,8 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
  * One quantized linear layer of a checkpoint (`prefix` like `'model.layers.0.mlp.down_proj'`) as a lowbit
  * matrix, without requantizing: GPTQ (`.qweight` / `.qzeros` / `.scales` / `.g_idx`, 4 or 8 bits, v1 or v2,
  * act order), AWQ GEMM (`.qweight` / `.qzeros` / `.scales`, 4 bits) as INT4/INT8 group matrices with
- * float16 scales; bitsandbytes NF4 (`.weight` with `.absmax`, `.quant_map`, the quant_state, double
- * quantization) as an nf4 matrix. `config` defaults to `quantize_config.json`, else `config.json`'s
+ * float16 scales; bitsandbytes NF4 and FP4 (`.weight` with `.absmax`, `.quant_map`, the quant_state, double
+ * quantization) as nf4 / bnb_fp4 matrices. `config` defaults to `quantize_config.json`, else `config.json`'s
  * `quantization_config`, beside the file.
  */
 export function importLinear(file: SafetensorsFile, prefix: string, config?: QuantizationConfig): ImportedLinear {

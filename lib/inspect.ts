@@ -75,7 +75,7 @@ function safetensorsGroups(f: SafetensorsFile): Map<string, ModelFileGroup> {
       } catch {
         // no readable quant_state: counted by its bytes only
       }
-      group(map, kind, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), kind === 'bnb nf4', parts.length);
+      group(map, kind, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), kind === 'bnb nf4' || kind === 'bnb fp4', parts.length);
       parts.forEach((n) => used.add(n));
     }
   }

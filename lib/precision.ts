@@ -25,6 +25,7 @@ const FORMATS: Record<string, { format: Format; bits: 4 | 8 }> = {
   q4_0: { format: 'q4_0', bits: 4 },
   q8_0: { format: 'q8_0', bits: 8 },
   nf4: { format: 'nf4', bits: 4 },
+  bnb_fp4: { format: 'bnb_fp4', bits: 4 },
   mxfp4: { format: 'mxfp4', bits: 4 },
   nvfp4: { format: 'nvfp4', bits: 4 },
   fp8_e4m3: { format: 'fp8_e4m3', bits: 8 },

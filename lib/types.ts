@@ -31,8 +31,11 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  *   power-of-two scale `2^(floor(log2 amax) - 2)`; elements rounded to nearest-even, saturating at ±6.
  * - `'nvfp4'`: NVIDIA NVFP4, E2M1 elements in blocks of 16 with an E4M3 block scale
  *   `amax / 6 / tensorScale`, `tensorScale = amax(tensor) / (448 * 6)` in fp32.
+ * - `'bnb_fp4'`: bitsandbytes FP4: a sign bit (bit 3) and a magnitude code 0-7 for
+ *   {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 (float32), times `absmax` per group (default 64); codes chosen by
+ *   bitsandbytes' own comparisons with the midpoints (`dQuantizeFP4`), packed like nf4.
  */
-export type Format = 'int' | 'q4_0' | 'q8_0' | 'nf4' | 'fp8_e4m3' | 'fp8_e5m2' | 'mxfp4' | 'nvfp4';
+export type Format = 'int' | 'q4_0' | 'q8_0' | 'nf4' | 'fp8_e4m3' | 'fp8_e5m2' | 'mxfp4' | 'nvfp4' | 'bnb_fp4';
 
 /**
  * How scales are stored: `'float32'` (`Float32Array`), `'float16'` (IEEE binary16 bit patterns in a
@@ -128,8 +131,8 @@ export interface MatmulOptions {
    * `'int8'` (the default where the format allows it): each row of `x` is quantized to int8 in blocks of
    * 32 (symmetric, round-half-even, one fp32 scale per block) and multiplied with integer dot products,
    * like ggml's Q8_0 activations. Weights enter as integers: int and ggml codes as they are, E2M1 as twice
-   * its value, NF4 as its levels rounded to multiples of 1/127 (as ggml's IQ4_NL; at most 0.4% of the block's
-   * absmax per weight). fp8 formats have no integer form and default to `'float'`.
+   * its value, NF4 and bitsandbytes FP4 as their levels rounded to multiples of 1/127 (as ggml's IQ4_NL; at
+   * most 0.4% of the block's absmax per weight). fp8 formats have no integer form and default to `'float'`.
    * `'float'`: weights are dequantized in registers (exactly as {@link dequantize} does) and multiplied
    * with fp32 FMA.
    */

@@ -76,7 +76,7 @@ t.test('GPTQ: every bits / group / sym / act-order / version combination dequant
   tt.end();
 });
 
-t.test('AWQ GEMM layout and bitsandbytes NF4 dequantize to the reference exactly', (tt) => {
+t.test('AWQ GEMM layout and bitsandbytes NF4 / FP4 dequantize to the reference exactly', (tt) => {
   for (const group of [32, 64]) {
     const r = reference('awq', [40 + group, 16, 128, group]);
     const f = openSafetensors(r.file);
@@ -87,13 +87,18 @@ t.test('AWQ GEMM layout and bitsandbytes NF4 dequantize to the reference exactly
       tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `group ${group}: every weight exact`);
     }
   }
-  for (const nested of [0, 1]) {
-    for (const block of [64, 128]) {
-      const r = reference('nf4', [50 + block + nested, 8, 256, block, nested]);
-      const got = importLinear(openSafetensors(r.file), PREFIX);
-      const what = `block ${block}${nested ? ', double-quantized absmax' : ''}`;
-      tt.same([got.source, got.matrix.format, got.matrix.groupSize, got.matrix.rows, got.matrix.cols], ['bnb-nf4', 'nf4', block, 8, 256], what);
-      tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `${what}: every weight exact`);
+  for (const fp4 of [0, 1]) {
+    for (const nested of [0, 1]) {
+      for (const block of [64, 128]) {
+        const r = reference('bnb', [50 + block + nested, 8, 256, block, nested, fp4]);
+        const got = importLinear(openSafetensors(r.file), PREFIX);
+        const what = `${fp4 ? 'fp4' : 'nf4'} block ${block}${nested ? ', double-quantized absmax' : ''}`;
+        tt.same(
+          [got.source, got.matrix.format, got.matrix.groupSize, got.matrix.rows, got.matrix.cols],
+          [fp4 ? 'bnb-fp4' : 'bnb-nf4', fp4 ? 'bnb_fp4' : 'nf4', block, 8, 256], what,
+        );
+        tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `${what}: every weight exact`);
+      }
     }
   }
   tt.end();
@@ -195,7 +200,7 @@ t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt)
     const { prefix = PREFIX, ...config } = cfg ?? {};
     tt.throws(() => importLinear(openSafetensors(file), prefix as string, { quant_method: 'gptq', ...config }), { name: 'RangeError', message }, what);
   }
-  const nf = reference('nf4', [80, 8, 128, 64, 1], '-bad');
+  const nf = reference('bnb', [80, 8, 128, 64, 1, 0], '-bad');
   const nsrc = openSafetensors(nf.file);
   const ntensors = (): Record<string, SafetensorsTensorInput> =>
     Object.fromEntries(nsrc.tensors.map((x) => [x.name, { dtype: x.dtype, shape: x.shape, data: nsrc.bytes(x.name).slice() }]));
@@ -207,7 +212,9 @@ t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt)
   };
   const base = { quant_type: 'nf4', blocksize: 64, dtype: 'bfloat16', shape: [8, 128], nested_blocksize: 256, nested_offset: 0.01 };
   const ncases: Array<[string, (ts: Record<string, SafetensorsTensorInput>) => void, RegExp]> = [
-    ['fp4', (ts) => setState(ts, { ...base, quant_type: 'fp4' }, `${PREFIX}.weight.quant_state.bitsandbytes__fp4`), /quant_type 'fp4' is not supported/],
+    ['int4 quant type', (ts) => setState(ts, { ...base, quant_type: 'int4' }), /quant_type 'int4' is not nf4 or fp4/],
+    ['fp4 state on nf4 data', (ts) => setState(ts, { ...base, quant_type: 'fp4' }, `${PREFIX}.weight.quant_state.bitsandbytes__fp4`), /quant_map is not the bitsandbytes FP4 table/],
+    ['name and type disagree', (ts) => setState(ts, { ...base, quant_type: 'fp4' }), /bitsandbytes__nf4 says quant_type 'fp4'/],
     ['state JSON', (ts) => setState(ts, '{"quant_type": '), /quant_state.bitsandbytes__nf4 is not valid JSON/],
     ['block across rows', (ts) => setState(ts, { ...base, blocksize: 48 }), /blocksize 48 must divide in_features 128/],
     ['shape', (ts) => setState(ts, { ...base, shape: [8, 64] }), /holds 1024 codes for a \[8, 64\] weight/],

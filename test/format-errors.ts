@@ -11,7 +11,7 @@ const call = quantize as (...a: any[]) => unknown;
 const callAsync = quantizeAsync as (...a: any[]) => Promise<unknown>;
 
 const optionCases: [string, object, ErrorConstructor, RegExp][] = [
-  ['unknown format', { format: 'q4_k' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4' or 'nvfp4' \(got the string 'q4_k'\)/],
+  ['unknown format', { format: 'q4_k' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4' or 'bnb_fp4' \(got the string 'q4_k'\)/],
   ['format not a string', { format: 4 }, TypeError, /options.format must be/],
   ['bits not matching the format', { format: 'q4_0', bits: 8 }, RangeError, /options.bits must be 4 for format 'q4_0' \(got 8\)/],
   ['asymmetric nf4', { format: 'nf4', scheme: 'asymmetric' }, RangeError, /options.scheme must be 'symmetric' for format 'nf4'/],
@@ -36,7 +36,7 @@ t.test('quantize: shapes and values the formats cannot take', async (t) => {
     constructor: RangeError,
     message: /cols \(48\) must be a multiple of the group size \(32\), the block length of format 'q4_0'/,
   });
-  for (const format of ['q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4'] as const) {
+  for (const format of ['q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4'] as const) {
     const bad = Float32Array.from(w, (v, i) => (i === 9 ? Infinity : v));
     t.throws(() => quantize(bad, 4, 64, { format }), { constructor: RangeError, message: /weights\[9\] is not finite/ }, format);
   }

@@ -91,6 +91,9 @@ const layouts: QuantizeOptions[] = [
   { format: 'fp8_e5m2', granularity: 'tensor', scaleType: 'float16' },
   { format: 'mxfp4' },
   { format: 'nvfp4' },
+  { format: 'bnb_fp4' },
+  { format: 'bnb_fp4', groupSize: 16, scaleType: 'float16' },
+  { format: 'bnb_fp4', granularity: 'row' },
   { bits: 4, scaleType: 'float16' },
   { bits: 8, granularity: 'row', scaleType: 'float16' },
   { bits: 4, scheme: 'asymmetric', groupSize: 64, scaleType: 'float16' },
@@ -247,12 +250,13 @@ t.test('q4_0 and q8_0: a hand-computed ggml block', async (t) => {
 t.test('formats() lists every format with its footprint', async (t) => {
   const f = formats();
   t.same(f.map((e) => `${e.format}${e.format === 'int' ? e.bits : ''}`),
-    ['int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4']);
+    ['int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4']);
   const bpw = Object.fromEntries(f.map((e) => [`${e.format}${e.format === 'int' ? e.bits : ''}`, e.bitsPerWeight]));
   t.equal(bpw.int4, 4 + 32 / 32);
   t.equal(bpw.q4_0, 4.5);
   t.equal(bpw.q8_0, 8.5);
   t.equal(bpw.nf4, 4 + 32 / 64);
+  t.equal(bpw.bnb_fp4, 4 + 32 / 64);
   t.equal(bpw.mxfp4, 4.25);
   t.equal(bpw.nvfp4, 4.5 + 32 / 4096 / 4096);
   t.equal(bpw.fp8_e4m3, 8 + 32 / 4096);

@@ -50,7 +50,7 @@ t.test('a safetensors checkpoint: quantized layers counted as layers', (tt) => {
   tt.same([g?.tensors, g?.parameters, g?.supported], [4, 32 * 128, true]);
   tt.ok(Math.abs((g?.bitsPerWeight ?? 0) - (4 + (16 + 4) / 32 + 32 / 32)) < 1e-9, 'codes, fp16 scale and 4-bit zero per 32, an int32 g_idx per input over 32 rows');
   const nf = path.join(dir, 'nf4.safetensors');
-  execFileSync(findPython(), [path.join(__dirname, 'reference', 'qlinear_ref.py'), 'nf4', nf, path.join(dir, 'nf4.f32'), '3', '8', '128', '64', '1'], { cwd: path.join(__dirname, 'reference') });
+  execFileSync(findPython(), [path.join(__dirname, 'reference', 'qlinear_ref.py'), 'bnb', nf, path.join(dir, 'nf4.f32'), '3', '8', '128', '64', '1', '0'], { cwd: path.join(__dirname, 'reference') });
   const n = inspectModelFile(nf);
   tt.same(n.groups.map((x) => [x.type, x.tensors, x.parameters, x.supported]), [['bnb nf4', 6, 1024, true]]);
   const bad = spawnSync(process.execPath, [cli, 'inspect', path.join(dir, 'none.gguf')], { encoding: 'utf8' });

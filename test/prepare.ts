@@ -29,6 +29,7 @@ t.test('layout: packed for int8-activation formats, plain otherwise', async (t) 
     ['nf4', quantize(w, rows, cols, { format: 'nf4' })],
     ['mxfp4', quantize(w, rows, cols, { format: 'mxfp4' })],
     ['nvfp4', quantize(w, rows, cols, { format: 'nvfp4' })],
+    ['bnb_fp4', quantize(w, rows, cols, { format: 'bnb_fp4' })],
   ];
   for (const [name, q] of packed) {
     const p = prepare(q);

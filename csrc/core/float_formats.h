@@ -128,6 +128,26 @@ constexpr float kNF4[16] = {-1.0f,
                             0.7229568362236023f,
                             1.0f};
 
+// bitsandbytes' FP4 magnitudes by code (bit 3 is the sign): {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 in float32.
+constexpr float kBnbFP4[8] = {0.0f, 0.0625f / 12.0f, 8.0f / 12.0f, 1.0f, 4.0f / 12.0f, 6.0f / 12.0f, 2.0f / 12.0f, 3.0f / 12.0f};
+
+inline float bnb_fp4_value(uint8_t code) { return (code & 8) ? -kBnbFP4[code & 7] : kBnbFP4[code & 7]; }
+
+// The code bitsandbytes gives v (its dQuantizeFP4): the sign bit for v < 0, then the magnitude by
+// comparing |v| with the float32 midpoints it uses, a value equal to one going to the smaller magnitude.
+// The midpoints are bnb's decimal literals, so a value within an ulp or two of one may round the other
+// way from an exact nearest-level search.
+inline uint8_t nearest_bnb_fp4(float v) {
+  const float x = std::fabs(v);
+  uint8_t c;
+  if (x > 0.29166667f) {
+    c = x > 0.583333f ? (x > 0.8333333f ? 3 : 2) : (x > 0.4166667f ? 5 : 4);
+  } else {
+    c = x > 0.0859375f ? (x > 0.20833333f ? 7 : 6) : (x > 0.00260417f ? 1 : 0);
+  }
+  return static_cast<uint8_t>((v < 0.0f ? 8 : 0) | c);
+}
+
 // Index of the level nearest to v (float32 distances), the lower index on ties.
 inline uint8_t nearest_nf4(float v) {
   uint8_t best = 0;

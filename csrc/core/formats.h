@@ -40,6 +40,8 @@ inline const FormatInfo& format_info(Format f) {
        "OCP MX FP4: E2M1 elements, blocks of 32 sharing a power-of-two E8M0 scale"},
       {Format::kNVFP4, 4, false, Granularity::kGroup, false, 16, true, ScaleType::kE4M3, false, true,
        "NVIDIA NVFP4: E2M1 elements, blocks of 16 with an E4M3 scale, times an fp32 tensor scale"},
+      {Format::kBnbFP4, 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
+       "bitsandbytes FP4: sign and 8 magnitudes {0, 0.0625, 2, 3, 4, 6, 8, 12} / 12 times a block absmax"},
   };
   return kInfo[static_cast<int>(f)];
 }

@@ -10,11 +10,11 @@ namespace lowbit {
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
 // kInt: the seed's integer codes. The others are defined in lib/types.ts (QuantizeOptions.format).
-enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4 };
+enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4 };
 enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 
-constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,
-                                  Format::kFP8E4M3, Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4};
+constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,   Format::kFP8E4M3,
+                                  Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4};
 
 // The API's names for them.
 inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
@@ -37,6 +37,7 @@ inline const char* format_name(Format f) {
     case Format::kFP8E5M2: return "fp8_e5m2";
     case Format::kMXFP4: return "mxfp4";
     case Format::kNVFP4: return "nvfp4";
+    case Format::kBnbFP4: return "bnb_fp4";
   }
   return "?";
 }

@@ -67,6 +67,18 @@ Lut make_nf4_lut() {
   return t;
 }
 
+// bitsandbytes FP4 like NF4: levels rounded to multiples of 1/127 on the int8 path.
+Lut make_bnb_fp4_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = bnb_fp4_value(static_cast<uint8_t>(c));
+    t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * t.f32[c]));
+  }
+  t.i8_scale = 1.0f / 127.0f;
+  t.i8_bias = 0;
+  return t;
+}
+
 struct ScaleTables {
   float e8m0[256], e4m3[256];
 };
@@ -84,6 +96,7 @@ const ScaleTables kScaleTables = make_scale_tables();
 
 const Lut kE2M1Lut = make_e2m1_lut();
 const Lut kNF4Lut = make_nf4_lut();
+const Lut kBnbFP4Lut = make_bnb_fp4_lut();
 
 }  // namespace
 
@@ -120,6 +133,7 @@ WeightArgs weight_args(const QMatrixView& q) {
       w.group = 32;
       return w;
     case Format::kNF4: w.code = WCode::kLut4; lut = &kNF4Lut; break;
+    case Format::kBnbFP4: w.code = WCode::kLut4; lut = &kBnbFP4Lut; break;
     case Format::kFP8E4M3: w.code = WCode::kE4M3; break;
     case Format::kFP8E5M2: w.code = WCode::kE5M2; break;
     case Format::kMXFP4:

@@ -36,6 +36,7 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
     case Format::kFP8E5M2: return fp8_to_fp32(code, kE5M2);
     case Format::kMXFP4:
     case Format::kNVFP4: return (code & 8) ? -kE2M1[code & 7] : kE2M1[code & 7];
+    case Format::kBnbFP4: return bnb_fp4_value(code);
   }
   return 0.0f;
 }

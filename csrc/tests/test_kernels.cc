@@ -441,11 +441,13 @@ std::vector<Config> configs() {
   for (ScaleType st : {ScaleType::kF32, ScaleType::kF16}) {
     for (Granularity g : all) {
       out.push_back({Format::kNF4, 4, Scheme::kSymmetric, g, 64, st});
+      out.push_back({Format::kBnbFP4, 4, Scheme::kSymmetric, g, 64, st});
       out.push_back({Format::kFP8E4M3, 8, Scheme::kSymmetric, g, 32, st});
       out.push_back({Format::kFP8E5M2, 8, Scheme::kSymmetric, g, 32, st});
     }
     out.push_back({Format::kNF4, 4, Scheme::kSymmetric, Granularity::kGroup, 16, st});  // two scales per block
     out.push_back({Format::kNF4, 4, Scheme::kSymmetric, Granularity::kGroup, 32, st});
+    out.push_back({Format::kBnbFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 16, st});
   }
   out.push_back({Format::kMXFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kE8M0});
   out.push_back({Format::kNVFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 16, ScaleType::kE4M3});
@@ -543,6 +545,23 @@ void test_codecs() {
   CHECK(nearest_nf4(0.5f * (kNF4[7] + kNF4[8])) == 7 || kNF4[8] - 0.5f * (kNF4[7] + kNF4[8]) <
                                                             0.5f * (kNF4[7] + kNF4[8]) - kNF4[7],
         "nf4 tie");
+  // bitsandbytes FP4: each level (both signs) maps to its own code, and away from bnb's midpoints
+  // (within 1e-5 of one, its decimal literals decide) every value goes to the nearest level.
+  for (int c = 0; c < 16; ++c) {
+    if (c == 8) continue;  // -0 is written as code 0 (v < 0 is false for it)
+    CHECK(nearest_bnb_fp4(bnb_fp4_value(static_cast<uint8_t>(c))) == c, "bnb fp4 level %d", c);
+  }
+  for (int i = -1100; i <= 1100; ++i) {
+    const float v = static_cast<float>(i) / 1000.0f + 0.0001234f;
+    int best = 0;
+    for (int c = 1; c < 16; ++c)
+      if (std::fabs(v - bnb_fp4_value(c)) < std::fabs(v - bnb_fp4_value(best))) best = c;
+    bool near_mid = false;
+    for (int a = 0; a < 8; ++a)
+      for (int b = 0; b < 8; ++b) near_mid |= std::fabs(std::fabs(v) - 0.5f * (kBnbFP4[a] + kBnbFP4[b])) < 1e-5f && a != b;
+    const uint8_t got = nearest_bnb_fp4(v);
+    if (!near_mid) CHECK(bnb_fp4_value(got) == bnb_fp4_value(static_cast<uint8_t>(best)), "bnb fp4 of %.9g", v);
+  }
 }
 
 }  // namespace

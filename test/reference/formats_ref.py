@@ -28,6 +28,17 @@ NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.3949174880981
                 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
                 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0], f32)
 E2M1 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float64)
+# bitsandbytes FP4 (get_4bit_type('fp4')): sign-magnitude codes, magnitudes divided by the largest in float32.
+BNB_FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0],
+                    f32) / f32(12)).astype(f32)
+
+
+def bnb_fp4_encode(x):
+    """bitsandbytes' dQuantizeFP4: the sign bit, then |x| against its float32 midpoint literals ('>')."""
+    a = np.abs(x).astype(f32)
+    hi = np.where(a > f32(0.583333), np.where(a > f32(0.8333333), 3, 2), np.where(a > f32(0.4166667), 5, 4))
+    lo = np.where(a > f32(0.0859375), np.where(a > f32(0.20833333), 7, 6), np.where(a > f32(0.00260417), 1, 0))
+    return (np.where(x < 0, 8, 0) | np.where(a > f32(0.29166667), hi, lo)).astype(np.int64)
 
 
 def fp8_table(ebits, mbits, bias):
@@ -141,6 +152,13 @@ def quantize(W, fmt, gran, group, scale_type):
         codes = np.where(s[:, None] == 0, 7, codes)
         values = NF4[codes].astype(f32)
         ival = np.round(f32(127) * NF4.astype(f32)).astype(np.int64)[codes]
+        s_i8 = (s * (f32(1) / f32(127))).astype(f32)
+    elif fmt == "bnb_fp4":
+        s, sbytes = round_scale(amax, scale_type)
+        safe = np.where(s == 0, f32(1), s)
+        codes = np.where(s[:, None] == 0, 0, bnb_fp4_encode((X / safe[:, None]).astype(f32)))
+        values = BNB_FP4[codes].astype(f32)
+        ival = np.round(f32(127) * BNB_FP4).astype(np.int64)[codes]
         s_i8 = (s * (f32(1) / f32(127))).astype(f32)
     elif fmt in FP8:
         s, sbytes = round_scale(amax / f32(FP8[fmt][1]), scale_type)

@@ -2,15 +2,15 @@
 public packing code of AutoGPTQ / GPTQModel (QuantLinear.pack, the v1 "zero minus one" and v2 zero-points,
 act-order g_idx), AutoAWQ (WQLinear_GEMM: qweight along the input dimension with the 0,2,4,6,1,3,5,7
 nibble order) and bitsandbytes (Linear4bit: flattened blocks, the even element in the high nibble, absmax
-per block, double quantization of absmax with an offset, the packed quant_state JSON).
+per block, double quantization of absmax with an offset, the packed quant_state JSON; NF4 and FP4).
 
   qlinear_ref.py gptq OUT.safetensors OUT.f32 SEED OUT_F IN_F BITS GROUP SYM DESC_ACT VERSION
   qlinear_ref.py awq  OUT.safetensors OUT.f32 SEED OUT_F IN_F GROUP
-  qlinear_ref.py nf4  OUT.safetensors OUT.f32 SEED OUT_F IN_F BLOCK NESTED
+  qlinear_ref.py bnb  OUT.safetensors OUT.f32 SEED OUT_F IN_F BLOCK NESTED FP4   (FP4 0: nf4, 1: fp4)
 
 Each writes one layer under the prefix "model.layers.0.mlp.down_proj" (with a bias) and the float32 weight
 [OUT_F, IN_F] (original input order) that the checkpoint dequantizes to, computed in float32 exactly as the
-tools' dequantizers do: scale * (q - zero) (GPTQ, AWQ), code[q] * absmax (bitsandbytes).
+tools' dequantizers do: scale * (q - zero) (GPTQ, AWQ), code[q] * absmax (bitsandbytes, float32 compute).
 """
 import json
 import sys
@@ -25,6 +25,18 @@ NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.3949174880981
                 -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
                 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
                 0.7229568362236023, 1.0], dtype=np.float32)
+# bitsandbytes get_4bit_type('fp4'): sign-magnitude codes over the largest magnitude, in float32.
+FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0],
+                np.float32) / np.float32(12)).astype(np.float32)
+
+
+def fp4_encode(x):
+    """bitsandbytes' dQuantizeFP4: the sign bit, then |x| against its float32 midpoint literals ('>')."""
+    f = np.float32
+    a = np.abs(x).astype(f)
+    hi = np.where(a > f(0.583333), np.where(a > f(0.8333333), 3, 2), np.where(a > f(0.4166667), 5, 4))
+    lo = np.where(a > f(0.0859375), np.where(a > f(0.20833333), 7, 6), np.where(a > f(0.00260417), 1, 0))
+    return (np.where(x < 0, 8, 0) | np.where(a > f(0.29166667), hi, lo)).astype(np.uint8)
 
 
 def pack_rows(q, bits):
@@ -129,15 +141,20 @@ def awq(out_path, w_path, seed, out_f, in_f, group):
     print(json.dumps({"quant_method": "awq", "bits": 4, "group_size": group, "zero_point": True, "version": "gemm"}))
 
 
-def nf4(out_path, w_path, seed, out_f, in_f, block, nested):
+def bnb(out_path, w_path, seed, out_f, in_f, block, nested, fp4):
     rng = np.random.default_rng(seed)
     flat = (rng.standard_normal(out_f * in_f) * 0.02).astype(np.float32)
     blocks = flat.reshape(-1, block)
     absmax = np.abs(blocks).max(axis=1).astype(np.float32)
-    codes = np.abs(blocks[:, :, None] / absmax[:, None, None] - NF4[None, None, :]).argmin(axis=2).astype(np.uint8)
+    table = FP4 if fp4 else NF4
+    if fp4:
+        codes = fp4_encode((blocks / absmax[:, None]).astype(np.float32))
+    else:
+        codes = np.abs(blocks[:, :, None] / absmax[:, None, None] - NF4[None, None, :]).argmin(axis=2).astype(np.uint8)
     packed = (codes.reshape(-1)[0::2] << 4) | codes.reshape(-1)[1::2]  # the even element in the high nibble
     name = PREFIX + ".weight"
-    state = {"quant_type": "nf4", "blocksize": block, "dtype": "bfloat16", "shape": [out_f, in_f]}
+    qt = "fp4" if fp4 else "nf4"
+    state = {"quant_type": qt, "blocksize": block, "dtype": "bfloat16", "shape": [out_f, in_f]}
     tensors = [(name, "U8", [out_f * in_f // 2, 1], packed.astype(np.uint8).tobytes())]
     if nested:
         # Double quantization: absmax - mean in blocks of 256 against a 256-entry code (here a signed
@@ -158,12 +175,12 @@ def nf4(out_path, w_path, seed, out_f, in_f, block, nested):
     else:
         tensors += [(name + ".absmax", "F32", [len(absmax)], absmax.tobytes())]
     state_bytes = json.dumps(state).encode("utf-8")
-    tensors += [(name + ".quant_map", "F32", [16], NF4.tobytes()),
-                (name + ".quant_state.bitsandbytes__nf4", "U8", [len(state_bytes)], state_bytes)]
-    deq = NF4[codes.reshape(-1)] * np.repeat(absmax.astype(np.float32), block)
+    tensors += [(name + ".quant_map", "F32", [16], table.tobytes()),
+                (name + ".quant_state.bitsandbytes__" + qt, "U8", [len(state_bytes)], state_bytes)]
+    deq = table[codes.reshape(-1)] * np.repeat(absmax.astype(np.float32), block)
     write_tensors(out_path, tensors)
     f32(deq.reshape(out_f, in_f)).tofile(w_path)
-    print(json.dumps({"quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}))
+    print(json.dumps({"quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": qt}))
 
 
 if __name__ == "__main__":
@@ -174,4 +191,4 @@ if __name__ == "__main__":
     elif kind == "awq":
         awq(out_path, w_path, *a)
     else:
-        nf4(out_path, w_path, a[0], a[1], a[2], a[3], bool(a[4]))
+        bnb(out_path, w_path, a[0], a[1], a[2], a[3], bool(a[4]), bool(a[5]))
