@@ -122,6 +122,21 @@ const AWQ_ORDER = [0, 2, 4, 6, 1, 3, 5, 7];
 // The nibble slot holding output column 8c + k: the inverse of AWQ_ORDER.
 const AWQ_SLOT = AWQ_ORDER.map((_, k) => AWQ_ORDER.indexOf(k));
 
+/**
+ * dst[c * rows + r] = src[r * cols + c] ^ flip for a [rows, cols] grid of 32-bit words, in tiles so that
+ * both sides stay in cache.
+ */
+function transposeWords(src: Uint32Array, rows: number, cols: number, dst: Uint32Array, flip: number): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) dst[c * rows + r] = (src[r * cols + c] ^ flip) >>> 0;
+    }
+  }
+}
+
 /** Packs lowbit's code grid [rows, cols] (value for (r, c) from `at`) into its row-major data layout. */
 function packCodes(rows: number, cols: number, bits: 4 | 8, at: (r: number, c: number) => number): Uint8Array {
   if (bits === 8) {
@@ -203,7 +218,31 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
     // lowbit's symmetric 8-bit codes are two's complement q = u - 128; 4-bit ones are u (q + 8) already.
     return sym && b === 8 ? u ^ 0x80 : u;
   };
-  const data = packCodes(out, inF, b, at);
+  let data: Uint8Array;
+  if (layout === 'gptq' && !perm) {
+    // A GPTQ word holds `per` consecutive inputs of one output, first input lowest: byte for byte the same
+    // inputs of lowbit's row (two nibbles per byte, even column low; or one byte each). So the codes are the
+    // [in / per, out] word grid transposed (symmetric 8-bit: every byte's top bit flipped, u - 128).
+    data = new Uint8Array(out * inF * b / 8);
+    transposeWords(new Uint32Array(qweight.buffer, qweight.byteOffset, qweight.length), qws[0], out,
+      new Uint32Array(data.buffer), sym && b === 8 ? 0x80808080 : 0);
+  } else if (layout === 'awq') {
+    // Each word holds 8 outputs of one input (slot AWQ_SLOT[k] for output 8c + k): scatter its nibbles.
+    const rb = inF >> 1;
+    data = new Uint8Array(out * rb);
+    const words = qws[1];
+    for (let i = 0; i < inF; i++) {
+      const shift = (i & 1) * 4;
+      const byte = i >> 1;
+      for (let c = 0; c < words; c++) {
+        const word = qweight[i * words + c];
+        const base = 8 * c * rb + byte;
+        for (let k = 0; k < 8; k++) data[base + k * rb] |= ((word >>> (4 * AWQ_SLOT[k])) & 15) << shift;
+      }
+    }
+  } else {
+    data = packCodes(out, inF, b, at);
+  }
   const scales = transposeScales(file, `${prefix}.scales`, prefix, groups, out);
   // GPTQ's group_size -1: one scale per output row.
   const row = groups === 1 && (config.group_size ?? config.q_group_size) === -1;
@@ -379,11 +418,13 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
   const qwRows = layout === 'gptq' ? inF / per : inF;
   const qwCols = layout === 'gptq' ? out : out / 8;
   const qweight = new Uint32Array(qwRows * qwCols);
-  for (let o = 0; o < out; o++) {
-    for (let i = 0; i < inF; i++) {
-      const u = codeAt(o, i);
-      if (layout === 'gptq') qweight[Math.floor(i / per) * out + o] |= u << (bits * (i % per));
-      else qweight[i * qwCols + Math.floor(o / 8)] |= u << (4 * AWQ_SLOT[o % 8]);
+  if (layout === 'gptq') {
+    // The inverse of importLinear's word transpose (rows of in / per words per output).
+    const rowWords = new Uint32Array(q.data.buffer.slice(q.data.byteOffset, q.data.byteOffset + q.data.byteLength));
+    transposeWords(rowWords, out, qwRows, qweight, sym && bits === 8 ? 0x80808080 : 0);
+  } else {
+    for (let o = 0; o < out; o++) {
+      for (let i = 0; i < inF; i++) qweight[i * qwCols + Math.floor(o / 8)] |= codeAt(o, i) << (4 * AWQ_SLOT[o % 8]);
     }
   }
   const qzeros = new Uint32Array(groups * (out / per));
