@@ -32,7 +32,10 @@ export interface QuantizationConfig {
 
 export type LinearSource = 'gptq' | 'awq' | 'bnb-nf4' | 'bnb-fp4';
 
-export interface ImportedLinear {
+/** What {@link importLinear} gives: a quantized layer, or a float one (`source: 'float'`). */
+export type ImportedLinear = QuantizedLinear | FloatLinear;
+
+export interface QuantizedLinear {
   source: LinearSource;
   /** `[out_features, in_features]`, exactly the checkpoint's values (see each layout in the README). */
   matrix: QuantizedMatrix;
@@ -44,6 +47,17 @@ export interface ImportedLinear {
   /** `prefix + '.bias'` as float32, when the file has it. */
   bias?: Float32Array;
   /** The configuration used: the one passed, else the one found beside the file, else `{}`. */
+  config: QuantizationConfig;
+}
+
+/** An unquantized layer (`prefix + '.weight'` F32, F16 or BF16): quantize it, or multiply with matmulF32. */
+export interface FloatLinear {
+  source: 'float';
+  /** Row-major `[rows, cols]` = `[out_features, in_features]` (F32: a view of the file when aligned). */
+  weights: Float32Array;
+  rows: number;
+  cols: number;
+  bias?: Float32Array;
   config: QuantizationConfig;
 }
 
@@ -150,7 +164,7 @@ function packCodes(rows: number, cols: number, bits: 4 | 8, at: (r: number, c: n
   return d;
 }
 
-function importQuantInt(file: SafetensorsFile, prefix: string, config: QuantizationConfig, layout: 'gptq' | 'awq'): ImportedLinear {
+function importQuantInt(file: SafetensorsFile, prefix: string, config: QuantizationConfig, layout: 'gptq' | 'awq'): QuantizedLinear {
   const { a: qweight, shape: qws } = int32s(file, `${prefix}.qweight`, prefix, true);
   const { a: qzeros, shape: qzs } = int32s(file, `${prefix}.qzeros`, prefix, true);
   if (!file.has(`${prefix}.scales`)) bad(prefix, `the file has no ${prefix}.scales`);
@@ -247,7 +261,7 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   // GPTQ's group_size -1: one scale per output row.
   const row = groups === 1 && (config.group_size ?? config.q_group_size) === -1;
   const matrix = groupMatrix(out, inF, b, gs, row, sym, data, scales, zeros);
-  const result: ImportedLinear = { source: layout, matrix, config };
+  const result: QuantizedLinear = { source: layout, matrix, config };
   if (perm) result.inputPermutation = perm;
   if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
   return result;
@@ -268,7 +282,7 @@ function table(format: 'nf4' | 'bnb_fp4'): Float32Array {
   return t;
 }
 
-function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationConfig): ImportedLinear {
+function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationConfig): QuantizedLinear {
   const w = `${prefix}.weight`;
   const stateName = [`${w}.quant_state.bitsandbytes__nf4`, `${w}.quant_state.bitsandbytes__fp4`].find((n) => file.has(n));
   if (stateName === undefined) bad(prefix, `${w}.absmax without ${w}.quant_state.bitsandbytes__nf4 (or __fp4)`);
@@ -324,7 +338,7 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
     format, rows: out, cols: inF, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: block,
     scaleType: 'float32', data, scales: absmax, zeros: null, byteLength: data.byteLength + absmax.byteLength,
   };
-  const result: ImportedLinear = { source: format === 'nf4' ? 'bnb-nf4' : 'bnb-fp4', matrix, config };
+  const result: QuantizedLinear = { source: format === 'nf4' ? 'bnb-nf4' : 'bnb-fp4', matrix, config };
   if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
   return result;
 }
@@ -334,7 +348,8 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
  * matrix, without requantizing: GPTQ (`.qweight` / `.qzeros` / `.scales` / `.g_idx`, 4 or 8 bits, v1 or v2,
  * act order), AWQ GEMM (`.qweight` / `.qzeros` / `.scales`, 4 bits) as INT4/INT8 group matrices with
  * float16 scales; bitsandbytes NF4 and FP4 (`.weight` with `.absmax`, `.quant_map`, the quant_state, double
- * quantization) as nf4 / bnb_fp4 matrices. `config` defaults to `quantize_config.json`, else `config.json`'s
+ * quantization) as nf4 / bnb_fp4 matrices; an unquantized `.weight` (F32, F16, BF16) as float32 weights
+ * (`source: 'float'`). `config` defaults to `quantize_config.json`, else `config.json`'s
  * `quantization_config`, beside the file.
  */
 export function importLinear(file: SafetensorsFile, prefix: string, config?: QuantizationConfig): ImportedLinear {
@@ -357,9 +372,16 @@ export function importLinear(file: SafetensorsFile, prefix: string, config?: Qua
     return importQuantInt(file, prefix, cfg, layout);
   }
   if (file.has(`${prefix}.weight`) && file.has(`${prefix}.weight.absmax`)) return importBnb(file, prefix, cfg);
+  if (file.has(`${prefix}.weight`)) {
+    const info = file.info(`${prefix}.weight`);
+    if (info.shape.length !== 2) bad(prefix, `${prefix}.weight has shape ${JSON.stringify(info.shape)}; a linear layer's weight is [out_features, in_features]`);
+    const result: FloatLinear = { source: 'float', weights: floats(file, `${prefix}.weight`, prefix), rows: info.shape[0], cols: info.shape[1], config: cfg };
+    if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
+    return result;
+  }
   const some = file.tensors.slice(0, 3).map((t) => t.name).join(', ');
   throw new RangeError(
-    `importLinear: ${file.path} has no quantized layer '${prefix}' (looked for ${prefix}.qweight and ${prefix}.weight.absmax; the file has ${some}${file.tensors.length > 3 ? ', ...' : ''})`,
+    `importLinear: ${file.path} has no layer '${prefix}' (looked for ${prefix}.qweight, ${prefix}.weight.absmax and ${prefix}.weight; the file has ${some}${file.tensors.length > 3 ? ', ...' : ''})`,
   );
 }
 

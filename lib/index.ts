@@ -55,7 +55,7 @@ export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWri
 export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensors';
 export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
 export { exportLinear, importLinear } from './checkpoints';
-export type { ExportedLinear, ExportLinearOptions, ImportedLinear, LinearSource, QuantizationConfig } from './checkpoints';
+export type { ExportedLinear, ExportLinearOptions, FloatLinear, ImportedLinear, LinearSource, QuantizationConfig, QuantizedLinear } from './checkpoints';
 export { inspectModelFile } from './inspect';
 export type { ModelFileGroup, ModelFileSummary } from './inspect';
 export { resolvePrecision } from './precision';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import {
   dequantize, exportLinear, importLinear, matmul, matmulF32, openSafetensors, quantize, writeSafetensors,
-  type QuantizedMatrix, type SafetensorsTensorInput,
+  type QuantizationConfig, type QuantizedLinear, type QuantizedMatrix, type SafetensorsFile, type SafetensorsTensorInput,
 } from 'lowbit';
 import { findPython, randn, readF32, tmpDir } from './helpers';
 
@@ -14,6 +14,13 @@ const dir = tmpDir('lowbit-ckpt-');
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const refScript = path.join(__dirname, 'reference', 'qlinear_ref.py');
 const PREFIX = 'model.layers.0.mlp.down_proj';
+
+/** importLinear of a layer the test knows is quantized. */
+function layer(f: SafetensorsFile, prefix: string, config?: QuantizationConfig): QuantizedLinear {
+  const l = importLinear(f, prefix, config);
+  if (l.source === 'float') throw new Error(`${prefix} imported as a float layer`);
+  return l;
+}
 
 function reference(kind: string, args: number[], sub = ''): { file: string; weights: Float32Array; config: Record<string, unknown> } {
   const d = path.join(dir, `${kind}-${args.join('-')}${sub}`);
@@ -46,9 +53,9 @@ t.test('GPTQ: every bits / group / sym / act-order / version combination dequant
             const what = `bits ${bits}, group ${group}, sym ${sym}, desc_act ${desc}, v${version}`;
             const r = reference('gptq', [seed++, out, inF, bits, group, sym, desc, version]);
             const f = openSafetensors(r.file);
-            const imp = importLinear(f, PREFIX); // the config comes from the test's argument below too
+            const imp = layer(f, PREFIX); // the config comes from the test's argument below too
             const { bias: refBias, ...config } = r.config;
-            const got = importLinear(f, PREFIX, config);
+            const got = layer(f, PREFIX, config);
             tt.equal(imp.source, 'gptq', `${what}: recognised without a config`);
             tt.equal(got.matrix.scheme, sym ? 'symmetric' : 'asymmetric', `${what}: scheme`);
             tt.equal(got.matrix.granularity, group === -1 ? 'row' : 'group', `${what}: granularity`);
@@ -81,7 +88,7 @@ t.test('AWQ GEMM layout and bitsandbytes NF4 / FP4 dequantize to the reference e
     const r = reference('awq', [40 + group, 16, 128, group]);
     const f = openSafetensors(r.file);
     for (const config of [r.config, {}]) {
-      const got = importLinear(f, PREFIX, config);
+      const got = layer(f, PREFIX, config);
       tt.equal(got.source, 'awq', `group ${group}: AWQ${config === r.config ? '' : ' recognised from the shapes'}`);
       tt.same([got.matrix.rows, got.matrix.cols, got.matrix.bits, got.matrix.scheme, got.matrix.groupSize], [16, 128, 4, 'asymmetric', group]);
       tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `group ${group}: every weight exact`);
@@ -91,7 +98,7 @@ t.test('AWQ GEMM layout and bitsandbytes NF4 / FP4 dequantize to the reference e
     for (const nested of [0, 1]) {
       for (const block of [64, 128]) {
         const r = reference('bnb', [50 + block + nested, 8, 256, block, nested, fp4]);
-        const got = importLinear(openSafetensors(r.file), PREFIX);
+        const got = layer(openSafetensors(r.file), PREFIX);
         const what = `${fp4 ? 'fp4' : 'nf4'} block ${block}${nested ? ', double-quantized absmax' : ''}`;
         tt.same(
           [got.source, got.matrix.format, got.matrix.groupSize, got.matrix.rows, got.matrix.cols],
@@ -108,16 +115,16 @@ t.test('the configuration beside the file is read when none is given', (tt) => {
   const r = reference('gptq', [90, 16, 128, 4, 32, 1, 0, 2], '-beside');
   const d = path.dirname(r.file);
   const { bias: _bias, ...config } = r.config;
-  tt.equal(importLinear(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'no config: v1 read of a v2 file shifts zeros, asymmetric');
+  tt.equal(layer(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'no config: v1 read of a v2 file shifts zeros, asymmetric');
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'], quantization_config: config }));
-  const viaConfig = importLinear(openSafetensors(r.file), PREFIX);
+  const viaConfig = layer(openSafetensors(r.file), PREFIX);
   tt.equal(viaConfig.config.checkpoint_format, 'gptq_v2', "config.json's quantization_config");
   tt.equal(viaConfig.matrix.scheme, 'symmetric');
   tt.equal(mismatches(viaConfig.matrix, undefined, r.weights), 0);
   fs.writeFileSync(path.join(d, 'quantize_config.json'), JSON.stringify({ ...config, sym: false }));
-  tt.equal(importLinear(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'quantize_config.json comes first');
+  tt.equal(layer(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'quantize_config.json comes first');
   fs.writeFileSync(path.join(d, 'quantize_config.json'), '{');
-  tt.throws(() => importLinear(openSafetensors(r.file), PREFIX), { name: 'RangeError', message: /quantize_config\.json is not valid JSON/ });
+  tt.throws(() => layer(openSafetensors(r.file), PREFIX), { name: 'RangeError', message: /quantize_config\.json is not valid JSON/ });
   tt.end();
 });
 
@@ -142,7 +149,7 @@ t.test('exportLinear: the tools\' layouts, which import back byte for byte', (tt
       const e = exportLinear(q, { layout, version, prefix: 'l' });
       const file = path.join(dir, `export-${n++}.safetensors`);
       writeSafetensors(file, e.tensors, { format: 'pt' });
-      const back = importLinear(openSafetensors(file), 'l', e.quantization_config).matrix;
+      const back = layer(openSafetensors(file), 'l', e.quantization_config).matrix;
       const label = `${what} -> ${layout}${layout === 'gptq' ? ` v${version}` : ''}`;
       if (layout === 'awq' && q.scheme === 'symmetric') {
         tt.same(dequantize(back), dequantize(q), `${label}: the same values (as zero-points of 8)`);
@@ -189,7 +196,7 @@ t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt)
     ['g_idx length', (ts) => { ts[`${PREFIX}.g_idx`] = { dtype: 'I32', shape: [8], data: new Int32Array(8) }; }, /g_idx has 8 entries for 64 inputs/],
     ['v1 wrapped zero', (ts) => { ts[`${PREFIX}.qzeros`].data = new Int32Array(4).fill(-1); }, /zero-point 16 .* a v1 checkpoint stored zero - 1 = -1/],
     ['scales shape', (ts) => { ts[`${PREFIX}.scales`] = { dtype: 'F16', shape: [32], data: new Uint16Array(32) }; }, /scales has shape \[32\]; \[groups, out_features\] is needed/],
-    ['no layer', () => undefined, /has no quantized layer 'model.layers.1'/, { prefix: 'model.layers.1' }],
+    ['no layer', () => undefined, /has no layer 'model.layers.1' \(looked for model.layers.1.qweight, model.layers.1.weight.absmax and model.layers.1.weight/, { prefix: 'model.layers.1' }],
   ];
   let i = 0;
   for (const [what, edit, message, cfg] of cases) {
@@ -198,7 +205,7 @@ t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt)
     const file = path.join(dir, `bad-${i++}.safetensors`);
     writeSafetensors(file, ts);
     const { prefix = PREFIX, ...config } = cfg ?? {};
-    tt.throws(() => importLinear(openSafetensors(file), prefix as string, { quant_method: 'gptq', ...config }), { name: 'RangeError', message }, what);
+    tt.throws(() => layer(openSafetensors(file), prefix as string, { quant_method: 'gptq', ...config }), { name: 'RangeError', message }, what);
   }
   const nf = reference('bnb', [80, 8, 128, 64, 1, 0], '-bad');
   const nsrc = openSafetensors(nf.file);
@@ -227,9 +234,33 @@ t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt)
     edit(ts);
     const file = path.join(dir, `bad-${i++}.safetensors`);
     writeSafetensors(file, ts);
-    tt.throws(() => importLinear(openSafetensors(file), PREFIX, {}), { name: 'RangeError', message }, what);
+    tt.throws(() => layer(openSafetensors(file), PREFIX, {}), { name: 'RangeError', message }, what);
   }
   tt.throws(() => importLinear({} as never, PREFIX), { name: 'TypeError', message: /file must be an open SafetensorsFile/ });
   tt.throws(() => importLinear(src, ''), { name: 'TypeError', message: /prefix must be a non-empty string/ });
+  tt.end();
+});
+
+t.test('an unquantized layer comes back as float32 weights', (tt) => {
+  const file = path.join(dir, 'float.safetensors');
+  const w = randn(6 * 8, 3);
+  const half = new Uint16Array([0x3c00, 0xc000, 0x3800]);
+  writeSafetensors(file, {
+    'a.weight': { shape: [6, 8], data: w },
+    'a.bias': { dtype: 'BF16', shape: [3], data: new Uint16Array([0x3f80, 0xc000, 0x4040]) },
+    'b.weight': { dtype: 'F16', shape: [1, 3], data: half },
+    'c.weight': { shape: [48], data: w },
+    'd.weight': { dtype: 'I32', shape: [2, 2], data: new Int32Array(4) },
+  });
+  const f = openSafetensors(file);
+  const a = importLinear(f, 'a');
+  if (a.source !== 'float') throw new Error('a is float');
+  tt.same([a.rows, a.cols], [6, 8]);
+  tt.same(a.weights, w, 'F32 weights as stored');
+  tt.same(a.bias, new Float32Array([1, -2, 3]), 'a BF16 bias converted');
+  const b = importLinear(f, 'b');
+  tt.same(b.source === 'float' && b.weights, new Float32Array([1, -2, 0.5]), 'F16 weights converted exactly');
+  tt.throws(() => importLinear(f, 'c'), { name: 'RangeError', message: /c.weight has shape \[48\]; a linear layer's weight is \[out_features, in_features\]/ });
+  tt.throws(() => importLinear(f, 'd'), { name: 'RangeError', message: /d.weight has dtype I32; a float tensor/ });
   tt.end();
 });
