@@ -242,7 +242,7 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
       new Uint32Array(data.buffer), sym && b === 8 ? 0x80808080 : 0);
   } else if (layout === 'awq') {
     // Each word holds 8 outputs of one input (slot AWQ_SLOT[k] for output 8c + k): scatter its nibbles.
-    const rb = inF >> 1;
+    const rb = (inF + 1) >> 1;
     data = new Uint8Array(out * rb);
     const words = qws[1];
     for (let i = 0; i < inF; i++) {
@@ -308,8 +308,7 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
   if (packed.length * 2 !== out * inF) bad(prefix, `${w} holds ${packed.length * 2} codes for a [${out}, ${inF}] weight`);
   const qmap = floats(file, `${w}.quant_map`, prefix);
   const lut = table(format);
-  // Object.is: FP4's code 8 is -0.
-  if (qmap.length !== 16 || !qmap.every((v, i) => Object.is(v, lut[i]))) {
+  if (qmap.length !== 16 || !qmap.every((v, i) => v === lut[i])) {
     bad(prefix, `${w}.quant_map is not the ${format === 'nf4' ? 'NF4' : 'bitsandbytes FP4'} table lowbit multiplies with`);
   }
   const nBlocks = (out * inF) / block;
@@ -364,6 +363,10 @@ export function importLinear(file: SafetensorsFile, prefix: string, config?: Qua
     let layout: 'gptq' | 'awq';
     if (method === 'gptq' || method === 'awq') {
       layout = method;
+      const version = cfg.version === undefined ? 'gemm' : String(cfg.version).toLowerCase();
+      if (layout === 'awq' && version !== 'gemm') {
+        throw new RangeError(`importLinear: ${prefix}: AWQ version '${String(cfg.version)}' is not supported (the GEMM layout is: version 'gemm')`);
+      }
     } else {
       // Without a config: GPTQ packs along the input dimension (qweight [in / per, out]), AWQ along the output.
       const scales = file.has(`${prefix}.scales`) ? file.info(`${prefix}.scales`).shape : [];
@@ -408,7 +411,7 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
   const fail = (msg: string): never => {
     throw new RangeError(`exportLinear: ${msg}`);
   };
-  if (q === null || typeof q !== 'object') throw new TypeError(`exportLinear: q must be a QuantizedMatrix (got ${describe(q)})`);
+  native.checkQuantized(q, 'exportLinear: q');
   if (options === null || typeof options !== 'object') throw new TypeError(`exportLinear: options must be an object (got ${describe(options)})`);
   const { layout, prefix } = options;
   const version = options.version ?? 1;

@@ -110,9 +110,9 @@ const TYPED_ARRAY_TYPES: Array<[new (n: number) => ArrayBufferView, string]> = [
 ];
 
 function inferNumber(values: number[]): string {
-  return values.every((x) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 31)
+  return values.every((x) => Number.isInteger(x) && !Object.is(x, -0) && x >= -(2 ** 31) && x < 2 ** 31)
     ? 'int32'
-    : values.every((x) => Number.isSafeInteger(x))
+    : values.every((x) => Number.isSafeInteger(x) && !Object.is(x, -0))
       ? 'int64'
       : 'float32';
 }
@@ -228,7 +228,7 @@ export function writeGGUF(path: string, contents: GGUFWriteContents): void {
     if (alignment !== undefined && alignment !== given) {
       throw new RangeError(`writeGGUF: alignment ${alignment} differs from metadata general.alignment ${String(given)}`);
     }
-    alignment = given as number;
+    alignment = Number(given);
   }
   alignment ??= 32;
   if (!Number.isSafeInteger(alignment) || alignment < 1 || alignment > 2 ** 31 || (alignment & (alignment - 1)) !== 0) {
@@ -236,7 +236,9 @@ export function writeGGUF(path: string, contents: GGUFWriteContents): void {
   }
   // Own keys only: '__proto__' or 'constructor' are keys like any other.
   const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-  const entries: Array<[string, unknown, string]> = Object.keys(metadata).map((k) => [k, metadata[k], own(types, k) ? types[k] : inferType(metadata[k], k)]);
+  // general.alignment is a uint32 whatever a number would infer to (readers insist on the type).
+  const typeOf = (k: string): string => (own(types, k) ? types[k] : k === 'general.alignment' ? 'uint32' : inferType(metadata[k], k));
+  const entries: Array<[string, unknown, string]> = Object.keys(metadata).map((k) => [k, metadata[k], typeOf(k)]);
   for (const k of Object.keys(types)) {
     if (!own(metadata, k)) throw new RangeError(`writeGGUF: types names '${k}', which metadata does not have`);
   }

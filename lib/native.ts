@@ -31,6 +31,7 @@ export interface NativeAddon {
   quantize(weights: Float32Array, rows: number, cols: number, options: unknown): unknown;
   quantizeAsync(weights: Float32Array, rows: number, cols: number, options: unknown): Promise<unknown>;
   dequantize(q: unknown): Float32Array;
+  checkQuantized(q: unknown, what: string): void;
   quantizationError(weights: Float32Array, q: unknown): unknown;
   matmul(x: Float32Array, w: unknown, options?: unknown): Float32Array;
   matmulAsync(x: Float32Array, w: unknown, options?: unknown): Promise<Float32Array>;

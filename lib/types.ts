@@ -32,8 +32,9 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  * - `'nvfp4'`: NVIDIA NVFP4, E2M1 elements in blocks of 16 with an E4M3 block scale
  *   `amax / 6 / tensorScale`, `tensorScale = amax(tensor) / (448 * 6)` in fp32.
  * - `'bnb_fp4'`: bitsandbytes FP4: a sign bit (bit 3) and a magnitude code 0-7 for
- *   {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 (float32), times `absmax` per group (default 64); codes chosen by
- *   bitsandbytes' own comparisons with the midpoints (`dQuantizeFP4`), packed like nf4.
+ *   {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 (float32; code 8 is +0 as in bitsandbytes' table), times `absmax` per
+ *   group (default 64); codes chosen as bitsandbytes does: `x * (1 / absmax)` in float32, then its comparisons
+ *   with the midpoints (`dQuantizeFP4`). Packed like nf4.
  */
 export type Format = 'int' | 'q4_0' | 'q8_0' | 'nf4' | 'fp8_e4m3' | 'fp8_e5m2' | 'mxfp4' | 'nvfp4' | 'bnb_fp4';
 

@@ -1,4 +1,5 @@
 /** Writing model files: all of it or nothing at `path`. */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 
 // write(2) may write less than asked (Linux stops at about 2 GiB per call).
@@ -7,14 +8,16 @@ function writeAll(fd: number, b: Uint8Array): void {
 }
 
 /**
- * Writes the chunks one after another to a temporary file beside `path`, then renames it over `path`, so
- * the file appears complete or not at all (a failed write leaves nothing behind).
+ * Writes the chunks one after another to a new temporary file beside `path` (a random name, created
+ * exclusively), flushes it to disk, then renames it over `path`: the file appears complete or not at all,
+ * and a failed write leaves nothing behind.
  */
 export function writeFileAtomically(path: string, chunks: Iterable<Uint8Array>): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'wx');
   try {
     for (const c of chunks) writeAll(fd, c);
+    fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, path);
   } catch (e) {

@@ -174,6 +174,8 @@ t.test('exportLinear: the tools\' layouts, which import back byte for byte', (tt
     [() => exportLinear(quantize(w, rows, cols, { format: 'q4_0' }), { layout: 'gptq', prefix: 'l' }), /format 'q4_0'/],
     [() => exportLinear(quantize(w, rows, cols, { bits: 4, granularity: 'tensor', scaleType: 'float16' }), { layout: 'gptq', prefix: 'l' }), /tensor scales/],
     [() => exportLinear(variants[0][1], { layout: 'marlin' as 'gptq', prefix: 'l' }), /layout must be 'gptq' or 'awq'/],
+    [() => exportLinear({ ...variants[0][1], groupSize: 48 }, { layout: 'gptq', prefix: 'l' }), /exportLinear: q.groupSize/],
+    [() => exportLinear({ ...variants[0][1], data: variants[0][1].data.subarray(1) }, { layout: 'gptq', prefix: 'l' }), /exportLinear: q.data/],
     [() => exportLinear(variants[0][1], { layout: 'gptq', prefix: '' }), /prefix must be a non-empty string/],
     [() => exportLinear(variants[0][1], { layout: 'gptq', version: 3 as 1, prefix: 'l' }), /version must be 1 or 2/],
   ];
@@ -196,6 +198,7 @@ t.test('malformed layers: a RangeError naming the layer and what is wrong', (tt)
     ['g_idx length', (ts) => { ts[`${PREFIX}.g_idx`] = { dtype: 'I32', shape: [8], data: new Int32Array(8) }; }, /g_idx has 8 entries for 64 inputs/],
     ['v1 wrapped zero', (ts) => { ts[`${PREFIX}.qzeros`].data = new Int32Array(4).fill(-1); }, /zero-point 16 .* a v1 checkpoint stored zero - 1 = -1/],
     ['scales shape', (ts) => { ts[`${PREFIX}.scales`] = { dtype: 'F16', shape: [32], data: new Uint16Array(32) }; }, /scales has shape \[32\]; \[groups, out_features\] is needed/],
+    ['AWQ version', () => undefined, /AWQ version 'gemv' is not supported/, { quant_method: 'awq', version: 'gemv' }],
     ['no layer', () => undefined, /has no layer 'model.layers.1' \(looked for model.layers.1.qweight, model.layers.1.weight.absmax and model.layers.1.weight/, { prefix: 'model.layers.1' }],
   ];
   let i = 0;

@@ -194,6 +194,14 @@ t.test('writeGGUF output reads back in the reference and in lowbit, and rewrites
     tensors: g.tensors.map((x): [string, GGUFTensorInput] => [x.name, { type: x.type, shape: x.shape, data: g.bytes(x.name) }]),
   });
   tt.ok(fs.readFileSync(again).equals(fs.readFileSync(refFile)), 'reference file (alignment 64) rewritten byte for byte');
+  // general.alignment given as a plain number (or a bigint) is written as the uint32 readers require.
+  for (const a of [64, 64n]) {
+    writeGGUF(again, { metadata: { 'general.alignment': a }, tensors: { w: q8 } });
+    const h = openGGUF(again);
+    tt.same([h.alignment, h.metadataTypes['general.alignment'], h.info('w').offset % 64], [64, 'uint32', 0], `general.alignment ${typeof a}`);
+  }
+  writeGGUF(again, { metadata: { z: -0, one: 1 } });
+  tt.same({ ...openGGUF(again).metadataTypes }, { z: 'float32', one: 'int32' }, '-0 is a float (an integer type would lose the sign)');
   tt.end();
 });
 
@@ -279,6 +287,7 @@ t.test('malformed files: a clear error naming the field and the byte, never a cr
     ['overlap', patch([[107, 'u64', 64]]), 'tensor "v" offset', /overlaps tensor "w"/],
     ['past the end', patch([[107, 'u64', 128]]), 'tensor "v" offset', /past the end of the file/],
     ['size past the end', patch([[62, 'u64', 4]]), 'tensor "w" offset', /past the end of the file/],
+    ['empty tensor past the end', patch([[62, 'u64', 0], [74, 'u64', 2n ** 40n]]), 'tensor "w" offset', /past the end of the file/],
     ['truncated', b0.subarray(0, 255), 'tensor "v" offset', /past the end of the file/],
     ['empty', Buffer.alloc(0), 'magic', /needs 4 bytes/],
   ];
@@ -311,6 +320,11 @@ t.test('malformed files: a clear error naming the field and the byte, never a cr
   const alType = Buffer.from(al);
   alType.writeUInt32LE(5, 49);
   cases.push(['alignment not a power of two', al48, 'metadata "general.alignment"', /48 is not a power of two/]);
+  // A bool array longer than lowbit turns into JS values (the bytes are there: zeros appended).
+  const flags = withMeta({ f: [true, false] }); // 24 len, 32 'f', 33 type, 37 elem type, 41 count, 49 values
+  const many = Buffer.concat([flags, Buffer.alloc(2 ** 24 + 16)]);
+  many.writeBigUInt64LE(2n ** 24n + 1n, 41);
+  cases.push(['bool array too long', many, 'metadata "f" count', /16777217 elements; arrays of strings or bools are read into JS values, at most 16777216/]);
   cases.push(['alignment type', alType, 'metadata "general.alignment"', /must be a uint32 \(is int32\)/]);
 
   for (const [what, bytes, field, message] of cases) {

@@ -131,7 +131,8 @@ constexpr float kNF4[16] = {-1.0f,
 // bitsandbytes' FP4 magnitudes by code (bit 3 is the sign): {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 in float32.
 constexpr float kBnbFP4[8] = {0.0f, 0.0625f / 12.0f, 8.0f / 12.0f, 1.0f, 4.0f / 12.0f, 6.0f / 12.0f, 2.0f / 12.0f, 3.0f / 12.0f};
 
-inline float bnb_fp4_value(uint8_t code) { return (code & 8) ? -kBnbFP4[code & 7] : kBnbFP4[code & 7]; }
+// Code 8 is +0 as in bitsandbytes' table (its "-0" is a Python integer, so the float table holds +0.0).
+inline float bnb_fp4_value(uint8_t code) { return (code & 8) && (code & 7) ? -kBnbFP4[code & 7] : kBnbFP4[code & 7]; }
 
 // The code bitsandbytes gives v (its dQuantizeFP4): the sign bit for v < 0, then the magnitude by
 // comparing |v| with the float32 midpoints it uses, a value equal to one going to the smaller magnitude.

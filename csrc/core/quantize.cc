@@ -219,7 +219,8 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
         uint8_t code;
         switch (L.format) {
           case Format::kNF4: code = s == 0.0f ? 7 : nearest_nf4(p[i] / s); break;
-          case Format::kBnbFP4: code = s == 0.0f ? 0 : nearest_bnb_fp4(p[i] / s); break;
+          // As bitsandbytes' kernel: times the reciprocal of absmax, then its midpoint comparisons.
+          case Format::kBnbFP4: code = s == 0.0f ? 0 : nearest_bnb_fp4(p[i] * (1.0f / s)); break;
           case Format::kFP8E4M3: code = s == 0.0f ? 0 : fp32_to_fp8(p[i] / s, kE4M3); break;
           case Format::kFP8E5M2: code = s == 0.0f ? 0 : fp32_to_fp8(p[i] / s, kE5M2); break;
           case Format::kMXFP4:

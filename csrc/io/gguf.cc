@@ -96,6 +96,10 @@ GgufValue read_value(GgufReader& r, const std::string& field) {
       throw GgufError(field + " count", n_at,
                       std::to_string(v.count) + " elements do not fit in the " + std::to_string(r.remaining()) +
                           " bytes left");
+    if ((v.elem_type == kString || v.elem_type == kBool) && v.count > kMaxJsArrayElements)
+      throw GgufError(field + " count", n_at,
+                      std::to_string(v.count) + " elements; arrays of strings or bools are read into JS values, at most " +
+                          std::to_string(kMaxJsArrayElements));
     v.offset = r.pos();
     if (v.elem_type == kString) {
       for (uint64_t i = 0; i < v.count; ++i) r.string_span(field + "[" + std::to_string(i) + "]");
@@ -181,7 +185,8 @@ GgufFile parse_gguf(const uint8_t* data, size_t size) {
 
   f.alignment = 32;
   std::unordered_set<std::string> keys;
-  f.kv.reserve(static_cast<size_t>(n_kv));
+  // Capped: a hostile count would otherwise reserve several times the file's size up front.
+  f.kv.reserve(static_cast<size_t>(std::min<uint64_t>(n_kv, 4096)));
   for (uint64_t i = 0; i < n_kv; ++i) {
     GgufKV kv;
     kv.key_offset = r.pos();
@@ -204,7 +209,7 @@ GgufFile parse_gguf(const uint8_t* data, size_t size) {
   }
 
   std::unordered_set<std::string> names;
-  f.tensors.reserve(static_cast<size_t>(n_tensors));
+  f.tensors.reserve(static_cast<size_t>(std::min<uint64_t>(n_tensors, 4096)));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensor t{};
     t.info_offset = r.pos();
@@ -255,7 +260,7 @@ GgufFile parse_gguf(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < f.tensors.size(); ++i) {
     GgufTensor& t = f.tensors[i];
     std::string field = "tensor \"" + t.name + "\"";
-    if ((t.nbytes > 0 || !t.known) && (t.offset > data_bytes || t.nbytes > data_bytes - t.offset))
+    if (t.offset > data_bytes || t.nbytes > data_bytes - t.offset)
       throw GgufError(field + " offset", t.info_offset,
                       "data [" + std::to_string(t.offset) + ", +" + std::to_string(t.nbytes) +
                           ") lies past the end of the file (the data section holds " + std::to_string(data_bytes) +

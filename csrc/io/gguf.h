@@ -89,6 +89,9 @@ struct GgufKV {
 };
 
 constexpr uint32_t kGgufMaxDims = 4;
+// Arrays of strings and bools become one JS value per element: a count past this (16M; a tokenizer has
+// a few hundred thousand) is refused instead of exhausting the JS heap.
+constexpr uint64_t kMaxJsArrayElements = uint64_t{1} << 24;
 
 struct GgufTensor {
   std::string name;

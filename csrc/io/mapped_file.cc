@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -38,6 +39,10 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) 
   if (!GetFileSizeEx(file, &size)) {
     CloseHandle(file);
     fail(path, "cannot read its size");
+  }
+  if (static_cast<uint64_t>(size.QuadPart) > SIZE_MAX) {
+    CloseHandle(file);
+    fail(path, "is larger than this process can address");
   }
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->size_ = static_cast<size_t>(size.QuadPart);
@@ -100,6 +105,10 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) 
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
     fail(path, "is a directory");
+  }
+  if (static_cast<uint64_t>(st.st_size) > SIZE_MAX) {
+    ::close(fd);
+    fail(path, "is larger than this process can address");
   }
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->size_ = static_cast<size_t>(st.st_size);

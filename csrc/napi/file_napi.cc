@@ -8,8 +8,13 @@ namespace lowbit::napi {
 
 namespace {
 
+// Marks the Externals fileOpen makes, so that no other External is taken for a FileHandle.
+const napi_type_tag kFileHandleTag = {0x6c6f77626974f11eULL, 0x9a3c5e0d2b4f7a61ULL};
+
 FileHandle* handle_of(Napi::Value v, const char* fn) {
-  if (!v.IsExternal()) throw_type_error(v.Env(), std::string(fn) + ": not a file handle (got " + describe(v) + ")");
+  bool tagged = false;
+  if (v.IsExternal()) napi_check_object_type_tag(v.Env(), v, &kFileHandleTag, &tagged);
+  if (!tagged) throw_type_error(v.Env(), std::string(fn) + ": not a file handle (got " + describe(v) + ")");
   return v.As<Napi::External<FileHandle>>().Data();
 }
 
@@ -22,14 +27,16 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   std::shared_ptr<io::MappedFile> file;
   try {
     file = io::MappedFile::open(path, map);
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // the OS error, or bad_alloc for the read fallback
     throw Napi::Error::New(env, e.what());
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("size", Napi::Number::New(env, static_cast<double>(file->size())));
   out.Set("mapped", Napi::Boolean::New(env, file->mapped()));
   auto* h = new FileHandle{std::move(file), path};
-  out.Set("handle", Napi::External<FileHandle>::New(env, h, [](Napi::Env, FileHandle* p) { delete p; }));
+  auto ext = Napi::External<FileHandle>::New(env, h, [](Napi::Env, FileHandle* p) { delete p; });
+  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kFileHandleTag), Napi::Value());
+  out.Set("handle", ext);
   return out;
 }
 

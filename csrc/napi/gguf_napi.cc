@@ -97,6 +97,9 @@ Napi::Value Parse(const Napi::CallbackInfo& info) {
     err.Set("field", Napi::String::New(env, e.field));
     err.Set("offset", Napi::Number::New(env, static_cast<double>(e.offset)));
     throw err;
+  } catch (const std::exception& e) {
+    // bad_alloc and the like: a JS error, never std::terminate.
+    throw Napi::Error::New(env, "openGGUF: " + h.path + ": " + e.what());
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("version", Napi::Number::New(env, g.version));

@@ -129,6 +129,14 @@ Napi::Value Dequantize(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// checkQuantized(q, what): the checks every function taking a QuantizedMatrix runs (shapes, lengths,
+// the format's rules, scale and zero-point values), for JS code that reads q's bytes itself.
+Napi::Value CheckQuantized(const Napi::CallbackInfo& info) {
+  const std::string what = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string("q");
+  parse_qmatrix(info[0], what);
+  return info.Env().Undefined();
+}
+
 Napi::Value QuantizationError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto w = to_float32_array(info[0], "quantizationError: weights");
@@ -157,6 +165,7 @@ void register_quantize(Napi::Env env, Napi::Object exports) {
   exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
   exports.Set("quantizeAsync", Napi::Function::New(env, QuantizeAsync, "quantizeAsync"));
   exports.Set("dequantize", Napi::Function::New(env, Dequantize, "dequantize"));
+  exports.Set("checkQuantized", Napi::Function::New(env, CheckQuantized, "checkQuantized"));
   exports.Set("quantizationError", Napi::Function::New(env, QuantizationError, "quantizationError"));
 }
 

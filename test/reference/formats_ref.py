@@ -29,7 +29,8 @@ NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.3949174880981
                 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0], f32)
 E2M1 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float64)
 # bitsandbytes FP4 (get_4bit_type('fp4')): sign-magnitude codes, magnitudes divided by the largest in float32.
-BNB_FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0],
+# Its "-0" is a Python integer: code 8 is +0.0.
+BNB_FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0],
                     f32) / f32(12)).astype(f32)
 
 
@@ -156,7 +157,8 @@ def quantize(W, fmt, gran, group, scale_type):
     elif fmt == "bnb_fp4":
         s, sbytes = round_scale(amax, scale_type)
         safe = np.where(s == 0, f32(1), s)
-        codes = np.where(s[:, None] == 0, 0, bnb_fp4_encode((X / safe[:, None]).astype(f32)))
+        # bitsandbytes multiplies by the reciprocal of absmax (float32), then compares.
+        codes = np.where(s[:, None] == 0, 0, bnb_fp4_encode((X * (f32(1) / safe)[:, None]).astype(f32)))
         values = BNB_FP4[codes].astype(f32)
         ival = np.round(f32(127) * BNB_FP4).astype(np.int64)[codes]
         s_i8 = (s * (f32(1) / f32(127))).astype(f32)

@@ -26,7 +26,8 @@ NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.3949174880981
                 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
                 0.7229568362236023, 1.0], dtype=np.float32)
 # bitsandbytes get_4bit_type('fp4'): sign-magnitude codes over the largest magnitude, in float32.
-FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0],
+# Its "-0" is a Python integer, so code 8 is +0.0 in the float table.
+FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0],
                 np.float32) / np.float32(12)).astype(np.float32)
 
 
@@ -148,7 +149,7 @@ def bnb(out_path, w_path, seed, out_f, in_f, block, nested, fp4):
     absmax = np.abs(blocks).max(axis=1).astype(np.float32)
     table = FP4 if fp4 else NF4
     if fp4:
-        codes = fp4_encode((blocks / absmax[:, None]).astype(np.float32))
+        codes = fp4_encode((blocks * (np.float32(1) / absmax)[:, None]).astype(np.float32))
     else:
         codes = np.abs(blocks[:, :, None] / absmax[:, None, None] - NF4[None, None, :]).argmin(axis=2).astype(np.uint8)
     packed = (codes.reshape(-1)[0::2] << 4) | codes.reshape(-1)[1::2]  # the even element in the high nibble
