@@ -1,13 +1,14 @@
 /** writeGGUF: GGUF v3 files that llama.cpp loads, from lowbit's q4_0 / q8_0 matrices and raw tensors. */
 import { describe } from './describe';
+import { mxfp4ToGgml } from './ggml-mxfp4';
 import { native } from './native';
 import type { GGUFValue, GGUFValueType } from './gguf';
 import type { QuantizedMatrix } from './types';
 import { writeFileAtomically } from './write-file';
 
 /**
- * A tensor to write: a QuantizedMatrix of format q4_0 or q8_0 (written as ggml's Q4_0 / Q8_0, shape
- * `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
+ * A tensor to write: a QuantizedMatrix of format q4_0, q8_0 or mxfp4 (written as ggml's Q4_0 / Q8_0 /
+ * MXFP4, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
  * `{ type: 'F32', shape: [4096, 11008], data: float32Array }`. `data`'s byte length must match the shape.
  */
 export type GGUFTensorInput = QuantizedMatrix | { type?: string; shape: number[]; data: ArrayBufferView };
@@ -174,9 +175,11 @@ function planTensor(name: string, t: GGUFTensorInput): Omit<PlannedTensor, 'offs
   const what = `tensors['${name}']`;
   if (t === null || typeof t !== 'object') throw new TypeError(`writeGGUF: ${what} must be a QuantizedMatrix or { type, shape, data } (got ${describe(t)})`);
   if ('format' in t) {
+    native.checkQuantized(t, `writeGGUF: ${what}`);
+    if (t.format === 'mxfp4') return planRaw(name, 'MXFP4', [t.cols, t.rows], mxfp4ToGgml(t), what);
     if (t.format !== 'q4_0' && t.format !== 'q8_0') {
       throw new RangeError(
-        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (q4_0 and q8_0 are ggml's Q4_0 and Q8_0; quantize with one of them)`,
+        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (q4_0, q8_0 and mxfp4 are ggml's Q4_0, Q8_0 and MXFP4; quantize with one of them)`,
       );
     }
     return planRaw(name, t.format === 'q4_0' ? 'Q4_0' : 'Q8_0', [t.cols, t.rows], t.data, what);

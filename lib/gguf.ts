@@ -2,6 +2,7 @@
  * GGUF model files (ggml / llama.cpp, versions 2 and 3): {@link openGGUF} memory-maps a file and gives its
  * metadata, its tensor table and zero-copy views of its tensors; {@link writeGGUF} writes GGUF v3.
  */
+import { mxfp4FromGgml } from './ggml-mxfp4';
 import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { native } from './native';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
@@ -39,14 +40,14 @@ export interface GGUFTensorInfo {
   offset: number;
   /** Bytes of data; `null` for an unknown type. */
   byteLength: number | null;
-  /** Whether {@link GGUFFile.tensor} can return it (F32, F16, BF16, Q4_0, Q8_0). */
+  /** Whether {@link GGUFFile.tensor} can return it (F32, F16, BF16, Q4_0, Q8_0, MXFP4). */
   supported: boolean;
 }
 
 export type OpenGGUFOptions = OpenOptions;
 
 /** Tensor types {@link GGUFFile.tensor} returns. */
-export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0'] as const;
+export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0', 'MXFP4'] as const;
 
 interface NativeTensor {
   name: string;
@@ -151,7 +152,8 @@ export class GGUFFile {
    * The tensor as lowbit uses it, a `[rows, cols]` matrix (`cols = shape[0]`, rows the other dimensions):
    * Q4_0 and Q8_0 as a QuantizedMatrix whose `data` is a zero-copy view of the file (ggml's blocks are
    * lowbit's q4_0 / q8_0 layout byte for byte); F32 as a zero-copy Float32Array (copied only when the file's
-   * alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact). Other types are a
+   * alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact); MXFP4 as an mxfp4
+   * matrix (its nibbles reordered into a new buffer: the same codes and E8M0 scales). Other types are a
    * RangeError ({@link bytes} still gives their bytes).
    */
   tensor(name: string): QuantizedMatrix | Float32Array {
@@ -177,6 +179,8 @@ export class GGUFFile {
           byteLength: data.byteLength,
         };
       }
+      case 'MXFP4':
+        return mxfp4FromGgml(this.bytes(name), t.rows, t.cols, `GGUFFile: tensor '${name}'`);
       case 'F32': {
         if (n === 0) return new Float32Array(0);
         const buf = this.#buffer(t);

@@ -23,7 +23,7 @@ interface RefFile {
   alignment: number;
   dataOffset: number;
   metadata: Record<string, [string, unknown]>;
-  tensors: Array<{ name: string; typeId: number; shape: number[]; offset: number; byteLength: number; sha256: string }>;
+  tensors: Array<{ name: string; typeId: number; shape: number[]; offset: number; byteLength: number; sha256: string; dequantized?: string }>;
 }
 
 function ref(cmd: 'read' | 'write', p: string): RefFile {
@@ -84,7 +84,7 @@ t.test('a file written by the independent reference reads back exactly', (tt) =>
   tt.end();
 });
 
-t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 as lowbit matrices, others refused', (tt) => {
+t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 / MXFP4 as lowbit matrices, others refused', (tt) => {
   const p = file('ref.gguf');
   ref('write', p);
   const f = openGGUF(p);
@@ -124,7 +124,21 @@ t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 as lowbit matrices, o
   }
   tt.ok(exact, 'Q8_0 dequantizes to d * q');
   tt.throws(() => f.tensor('blk.0.ffn_down.weight'), { name: 'RangeError', message: /type Q6_K.*bytes\('blk\.0\.ffn_down\.weight'\)/ });
-  tt.throws(() => f.tensor('nope'), { name: 'RangeError', message: /has no tensor 'nope' \(it has 6: 'token_embd\.weight'/ });
+  tt.throws(() => f.tensor('nope'), { name: 'RangeError', message: /has no tensor 'nope' \(it has 7: 'token_embd\.weight'/ });
+  // MXFP4 (a 3-D expert tensor): lowbit's mxfp4 with the same values as ggml's definition computes.
+  const r = ref('read', p);
+  const mx = f.tensor('blk.0.ffn_gate_exps.weight') as QuantizedMatrix;
+  tt.same([mx.format, mx.rows, mx.cols, mx.scaleType], ['mxfp4', 6, 64, 'e8m0'], 'MXFP4: rows are outputs x experts');
+  const want = new Float64Array(new Uint8Array(Buffer.from(r.tensors[6].dequantized as string, 'hex')).buffer);
+  const got = dequantize(mx);
+  tt.ok(got.every((v, i) => v === want[i]), 'MXFP4 dequantizes to ggml\'s values exactly');
+  // And back: writeGGUF of the lowbit matrix gives ggml's bytes.
+  writeGGUF(file('mx.gguf'), { tensors: { m: mx } });
+  tt.ok(Buffer.from(openGGUF(file('mx.gguf')).bytes('m')).equals(Buffer.from(f.bytes('blk.0.ffn_gate_exps.weight'))), 'MXFP4 written back byte for byte');
+  const q = quantize(randn(4 * 96, 3), 4, 96, { format: 'mxfp4' });
+  writeGGUF(file('mx2.gguf'), { tensors: { m: q } });
+  const back = openGGUF(file('mx2.gguf')).tensor('m') as QuantizedMatrix;
+  tt.ok(Buffer.from(back.data).equals(Buffer.from(q.data)) && Buffer.from(back.scales as Uint8Array).equals(Buffer.from(q.scales as Uint8Array)), 'a lowbit mxfp4 matrix round-trips');
   tt.end();
 });
 

@@ -4,8 +4,8 @@ sharing no code with lowbit's parser (csrc/io/gguf.cc) or writer (lib/gguf-write
   gguf_ref.py read FILE          prints the file as JSON: version, alignment, data offset, metadata as
                                  {key: [type, value]} (64-bit integers as decimal strings, floats as
                                  float64 bit patterns in hex so nothing is lost), tensors with the SHA-256
-                                 of their data bytes
-  gguf_ref.py write FILE         writes a fixed file (every value type, F32/F16/BF16/Q8_0/Q4_0/Q6_K
+                                 of their data bytes (MXFP4 ones also with their values, float64 hex)
+  gguf_ref.py write FILE         writes a fixed file (every value type, F32/F16/BF16/Q8_0/Q4_0/Q6_K/MXFP4
                                  tensors of deterministic bytes, alignment 64) and prints it as `read` would
 """
 import hashlib
@@ -21,7 +21,17 @@ FMT = {"uint8": "<B", "int8": "<b", "uint16": "<H", "int16": "<h", "uint32": "<I
        "float32": "<f", "bool": "<?", "uint64": "<Q", "int64": "<q", "float64": "<d"}
 # (elements per block, bytes per block) for the types this reference writes or checks.
 TENSOR_TYPES = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 30: ("BF16", 1, 2), 2: ("Q4_0", 32, 18), 8: ("Q8_0", 32, 34),
-                14: ("Q6_K", 256, 210), 12: ("Q4_K", 256, 144)}
+                14: ("Q6_K", 256, 210), 12: ("Q4_K", 256, 144), 39: ("MXFP4", 32, 17)}
+# ggml's MXFP4: a block is an E8M0 byte e then 16 bytes, element j in the low nibble of byte j and element
+# j + 16 in the high one; value = kvalues_mxfp4[code] * 2^(e - 128) (doubled E2M1 values, half the scale).
+KVALUES_MXFP4 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.float32)
+
+
+def mxfp4_dequant(raw):
+    b = np.frombuffer(raw, np.uint8).reshape(-1, 17)
+    scale = np.ldexp(np.float32(1), b[:, 0].astype(np.int32) - 128).astype(np.float32)
+    q = np.concatenate([b[:, 1:] & 15, b[:, 1:] >> 4], axis=1)
+    return (KVALUES_MXFP4[q] * scale[:, None]).astype(np.float32).reshape(-1)
 
 
 def show(type_name, v):
@@ -86,8 +96,11 @@ def read(path):
         nbytes = dims[0] // blk * size * int(np.prod(dims[1:], dtype=np.int64))
         start = data + off
         assert start + nbytes <= len(b)
-        tensors.append({"name": name, "typeId": t, "shape": dims, "offset": start, "byteLength": nbytes,
-                        "sha256": hashlib.sha256(b[start:start + nbytes]).hexdigest()})
+        entry = {"name": name, "typeId": t, "shape": dims, "offset": start, "byteLength": nbytes,
+                 "sha256": hashlib.sha256(b[start:start + nbytes]).hexdigest()}
+        if t == 39:
+            entry["dequantized"] = mxfp4_dequant(b[start:start + nbytes]).astype(np.float64).tobytes().hex()
+        tensors.append(entry)
     return {"version": version, "alignment": align, "dataOffset": data, "metadata": meta, "tensors": tensors}
 
 
@@ -129,6 +142,7 @@ def write(path):
         ("blk.0.attn_q.weight", [64, 4], 8),
         ("blk.0.ffn_up.weight", [96, 2, 2], 2),
         ("blk.0.ffn_down.weight", [256, 2], 14),
+        ("blk.0.ffn_gate_exps.weight", [64, 3, 2], 39),
     ]
     blobs = []
     for name, dims, t in tensors:
@@ -140,6 +154,9 @@ def write(path):
                 raw[i] &= 0x3F
         if t == 0:
             raw = bytearray(rng.standard_normal(n // 4).astype("<f4").tobytes())
+        if t == 39:  # E8M0 scales in a moderate range
+            for i in range(0, n, size):
+                raw[i] = 100 + raw[i] % 50
         if t in (2, 8):  # finite fp16 block scales
             step = size
             for i in range(0, n, step):
