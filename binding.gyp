@@ -24,6 +24,8 @@
         "csrc/core/quantize.cc",
         "csrc/core/matmul_ref.cc",
         "csrc/core/matmul.cc",
+        "csrc/core/matmul_super_blocks.cc",
+        "csrc/core/kquants.cc",
         "csrc/core/packed.cc",
         "csrc/core/prepared.cc",
         "csrc/core/thread_pool.cc",

@@ -1,4 +1,4 @@
-/** writeGGUF: GGUF v3 files that llama.cpp loads, from lowbit's q4_0 / q8_0 matrices and raw tensors. */
+/** writeGGUF: GGUF v3 files that llama.cpp loads, from lowbit's ggml-format matrices (q4_0, q8_0, q4_k, q5_k, q6_k, mxfp4) and raw tensors. */
 import { describe } from './describe';
 import { mxfp4ToGgml } from './ggml-mxfp4';
 import { native } from './native';
@@ -7,8 +7,8 @@ import type { QuantizedMatrix } from './types';
 import { writeFileAtomically } from './write-file';
 
 /**
- * A tensor to write: a QuantizedMatrix of format q4_0, q8_0 or mxfp4 (written as ggml's Q4_0 / Q8_0 /
- * MXFP4, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
+ * A tensor to write: a QuantizedMatrix of format q4_0, q8_0, q4_k, q5_k, q6_k or mxfp4 (written as ggml's
+ * Q4_0 / Q8_0 / Q4_K / Q5_K / Q6_K / MXFP4, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
  * `{ type: 'F32', shape: [4096, 11008], data: float32Array }`. `data`'s byte length must match the shape.
  */
 export type GGUFTensorInput = QuantizedMatrix | { type?: string; shape: number[]; data: ArrayBufferView };
@@ -171,18 +171,22 @@ interface PlannedTensor {
   offset: number;
 }
 
+// lowbit formats whose data is ggml's blocks byte for byte.
+const GGML_BLOCK_TYPES: Partial<Record<string, string>> = { q4_0: 'Q4_0', q8_0: 'Q8_0', q4_k: 'Q4_K', q5_k: 'Q5_K', q6_k: 'Q6_K' };
+
 function planTensor(name: string, t: GGUFTensorInput): Omit<PlannedTensor, 'offset'> {
   const what = `tensors['${name}']`;
   if (t === null || typeof t !== 'object') throw new TypeError(`writeGGUF: ${what} must be a QuantizedMatrix or { type, shape, data } (got ${describe(t)})`);
   if ('format' in t) {
     native.checkQuantized(t, `writeGGUF: ${what}`);
     if (t.format === 'mxfp4') return planRaw(name, 'MXFP4', [t.cols, t.rows], mxfp4ToGgml(t), what);
-    if (t.format !== 'q4_0' && t.format !== 'q8_0') {
+    const type = GGML_BLOCK_TYPES[t.format];
+    if (type === undefined) {
       throw new RangeError(
-        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (q4_0, q8_0 and mxfp4 are ggml's Q4_0, Q8_0 and MXFP4; quantize with one of them)`,
+        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (q4_0, q8_0, q4_k, q5_k, q6_k and mxfp4 are ggml's Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and MXFP4; quantize with one of them)`,
       );
     }
-    return planRaw(name, t.format === 'q4_0' ? 'Q4_0' : 'Q8_0', [t.cols, t.rows], t.data, what);
+    return planRaw(name, type, [t.cols, t.rows], t.data, what);
   }
   const type = t.type ?? (t.data instanceof Float32Array ? 'F32' : undefined);
   if (type === undefined) throw new TypeError(`writeGGUF: ${what}.type is needed unless data is a Float32Array (then it is 'F32')`);

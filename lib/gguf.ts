@@ -40,14 +40,14 @@ export interface GGUFTensorInfo {
   offset: number;
   /** Bytes of data; `null` for an unknown type. */
   byteLength: number | null;
-  /** Whether {@link GGUFFile.tensor} can return it (F32, F16, BF16, Q4_0, Q8_0, MXFP4). */
+  /** Whether {@link GGUFFile.tensor} can return it (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, MXFP4). */
   supported: boolean;
 }
 
 export type OpenGGUFOptions = OpenOptions;
 
 /** Tensor types {@link GGUFFile.tensor} returns. */
-export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0', 'MXFP4'] as const;
+export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0', 'Q4_K', 'Q5_K', 'Q6_K', 'MXFP4'] as const;
 
 interface NativeTensor {
   name: string;
@@ -150,9 +150,9 @@ export class GGUFFile {
 
   /**
    * The tensor as lowbit uses it, a `[rows, cols]` matrix (`cols = shape[0]`, rows the other dimensions):
-   * Q4_0 and Q8_0 as a QuantizedMatrix whose `data` is a zero-copy view of the file (ggml's blocks are
-   * lowbit's q4_0 / q8_0 layout byte for byte); F32 as a zero-copy Float32Array (copied only when the file's
-   * alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact); MXFP4 as an mxfp4
+   * Q4_0, Q8_0, Q4_K, Q5_K and Q6_K as a QuantizedMatrix whose `data` is a zero-copy view of the file
+   * (ggml's blocks are lowbit's q4_0 / q8_0 / q4_k / q5_k / q6_k layout byte for byte); F32 as a zero-copy
+   * Float32Array (copied only when the file's alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact); MXFP4 as an mxfp4
    * matrix (its nibbles reordered into a new buffer: the same codes and E8M0 scales). Other types are a
    * RangeError ({@link bytes} still gives their bytes).
    */
@@ -172,6 +172,26 @@ export class GGUFFile {
           scheme: 'symmetric',
           granularity: 'group',
           groupSize: 32,
+          scaleType: 'float16',
+          data,
+          scales: new Uint16Array(0),
+          zeros: null,
+          byteLength: data.byteLength,
+        };
+      }
+      case 'Q4_K':
+      case 'Q5_K':
+      case 'Q6_K': {
+        const data = this.bytes(name);
+        const format = t.type === 'Q4_K' ? 'q4_k' : t.type === 'Q5_K' ? 'q5_k' : 'q6_k';
+        return {
+          format,
+          rows: t.rows,
+          cols: t.cols,
+          bits: format === 'q4_k' ? 4 : format === 'q5_k' ? 5 : 6,
+          scheme: 'symmetric',
+          granularity: 'group',
+          groupSize: 256,
           scaleType: 'float16',
           data,
           scales: new Uint16Array(0),

@@ -3,11 +3,11 @@
  * widths (`fp32`, `fp16`, `bf16`, `fp8`, `int8`, `int4`: exactly that many bits per weight, no scales) and
  * lowbit's formats with their real storage cost, written like the benchmark rows:
  * `'int4 g128'`, `'int8 g32'`, `'int4 row'`, `'int4 g128 asym'`, `'int4 g128 f16'` (float16 scales),
- * `'q4_0'`, `'q8_0'`, `'nf4'` (group 64), `'nf4 g128'`, `'mxfp4'`, `'nvfp4'`, `'fp8_e4m3'` (per row).
+ * `'q4_0'`, `'q8_0'`, `'q4_k'`, `'q5_k'`, `'q6_k'`, `'nf4'` (group 64), `'nf4 g128'`, `'mxfp4'`, `'nvfp4'`, `'fp8_e4m3'` (per row).
  * Words may be separated by spaces or dashes (`int4-g128`).
  */
 import { native } from './native';
-import type { Format, QuantizedMatrix, QuantizeOptions } from './types';
+import type { Bits, Format, QuantizedMatrix, QuantizeOptions } from './types';
 
 export interface Precision {
   /** The name as given, normalised (`'int4 g128'`). */
@@ -19,11 +19,14 @@ export interface Precision {
 }
 
 const IDEAL: Record<string, number> = { fp32: 32, fp16: 16, bf16: 16, fp8: 8, int8: 8, int4: 4 };
-const FORMATS: Record<string, { format: Format; bits: 4 | 8 }> = {
+const FORMATS: Record<string, { format: Format; bits: Bits }> = {
   int4: { format: 'int', bits: 4 },
   int8: { format: 'int', bits: 8 },
   q4_0: { format: 'q4_0', bits: 4 },
   q8_0: { format: 'q8_0', bits: 8 },
+  q4_k: { format: 'q4_k', bits: 4 },
+  q5_k: { format: 'q5_k', bits: 5 },
+  q6_k: { format: 'q6_k', bits: 6 },
   nf4: { format: 'nf4', bits: 4 },
   bnb_fp4: { format: 'bnb_fp4', bits: 4 },
   mxfp4: { format: 'mxfp4', bits: 4 },

@@ -1,5 +1,5 @@
-/** Bits per stored weight. */
-export type Bits = 4 | 8;
+/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (5 and 6: q5_k, q6_k). */
+export type Bits = 4 | 5 | 6 | 8;
 
 /**
  * `symmetric`: `s = max|w| / (2^(b-1) - 1)`, `q = clip(round(w / s), -2^(b-1), 2^(b-1) - 1)`.
@@ -35,8 +35,27 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  *   {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 (float32; code 8 is +0 as in bitsandbytes' table), times `absmax` per
  *   group (default 64); codes chosen as bitsandbytes does: `x * (1 / absmax)` in float32, then its comparisons
  *   with the midpoints (`dQuantizeFP4`). Packed like nf4.
+ * - `'q4_k'`, `'q5_k'`, `'q6_k'`: ggml's K-quant super-blocks of 256 columns, byte-identical to GGUF's Q4_K, Q5_K
+ *   and Q6_K and to what llama-quantize writes without an importance matrix (ggml's reference quantizers,
+ *   `quantize_row_q*_K_ref`, scale searches included). Q4_K / Q5_K: an fp16 `d` and `dmin`, 6-bit scale and
+ *   min per 32 columns, value `d * scale * q - dmin * min` (q 4 or 5 bits). Q6_K: an fp16 `d`, an int8 scale
+ *   per 16 columns, value `d * scale * (q - 32)` (q 6 bits). `bits` is 4, 5 or 6, `groupSize` 256, the scales
+ *   live in `data` (`scales` is empty). `cols` must be a multiple of 256. matmul uses float activations
+ *   (lowbit has no int8 K-quant kernels yet).
  */
-export type Format = 'int' | 'q4_0' | 'q8_0' | 'nf4' | 'fp8_e4m3' | 'fp8_e5m2' | 'mxfp4' | 'nvfp4' | 'bnb_fp4';
+export type Format =
+  | 'int'
+  | 'q4_0'
+  | 'q8_0'
+  | 'nf4'
+  | 'fp8_e4m3'
+  | 'fp8_e5m2'
+  | 'mxfp4'
+  | 'nvfp4'
+  | 'bnb_fp4'
+  | 'q4_k'
+  | 'q5_k'
+  | 'q6_k';
 
 /**
  * How scales are stored: `'float32'` (`Float32Array`), `'float16'` (IEEE binary16 bit patterns in a

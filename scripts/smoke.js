@@ -89,9 +89,9 @@ async function main() {
   // rounds once, k fp32 additions in any order: (k + 1) 2^-24 of sum |x w^|), the int8 path against
   // the scalar kernels' (same integer sums; 1e-5 of the terms' magnitude covers the accumulation order).
   /** @type {import('lowbit').Format[]} */
-  const fmts = ['q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4'];
+  const fmts = ['q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k'];
   for (const format of fmts) {
-    const rows = 24, cols = 128, m = 3;
+    const rows = 24, cols = format.endsWith('_k') ? 256 : 128, m = 3;
     const w = randn(rows * cols, seed++), x = randn(m * cols, seed++);
     const q = lowbit.quantize(w, rows, cols, { format });
     const wh = lowbit.dequantize(q);

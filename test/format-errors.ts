@@ -11,7 +11,7 @@ const call = quantize as (...a: any[]) => unknown;
 const callAsync = quantizeAsync as (...a: any[]) => Promise<unknown>;
 
 const optionCases: [string, object, ErrorConstructor, RegExp][] = [
-  ['unknown format', { format: 'q4_k' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4' or 'bnb_fp4' \(got the string 'q4_k'\)/],
+  ['unknown format', { format: 'q3_k' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k' or 'q6_k' \(got the string 'q3_k'\)/],
   ['format not a string', { format: 4 }, TypeError, /options.format must be/],
   ['bits not matching the format', { format: 'q4_0', bits: 8 }, RangeError, /options.bits must be 4 for format 'q4_0' \(got 8\)/],
   ['asymmetric nf4', { format: 'nf4', scheme: 'asymmetric' }, RangeError, /options.scheme must be 'symmetric' for format 'nf4'/],

@@ -250,7 +250,7 @@ t.test('q4_0 and q8_0: a hand-computed ggml block', async (t) => {
 t.test('formats() lists every format with its footprint', async (t) => {
   const f = formats();
   t.same(f.map((e) => `${e.format}${e.format === 'int' ? e.bits : ''}`),
-    ['int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4']);
+    ['int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k']);
   const bpw = Object.fromEntries(f.map((e) => [`${e.format}${e.format === 'int' ? e.bits : ''}`, e.bitsPerWeight]));
   t.equal(bpw.int4, 4 + 32 / 32);
   t.equal(bpw.q4_0, 4.5);
@@ -260,10 +260,13 @@ t.test('formats() lists every format with its footprint', async (t) => {
   t.equal(bpw.mxfp4, 4.25);
   t.equal(bpw.nvfp4, 4.5 + 32 / 4096 / 4096);
   t.equal(bpw.fp8_e4m3, 8 + 32 / 4096);
+  t.equal(bpw.q4_k, 144 * 8 / 256);
+  t.equal(bpw.q5_k, 176 * 8 / 256);
+  t.equal(bpw.q6_k, 210 * 8 / 256);
   t.equal(formats(1024).find((e) => e.format === 'fp8_e5m2')!.bitsPerWeight, 8 + 32 / 1024);
   for (const e of f) {
-    const w = randn(64 * 128, 9);
-    const q = quantize(w, 64, 128, e.format === 'int' ? { bits: e.bits } : { format: e.format });
+    const w = randn(64 * 256, 9);
+    const q = quantize(w, 64, 256, e.format === 'int' ? { bits: e.bits } : { format: e.format });
     t.equal(q.format, e.format);
     t.equal(q.scaleType, e.scaleType);
     t.equal(q.groupSize, e.groupSize);

@@ -84,7 +84,7 @@ t.test('a file written by the independent reference reads back exactly', (tt) =>
   tt.end();
 });
 
-t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 / MXFP4 as lowbit matrices, others refused', (tt) => {
+t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 / Q6_K / MXFP4 as lowbit matrices, others refused', (tt) => {
   const p = file('ref.gguf');
   ref('write', p);
   const f = openGGUF(p);
@@ -123,13 +123,17 @@ t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 / MXFP4 as lowbit mat
     }
   }
   tt.ok(exact, 'Q8_0 dequantizes to d * q');
-  tt.throws(() => f.tensor('blk.0.ffn_down.weight'), { name: 'RangeError', message: /type Q6_K.*bytes\('blk\.0\.ffn_down\.weight'\)/ });
-  tt.throws(() => f.tensor('nope'), { name: 'RangeError', message: /has no tensor 'nope' \(it has 7: 'token_embd\.weight'/ });
+  const q6 = f.tensor('blk.0.ffn_down.weight') as QuantizedMatrix;
+  tt.same([q6.format, q6.rows, q6.cols, q6.bits, q6.groupSize, q6.byteLength], ['q6_k', 2, 256, 6, 256, 2 * 210], 'Q6_K as q6_k');
+  tt.equal(q6.data.buffer, f.bytes('blk.0.ffn_down.weight').buffer, 'Q6_K data is a zero-copy view');
+  tt.throws(() => f.tensor('blk.0.attn_v.weight'), { name: 'RangeError', message: /type Q2_K.*bytes\('blk\.0\.attn_v\.weight'\)/ });
+  tt.throws(() => f.tensor('nope'), { name: 'RangeError', message: /has no tensor 'nope' \(it has 8: 'token_embd\.weight'/ });
   // MXFP4 (a 3-D expert tensor): lowbit's mxfp4 with the same values as ggml's definition computes.
   const r = ref('read', p);
   const mx = f.tensor('blk.0.ffn_gate_exps.weight') as QuantizedMatrix;
   tt.same([mx.format, mx.rows, mx.cols, mx.scaleType], ['mxfp4', 6, 64, 'e8m0'], 'MXFP4: rows are outputs x experts');
-  const want = new Float64Array(new Uint8Array(Buffer.from(r.tensors[6].dequantized as string, 'hex')).buffer);
+  const mxRef = r.tensors.find((x) => x.name === 'blk.0.ffn_gate_exps.weight')!;
+  const want = new Float64Array(new Uint8Array(Buffer.from(mxRef.dequantized as string, 'hex')).buffer);
   const got = dequantize(mx);
   tt.ok(got.every((v, i) => v === want[i]), 'MXFP4 dequantizes to ggml\'s values exactly');
   // And back: writeGGUF of the lowbit matrix gives ggml's bytes.

@@ -23,7 +23,8 @@ else
   "$cxx" "${flags[@]}" -march=armv8.2-a+dotprod+i8mm -c csrc/arm/matmul_neon_i8mm.cc -o "$out/i8mm.o"
   objs=("$out"/neon.o "$out"/dotprod.o "$out"/i8mm.o)
 fi
-"$cxx" "${flags[@]}" bench/native/bench_native.cc csrc/core/quantize.cc csrc/core/matmul_ref.cc csrc/core/matmul.cc \
+"$cxx" "${flags[@]}" bench/native/bench_native.cc csrc/core/quantize.cc csrc/core/kquants.cc csrc/core/matmul_ref.cc csrc/core/matmul.cc \
+  csrc/core/matmul_super_blocks.cc \
   csrc/core/packed.cc csrc/core/thread_pool.cc csrc/core/cpu_features.cc csrc/core/dispatch.cc csrc/core/probe.cc \
   "${objs[@]}" -pthread -o "$out/bench_native"
 "$out/bench_native" "$@"

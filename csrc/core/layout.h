@@ -10,11 +10,12 @@ namespace lowbit {
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
 // kInt: the seed's integer codes. The others are defined in lib/types.ts (QuantizeOptions.format).
-enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4 };
+enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K };
 enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 
 constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,   Format::kFP8E4M3,
-                                  Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4};
+                                  Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4,
+                                  Format::kQ4_K,    Format::kQ5_K,    Format::kQ6_K};
 
 // The API's names for them.
 inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
@@ -38,6 +39,9 @@ inline const char* format_name(Format f) {
     case Format::kMXFP4: return "mxfp4";
     case Format::kNVFP4: return "nvfp4";
     case Format::kBnbFP4: return "bnb_fp4";
+    case Format::kQ4_K: return "q4_k";
+    case Format::kQ5_K: return "q5_k";
+    case Format::kQ6_K: return "q6_k";
   }
   return "?";
 }
@@ -58,7 +62,8 @@ inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t =
 // in the low nibble, every row starting on a byte boundary; symmetric int codes
 // are stored as q + 8. q4_0 / q8_0: ggml's blocks of 32 (an fp16 scale, then
 // the codes; q4_0 holds element j in the low and j + 16 in the high nibble of
-// byte j), back to back, row by row; their scales live only in `data`.
+// byte j), back to back, row by row; their scales live only in `data`. q4_k / q5_k /
+// q6_k: ggml's super-blocks of 256 (kquants.h), likewise only in `data`.
 struct QuantLayout {
   int64_t rows = 0;
   int64_t cols = 0;
@@ -70,10 +75,20 @@ struct QuantLayout {
   ScaleType scale_type = ScaleType::kF32;
 
   bool ggml_blocks() const { return format == Format::kQ4_0 || format == Format::kQ8_0; }
-  // Bytes of one ggml block (an fp16 scale and 32 codes).
-  int64_t block_bytes() const { return format == Format::kQ4_0 ? 18 : 34; }
+  bool super_blocks() const { return format == Format::kQ4_K || format == Format::kQ5_K || format == Format::kQ6_K; }
+  // Bytes of one ggml block (q4_0, q8_0: an fp16 scale and 32 codes; the K-quants' 256 weights).
+  int64_t block_bytes() const {
+    switch (format) {
+      case Format::kQ4_0: return 18;
+      case Format::kQ4_K: return 144;
+      case Format::kQ5_K: return 176;
+      case Format::kQ6_K: return 210;
+      default: return 34;
+    }
+  }
   int64_t row_bytes() const {
     if (ggml_blocks()) return cols / 32 * block_bytes();
+    if (super_blocks()) return cols / 256 * block_bytes();
     return bits == 8 ? cols : (cols + 1) / 2;
   }
   int64_t data_bytes() const { return rows * row_bytes(); }
@@ -90,7 +105,7 @@ struct QuantLayout {
   }
   int64_t num_zeros() const { return scheme == Scheme::kAsymmetric ? num_scales() : 0; }
   // Entries of the separate `scales` array (ggml blocks carry theirs inside `data`).
-  int64_t stored_scales() const { return ggml_blocks() ? 0 : num_scales(); }
+  int64_t stored_scales() const { return ggml_blocks() || super_blocks() ? 0 : num_scales(); }
   // Every byte the matrix needs, nvfp4's fp32 tensor scale included.
   int64_t byte_length() const {
     return data_bytes() + scale_type_bytes(scale_type) * stored_scales() + num_zeros() +

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "matmul_ref.h"
+#include "matmul_super_blocks.h"
 #include "qmatrix.h"
 
 namespace lowbit {
@@ -138,6 +139,9 @@ WeightArgs weight_args(const QMatrixView& q) {
     case Format::kFP8E5M2: w.code = WCode::kE5M2; break;
     case Format::kMXFP4:
     case Format::kNVFP4: w.code = WCode::kLut4; lut = &kE2M1Lut; break;
+    case Format::kQ4_K:
+    case Format::kQ5_K:
+    case Format::kQ6_K: return w;  // never reaches the code kernels (matmul_super_blocks)
   }
   if (L.format == Format::kNVFP4) w.scale_mul = q.tensor_scale;
   w.scale_mul_i8 = w.scale_mul;
@@ -217,6 +221,10 @@ void run_tasks(ThreadPool& pool, int64_t m, int64_t n, int64_t k, TaskShape shap
 void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act, float* y,
             ThreadPool& pool) {
   const QuantLayout& L = q.layout;
+  if (L.super_blocks()) {
+    matmul_super_blocks(kernels, q, x, m, y, pool);
+    return;
+  }
   const int64_t k = L.cols, n = L.rows;
   const WeightArgs w = weight_args(q);
   // Two scales per 32-block only for table formats (their lanes never mix the halves).

@@ -12,6 +12,10 @@ namespace lowbit {
 PackPlan plan_pack(const QMatrixView& q) {
   const QuantLayout& L = q.layout;
   PackPlan p;
+  if (L.super_blocks()) {
+    p.why = "the K-quants have no packed kernels yet";
+    return p;
+  }
   const WeightArgs w = weight_args(q);
   PackedArgs& a = p.args;
   a.n = L.rows;

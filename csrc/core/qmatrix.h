@@ -37,6 +37,9 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
     case Format::kMXFP4:
     case Format::kNVFP4: return (code & 8) ? -kE2M1[code & 7] : kE2M1[code & 7];
     case Format::kBnbFP4: return bnb_fp4_value(code);
+    case Format::kQ4_K:
+    case Format::kQ5_K:
+    case Format::kQ6_K: break;  // no per-element codes: kquants.h decodes whole super-blocks
   }
   return 0.0f;
 }

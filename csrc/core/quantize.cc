@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kquants.h"
 #include "qmatrix.h"
 
 namespace lowbit {
@@ -73,6 +74,10 @@ void store_fp16(uint8_t* p, float v) {
   std::memcpy(p, &h, 2);
 }
 
+const char* const kKQuantRange =
+    "a super-block's fp16 scale overflows (ggml's K-quants hold weights up to about 1e6 in magnitude for q4_k and "
+    "q5_k, 2e8 for q6_k); scale the weights down or use another format";
+
 // ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref, one row.
 void quantize_ggml_row(const float* x, const QuantLayout& L, uint8_t* row) {
   for (int64_t b = 0; b < L.cols / 32; ++b) {
@@ -118,6 +123,23 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) quantize_ggml_row(w + r * L.cols, L, data + r * L.row_bytes());
     });
+    return nullptr;
+  }
+  if (L.super_blocks()) {
+    // ggml writes an infinite d or dmin when a block's scales pass fp16's 65504 (from about 1e6 for
+    // q4_k / q5_k, 3e8 for q6_k), and from 1e13 q6_k's x^3 sums overflow into all-zero blocks: both
+    // refused. Below 1e9 the bytes are exactly ggml's; past it every block would overflow anyway.
+    bool ok = true;
+    for (int64_t i = 0; i < L.rows * L.cols && ok; ++i) ok = std::fabs(w[i]) < 1e9f;
+    if (!ok) return kKQuantRange;
+    for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) quantize_kquant_row(L.format, w + r * L.cols, L.cols, data + r * L.row_bytes());
+    });
+    for (int64_t b = 0; b < L.data_bytes() / L.block_bytes(); ++b) {
+      float d, dmin;
+      kquant_block_scales(L.format, data + b * L.block_bytes(), &d, &dmin);
+      if (!std::isfinite(d) || !std::isfinite(dmin)) return kKQuantRange;
+    }
     return nullptr;
   }
   const bool sym = L.scheme == Scheme::kSymmetric;
@@ -249,6 +271,11 @@ namespace {
 // out[(r - r0) * cols + c] = scale * value(code) for rows [r0, r1).
 void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
+  if (L.super_blocks()) {
+    for (int64_t r = r0; r < r1; ++r)
+      dequantize_kquant_row(L.format, q.data + r * L.row_bytes(), L.cols, out + (r - r0) * L.cols);
+    return;
+  }
   for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
     const float s = scale_at(q, idx);
     const int z = q.zeros ? q.zeros[idx] : 0;

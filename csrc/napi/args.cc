@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "../core/formats.h"
+#include "../core/kquants.h"
 #include "../core/qmatrix.h"
 #include "../core/quantize.h"
 
@@ -90,10 +91,13 @@ void require_finite(Napi::Float32Array a, const std::string& what) {
 
 namespace {
 
+// 5 and 6 are the widths of q5_k and q6_k; check_format_rules holds every format to its own.
 int parse_bits(Napi::Value v, const std::string& what) {
   if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be 4 or 8 (got " + describe(v) + ")");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != 4 && d != 8) throw_range_error(v.Env(), what + " must be 4 or 8 (got " + number_text(d) + ")");
+  if (d != 4 && d != 5 && d != 6 && d != 8) {
+    throw_range_error(v.Env(), what + " must be 4 or 8 (got " + number_text(d) + ")");
+  }
   return static_cast<int>(d);
 }
 
@@ -153,6 +157,9 @@ ScaleType parse_scale_type(Napi::Value v, const std::string& what) {
 void check_format_rules(Napi::Env env, const QuantLayout& L, const std::string& what) {
   const FormatInfo& fi = format_info(L.format);
   const std::string f = std::string("format '") + format_name(L.format) + "'";
+  if (fi.bits == 0 && L.bits != 4 && L.bits != 8) {
+    throw_range_error(env, what + ".bits must be 4 or 8 for " + f + " (got " + std::to_string(L.bits) + ")");
+  }
   if (fi.bits != 0 && L.bits != fi.bits) {
     throw_range_error(env, what + ".bits must be " + std::to_string(fi.bits) + " for " + f + " (got " +
                                std::to_string(L.bits) + ")");
@@ -286,6 +293,19 @@ Napi::TypedArray scales_array(Napi::Value v, ScaleType t, const std::string& wha
 // d = max / -8). Fp8 element codes may be NaN/Inf: they are values, like a float's.
 void check_scale_values(Napi::Env env, const QMatrixView& q, const std::string& what) {
   const QuantLayout& L = q.layout;
+  if (L.super_blocks()) {
+    // d and dmin may be any finite value (ggml's are signed); the 6-bit scales and codes have no invalid values.
+    const int64_t blocks = L.data_bytes() / L.block_bytes();
+    for (int64_t b = 0; b < blocks; ++b) {
+      float d, dmin;
+      kquant_block_scales(L.format, q.data + b * L.block_bytes(), &d, &dmin);
+      if (std::isfinite(d) && std::isfinite(dmin)) continue;
+      throw_range_error(env, what + ".data: block " + std::to_string(b) + "'s fp16 " +
+                                 (std::isfinite(d) ? "dmin is " + number_text(dmin) : "d is " + number_text(d)) +
+                                 "; block scales must be finite");
+    }
+    return;
+  }
   const int64_t ns = L.ggml_blocks() ? L.num_scales() : L.stored_scales();
   const int sb = scale_type_bytes(L.scale_type);
   for (int64_t i = 0; i < ns; ++i) {
@@ -349,7 +369,7 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
   Napi::TypedArray scales = scales_array(get_field(o, "scales"), L.scale_type, what + ".scales");
   if (static_cast<int64_t>(scales.ElementLength()) != ns) {
     throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; " +
-                               (L.ggml_blocks() ? std::string("format '") + format_name(L.format) +
+                               (L.ggml_blocks() || L.super_blocks() ? std::string("format '") + format_name(L.format) +
                                                       "' keeps its scales in data, so it must be empty"
                                                 : "granularity '" + std::string(granularity_name(L.granularity)) +
                                                       "' needs " + std::to_string(ns)));
@@ -417,6 +437,10 @@ Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L) {
     case ScaleType::kF16: return Napi::Uint16Array::New(env, n);
     default: return Napi::Uint8Array::New(env, n);
   }
+}
+
+const char* int8_missing_reason(const QuantLayout& L) {
+  return L.super_blocks() ? "the K-quants have no int8 kernels yet" : "its values have no integer form";
 }
 
 }  // namespace lowbit::napi

@@ -451,6 +451,9 @@ std::vector<Config> configs() {
   }
   out.push_back({Format::kMXFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kE8M0});
   out.push_back({Format::kNVFP4, 4, Scheme::kSymmetric, Granularity::kGroup, 16, ScaleType::kE4M3});
+  out.push_back({Format::kQ4_K, 4, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kQ5_K, 5, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kQ6_K, 6, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
   return out;
 }
 
@@ -465,6 +468,11 @@ void test_table(const KernelTable& kt) {
   int variant = 0;
   for (const Config& c : configs()) {
     for (int64_t m : ms) test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, c, m, variant++ % 5);
+    if (format_info(c.format).fixed_group && c.group == 256) {
+      // K-quant super-blocks: three of them, on the panel path; no odd shapes exist.
+      test_matmul_config(kt, rng, /*n=*/37, /*k=*/768, c, /*m=*/13, variant++ % 5);
+      continue;
+    }
     // The float path's panels over three column blocks (256, 256, 128) of dequantized weights.
     test_matmul_config(kt, rng, /*n=*/37, /*k=*/640, c, /*m=*/13, variant++ % 5);
     // Shapes the SIMD kernels hand to the scalar path: odd cols, a group of 8.

@@ -1,0 +1,369 @@
+#include "kquants.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "float_formats.h"
+
+// Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f, 2026-08-21). Every
+// float32 expression keeps ggml's operand order; the build's -ffp-contract=off keeps
+// the compiler from fusing them, so the bytes match ggml's on every target.
+
+namespace lowbit {
+namespace {
+
+constexpr float kGroupMaxEps = 1e-15f;
+
+// Block layouts (ggml-common.h).
+constexpr int64_t kQ4KBytes = 2 + 2 + 12 + 128;      // d, dmin, scales, qs
+constexpr int64_t kQ5KBytes = 2 + 2 + 12 + 32 + 128;  // d, dmin, scales, qh, qs
+constexpr int64_t kQ6KBytes = 128 + 64 + 16 + 2;      // ql, qh, scales, d
+
+// Round half to even for |v| < 2^22, through the float32 sum with 1.5 * 2^23 as ggml does.
+inline int nearest_int(float v) {
+  const float t = v + 12582912.0f;
+  int32_t i;
+  std::memcpy(&i, &t, 4);
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+inline void put_f16(uint8_t* p, float v) {
+  const uint16_t h = fp32_to_fp16(v);
+  std::memcpy(p, &h, 2);
+}
+inline float get_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return fp16_to_fp32(h);
+}
+
+// Scale and min of a group of n (x - min) codes in [0, nmax], by ggml's weighted
+// least-squares search over nstep + 1 candidate scales. Returns the scale; *neg_min is -min.
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* neg_min,
+                       uint8_t* Laux, float rmin, float rdelta, int nstep) {
+  float min = x[0], max = x[0];
+  float sum_w = weights[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min) min = x[i];
+    if (x[i] > max) max = x[i];
+    const float w = weights[i];
+    sum_w += w;
+    sum_x += w * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    *neg_min = -min;
+    return 0.0f;
+  }
+  float iscale = nmax / (max - min);
+  float scale = 1 / iscale;
+  float best_error = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = nearest_int(iscale * (x[i] - min));
+    L[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
+    float diff = scale * L[i] + min - x[i];
+    diff = diff * diff;
+    best_error += weights[i] * diff;
+  }
+  for (int is = 0; is <= nstep; ++is) {
+    iscale = (rmin + rdelta * is + nmax) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      int l = nearest_int(iscale * (x[i] - min));
+      l = std::max(0, std::min(nmax, l));
+      Laux[i] = static_cast<uint8_t>(l);
+      const float w = weights[i];
+      sum_l += w * l;
+      sum_l2 += w * l * l;
+      sum_xl += w * l * x[i];
+    }
+    const float D = sum_w * sum_l2 - sum_l * sum_l;
+    if (D > 0) {
+      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      float cur_error = 0;
+      for (int i = 0; i < n; ++i) {
+        float diff = this_scale * Laux[i] + this_min - x[i];
+        diff = diff * diff;
+        cur_error += weights[i] * diff;
+      }
+      if (cur_error < best_error) {
+        std::memcpy(L, Laux, static_cast<size_t>(n));
+        best_error = cur_error;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  *neg_min = -min;
+  return scale;
+}
+
+// Signed codes in [-nmax, nmax - 1] (stored + nmax) with the scale that minimises the
+// x^2-weighted error over 19 candidate scales (ggml's rmse_type 1, no importance weights).
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.0f;
+  }
+  float iscale = -nmax / max;
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    int l = nearest_int(iscale * x[i]);
+    l = std::max(-nmax, std::min(nmax - 1, l));
+    L[i] = static_cast<int8_t>(l + nmax);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  float scale = suml2 ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = -(nmax + 0.1f * is) / max;
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      int l = nearest_int(iscale * x[i]);
+      l = std::max(-nmax, std::min(nmax - 1, l));
+      const float w = x[i] * x[i];
+      sumlx += w * x[i] * l;
+      suml2 += w * l * l;
+    }
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      for (int i = 0; i < n; ++i) {
+        const int l = nearest_int(iscale * x[i]);
+        L[i] = static_cast<int8_t>(nmax + std::max(-nmax, std::min(nmax - 1, l)));
+      }
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// The 6-bit scale and min of sub-block j from the 12 packed bytes.
+inline void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// Q4_K and Q5_K share everything but the code width and the search's range.
+// Block: fp16 d, fp16 dmin, 12 bytes of 6-bit scales and mins, then (Q5_K) 32 bytes of
+// fifth bits, then 128 bytes of low nibbles.
+void quantize_qk_min_block(const float* x, int nmax, float rmin, int nstep, uint8_t* blk) {
+  uint8_t L[kSuperBlock], Laux[32];
+  float weights[32], mins[8], scales[8];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < 8; ++j) {
+    const float* xj = x + 32 * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += xj[l] * xj[l];
+    const float av_x = std::sqrt(sum_x2 / 32);
+    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xj[l]);
+    scales[j] = make_qkx2_quants(32, nmax, xj, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep);
+    if (scales[j] > max_scale) max_scale = scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+  uint8_t* sc = blk + 4;
+  std::memset(sc, 0, 12);
+  const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+  const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+  for (int j = 0; j < 8; ++j) {
+    // ggml stores nearest_int's result in a uint8_t before clamping.
+    const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
+    const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
+    if (j < 4) {
+      sc[j] = ls;
+      sc[j + 4] = lm;
+    } else {
+      sc[j + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
+      sc[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+      sc[j] |= static_cast<uint8_t>((lm >> 4) << 6);
+    }
+  }
+  put_f16(blk, max_scale / 63.f);
+  put_f16(blk + 2, max_min / 63.f);
+  const float d_all = get_f16(blk), dmin_all = get_f16(blk + 2);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, m;
+    scale_min_k4(j, sc, &s, &m);
+    const float d = d_all * s;
+    if (!d) continue;
+    const float dm = dmin_all * m;
+    for (int i = 0; i < 32; ++i) {
+      const int l = nearest_int((x[32 * j + i] + dm) / d);
+      L[32 * j + i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
+    }
+  }
+  // Each 64 weights: the first 32 in low nibbles, the next 32 in high nibbles (Q5_K: the
+  // fifth bits of pair p in bits 2p and 2p + 1 of qh).
+  uint8_t* qh = nmax == 31 ? blk + 16 : nullptr;
+  uint8_t* ql = blk + (qh ? 48 : 16);
+  if (qh) std::memset(qh, 0, 32);
+  for (int p = 0; p < 4; ++p) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t a = L[64 * p + l], b = L[64 * p + 32 + l];
+      ql[32 * p + l] = static_cast<uint8_t>((a & 0xF) | ((b & 0xF) << 4));
+      if (qh) qh[l] |= static_cast<uint8_t>(((a >> 4) << (2 * p)) | ((b >> 4) << (2 * p + 1)));
+    }
+  }
+}
+
+// Block: 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, fp16 d.
+void quantize_q6_k_block(const float* x, uint8_t* blk) {
+  int8_t L[kSuperBlock];
+  float scales[16];
+  float max_scale = 0, max_abs_scale = 0;
+  for (int ib = 0; ib < 16; ++ib) {
+    const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
+    scales[ib] = scale;
+    const float abs_scale = std::fabs(scale);
+    if (abs_scale > max_abs_scale) {
+      max_abs_scale = abs_scale;
+      max_scale = scale;
+    }
+  }
+  if (max_abs_scale < kGroupMaxEps) {
+    std::memset(blk, 0, kQ6KBytes);
+    return;
+  }
+  uint8_t* ql = blk;
+  uint8_t* qh = blk + 128;
+  int8_t* sc = reinterpret_cast<int8_t*>(blk + 192);
+  const float iscale = -128.f / max_scale;
+  put_f16(blk + 208, 1 / iscale);
+  for (int ib = 0; ib < 16; ++ib) sc[ib] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[ib])));
+  const float d_all = get_f16(blk + 208);
+  for (int j = 0; j < 16; ++j) {
+    const float d = d_all * sc[j];
+    if (!d) continue;
+    for (int i = 0; i < 16; ++i) {
+      const int l = nearest_int(x[16 * j + i] / d);
+      L[16 * j + i] = static_cast<int8_t>(std::max(-32, std::min(31, l)) + 32);
+    }
+  }
+  // Each 128 weights: quarters q0..q3 of 32; ql holds q0|q2<<4 then q1|q3<<4, qh the
+  // four 2-bit tops of column l in bits 0-1, 2-3, 4-5, 6-7.
+  for (int h = 0; h < 2; ++h) {
+    const int8_t* Lh = L + 128 * h;
+    uint8_t* qlh = ql + 64 * h;
+    uint8_t* qhh = qh + 32 * h;
+    for (int l = 0; l < 32; ++l) {
+      const int q0 = Lh[l], q1 = Lh[l + 32], q2 = Lh[l + 64], q3 = Lh[l + 96];
+      qlh[l] = static_cast<uint8_t>((q0 & 0xF) | ((q2 & 0xF) << 4));
+      qlh[l + 32] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
+      qhh[l] = static_cast<uint8_t>((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) | ((q3 >> 4) << 6));
+    }
+  }
+}
+
+void dequantize_qk_min_block(const uint8_t* blk, bool five, float* y) {
+  const float d = get_f16(blk), min = get_f16(blk + 2);
+  const uint8_t* sc = blk + 4;
+  const uint8_t* qh = blk + 16;
+  const uint8_t* ql = blk + (five ? 48 : 16);
+  for (int p = 0; p < 4; ++p) {
+    uint8_t s, m;
+    scale_min_k4(2 * p, sc, &s, &m);
+    const float d1 = d * s, m1 = min * m;
+    scale_min_k4(2 * p + 1, sc, &s, &m);
+    const float d2 = d * s, m2 = min * m;
+    for (int l = 0; l < 32; ++l) {
+      const int hi = five ? ((qh[l] >> (2 * p)) & 1) << 4 : 0;
+      y[64 * p + l] = d1 * ((ql[32 * p + l] & 0xF) + hi) - m1;
+    }
+    for (int l = 0; l < 32; ++l) {
+      const int hi = five ? ((qh[l] >> (2 * p + 1)) & 1) << 4 : 0;
+      y[64 * p + 32 + l] = d2 * ((ql[32 * p + l] >> 4) + hi) - m2;
+    }
+  }
+}
+
+void dequantize_q6_k_block(const uint8_t* blk, float* y) {
+  const float d = get_f16(blk + 208);
+  const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = blk + 64 * h;
+    const uint8_t* qh = blk + 128 + 32 * h;
+    const int8_t* s = sc + 8 * h;
+    float* yh = y + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int q0 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q1 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q2 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q3 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      yh[l] = d * s[is] * q0;
+      yh[l + 32] = d * s[is + 2] * q1;
+      yh[l + 64] = d * s[is + 4] * q2;
+      yh[l + 96] = d * s[is + 6] * q3;
+    }
+  }
+}
+
+}  // namespace
+
+int64_t kquant_block_bytes(Format f) {
+  switch (f) {
+    case Format::kQ4_K: return kQ4KBytes;
+    case Format::kQ5_K: return kQ5KBytes;
+    case Format::kQ6_K: return kQ6KBytes;
+    default: return 0;
+  }
+}
+
+void quantize_kquant_row(Format f, const float* x, int64_t k, uint8_t* out) {
+  const int64_t bb = kquant_block_bytes(f);
+  for (int64_t b = 0; b < k / kSuperBlock; ++b) {
+    const float* xb = x + b * kSuperBlock;
+    uint8_t* blk = out + b * bb;
+    switch (f) {
+      case Format::kQ4_K: quantize_qk_min_block(xb, 15, -1.0f, 20, blk); break;
+      case Format::kQ5_K: quantize_qk_min_block(xb, 31, -0.5f, 15, blk); break;
+      default: quantize_q6_k_block(xb, blk); break;
+    }
+  }
+}
+
+void dequantize_kquant_row(Format f, const uint8_t* in, int64_t k, float* out) {
+  const int64_t bb = kquant_block_bytes(f);
+  for (int64_t b = 0; b < k / kSuperBlock; ++b) {
+    if (f == Format::kQ6_K) {
+      dequantize_q6_k_block(in + b * bb, out + b * kSuperBlock);
+    } else {
+      dequantize_qk_min_block(in + b * bb, f == Format::kQ5_K, out + b * kSuperBlock);
+    }
+  }
+}
+
+void kquant_block_scales(Format f, const uint8_t* blk, float* d, float* dmin) {
+  if (f == Format::kQ6_K) {
+    *d = get_f16(blk + 208);
+    *dmin = 0.0f;
+  } else {
+    *d = get_f16(blk);
+    *dmin = get_f16(blk + 2);
+  }
+}
+
+}  // namespace lowbit
