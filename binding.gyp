@@ -26,6 +26,7 @@
         "csrc/core/matmul.cc",
         "csrc/core/matmul_super_blocks.cc",
         "csrc/core/kquants.cc",
+        "csrc/core/gemm_kquant_ref.cc",
         "csrc/core/packed.cc",
         "csrc/core/prepared.cc",
         "csrc/core/thread_pool.cc",

@@ -40,8 +40,8 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  *   `quantize_row_q*_K_ref`, scale searches included). Q4_K / Q5_K: an fp16 `d` and `dmin`, 6-bit scale and
  *   min per 32 columns, value `d * scale * q - dmin * min` (q 4 or 5 bits). Q6_K: an fp16 `d`, an int8 scale
  *   per 16 columns, value `d * scale * (q - 32)` (q 6 bits). `bits` is 4, 5 or 6, `groupSize` 256, the scales
- *   live in `data` (`scales` is empty). `cols` must be a multiple of 256. matmul uses float activations
- *   (lowbit has no int8 K-quant kernels yet).
+ *   live in `data` (`scales` is empty). `cols` must be a multiple of 256. matmul defaults to int8
+ *   activations (per 32 columns, exact integer sums scaled by `d` / `dmin` per block) or takes float ones.
  */
 export type Format =
   | 'int'

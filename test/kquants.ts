@@ -1,6 +1,7 @@
 // The K-quants (q4_k, q5_k, q6_k) against an independent NumPy port of ggml's reference quantizers
-// (test/reference/kquants_ref.py): block bytes identical, dequantized values exact, matmul on every
-// kernel set within a derived bound, prepared and async variants, GGUF round trips.
+// (test/reference/kquants_ref.py): block bytes identical, dequantized values exact, matmul with int8
+// and float activations on every kernel set within derived bounds, prepared and async variants, GGUF
+// round trips.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -78,14 +79,17 @@ function addCase(format: Format, input: string, rows: number, cols: number, m = 
   const id = `k${cases.length}`;
   writeF32(path.join(dir, `${id}.w`), w);
   const c: Case = { id, format, input, rows, cols, w, q: quantize(w, rows, cols, { format }), m };
-  if (m) c.x = randn(m * cols, seed++).map((v, i) => (i % 17 === 0 ? v * 30 : v));
+  if (m) {
+    c.x = randn(m * cols, seed++).map((v, i) => (i % 17 === 0 ? v * 30 : v));
+    writeF32(path.join(dir, `${id}.x`), c.x);
+  }
   cases.push(c);
 }
 for (const format of FORMATS) {
   for (const input of Object.keys(inputs)) addCase(format, input, 5, 512);
   for (const m of [1, 3, 13, 33]) addCase(format, m % 2 ? 'heavyTailed' : 'normal', 37, 768, m);
 }
-const manifest = cases.map(({ id, format, rows, cols }) => ({ id, dir, format, rows, cols }));
+const manifest = cases.map(({ id, format, rows, cols, m }) => ({ id, dir, format, rows, cols, m }));
 fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
 execFileSync(findPython(), [path.join(__dirname, 'reference', 'kquants_ref.py'), path.join(dir, 'manifest.json')]);
 const label = (c: Case) => `${c.format} ${c.input} ${c.rows}x${c.cols}`;
@@ -134,18 +138,24 @@ t.test('quantization error: q6_k < q5_k < q4_k < q4_0 on Gaussian weights', asyn
   t.ok(e6 < e5 && e5 < e4 && e4 < e40, `q6_k ${e6.toFixed(4)} < q5_k ${e5.toFixed(4)} < q4_k ${e4.toFixed(4)} < q4_0 ${e40.toFixed(4)}`);
 });
 
+const readF64 = (f: string) => {
+  const b = fs.readFileSync(f);
+  return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8).slice();
+};
+
 for (const isa of cpuInfo().isas) {
-  t.test(`${isa}: matmul against float64 products of the reference's values`, async (t) => {
+  t.test(`${isa}: matmul, int8 and float activations, against the references`, async (t) => {
     setIsa(isa);
-    let worst = 0;
+    let worstF = 0, worstI = 0;
     for (const c of cases.filter((c) => c.m)) {
-      const deq = readF32(path.join(dir, `${c.id}.deq`));
-      const n = c.rows, k = c.cols;
-      // The kernels multiply the same float32 weights; each product rounds once and any order of k fp32
-      // additions adds at most (k - 1) * 2^-24 * sum |terms|, so (k + 1) * 2^-24 * sum |x * w| bounds it.
-      const tol = (k + 1) * 2 ** -24;
-      const y = matmul(c.x!, c.q);
-      let bad = -1;
+      const base = path.join(dir, c.id);
+      const deq = readF32(`${base}.deq`);
+      const n = c.rows, k = c.cols, nb = k / 32;
+      // Float path: the kernels multiply the same float32 weights; each product rounds once and any order
+      // of k fp32 additions adds at most (k - 1) * 2^-24 * sum |terms|: (k + 1) * 2^-24 * sum |x * w| bounds it.
+      const tolF = (k + 1) * 2 ** -24;
+      const yf = matmul(c.x!, c.q, { activations: 'float' });
+      let badF = -1;
       for (let i = 0; i < c.m; i++) {
         for (let j = 0; j < n; j++) {
           let s = 0, mag = 0;
@@ -154,24 +164,40 @@ for (const isa of cpuInfo().isas) {
             s += p;
             mag += Math.abs(p);
           }
-          const e = Math.abs(y[i * n + j] - s) / (tol * mag + 1e-30);
-          worst = Math.max(worst, e);
-          if (e > 1 && bad < 0) bad = i * n + j;
+          const e = Math.abs(yf[i * n + j] - s) / (tolF * mag + 1e-30);
+          worstF = Math.max(worstF, e);
+          if (e > 1 && badF < 0) badF = i * n + j;
         }
       }
-      t.equal(bad, -1, `${label(c)} m=${c.m}: float path (first miss at ${bad})`);
-      t.same(matmul(c.x!, c.q, { activations: 'float' }), y, `${label(c)}: float is the default`);
+      t.equal(badF, -1, `${label(c)} m=${c.m}: float path (first miss at ${badF})`);
+      // int8 path (the default): the same exact integer sums per block as the reference; each block's
+      // scale product rounds a few times and at most nb terms per lane plus the lane reduction are added
+      // in fp32, so (2 nb + 16) * 2^-24 of the partials' magnitude bounds the difference.
+      const yi = matmul(c.x!, c.q);
+      const refI = readF64(`${base}.int8`), magI = readF64(`${base}.int8mag`);
+      let badI = -1;
+      for (let i = 0; i < c.m * n; i++) {
+        const e = Math.abs(yi[i] - refI[i]) / ((2 * nb + 16) * 2 ** -24 * magI[i] + 1e-30);
+        worstI = Math.max(worstI, e);
+        if (e > 1 && badI < 0) badI = i;
+      }
+      t.equal(badI, -1, `${label(c)} m=${c.m}: int8 path (first miss ${badI}: ${yi[badI]} vs ${refI[badI]})`);
+      t.same(matmul(c.x!, c.q, { activations: 'int8' }), yi, `${label(c)}: int8 is the default`);
       const p = prepare(c.q);
-      t.equal(p.activations, 'float');
-      t.same(matmul(c.x!, p), y, `${label(c)}: prepared (${p.layout}) gives the same bits`);
+      t.equal(p.activations, 'int8');
+      t.same(matmul(c.x!, p), yi, `${label(c)}: prepared (${p.layout}) gives the same bits`);
       p.dispose();
-      t.same(await matmulAsync(c.x!, c.q), y, `${label(c)}: matmulAsync`);
+      const pf = prepare(c.q, { activations: 'float' });
+      t.same(matmul(c.x!, pf), yf, `${label(c)}: prepared for float activations`);
+      pf.dispose();
+      t.same(await matmulAsync(c.x!, c.q), yi, `${label(c)}: matmulAsync`);
       const before = cpuInfo().threads;
       setThreads(1);
-      t.same(matmul(c.x!, c.q), y, `${label(c)}: 1 thread gives the same bits`);
+      t.same(matmul(c.x!, c.q), yi, `${label(c)}: 1 thread gives the same bits (int8)`);
+      t.same(matmul(c.x!, c.q, { activations: 'float' }), yf, `${label(c)}: 1 thread gives the same bits (float)`);
       setThreads(before);
     }
-    t.comment(`${isa}: worst error as a fraction of its bound: ${worst.toFixed(3)}`);
+    t.comment(`${isa}: worst error as a fraction of its bound: float ${worstF.toFixed(3)}, int8 ${worstI.toFixed(3)}`);
   });
 }
 t.teardown(() => setIsa(cpuInfo().isas[0]));
@@ -179,7 +205,7 @@ t.teardown(() => setIsa(cpuInfo().isas[0]));
 t.test('formats(), options and malformed matrices', async (t) => {
   for (const format of FORMATS) {
     const f = formats().find((e) => e.format === format)!;
-    t.same([f.bits, f.groupSize, f.fixedGroupSize, f.scaleType, f.activations], [{ q4_k: 4, q5_k: 5, q6_k: 6 }[format], 256, true, 'float16', ['float']]);
+    t.same([f.bits, f.groupSize, f.fixedGroupSize, f.scaleType, f.activations], [{ q4_k: 4, q5_k: 5, q6_k: 6 }[format], 256, true, 'float16', ['int8', 'float']]);
     t.equal(f.bitsPerWeight, (BLOCK_BYTES[format] * 8) / 256);
     t.throws(() => quantize(randn(4 * 128, 1), 4, 128, { format }), {
       constructor: RangeError,
@@ -189,11 +215,6 @@ t.test('formats(), options and malformed matrices', async (t) => {
     t.throws(() => quantize(randn(256, 1), 1, 256, { format, groupSize: 32 }), { constructor: RangeError, message: /options.groupSize must be 256/ });
     const q = quantize(randn(2 * 256, 2), 2, 256, { format });
     const x = randn(256, 3);
-    t.throws(() => matmul(x, q, { activations: 'int8' }), {
-      constructor: RangeError,
-      message: new RegExp(`activations 'int8' is not available for format '${format}' \\(the K-quants have no int8 kernels yet\\)`),
-    });
-    t.throws(() => prepare(q, { activations: 'int8' }), { constructor: RangeError, message: /no int8 kernels yet/ });
     t.throws(() => matmul(x, { ...q, data: q.data.subarray(1) }), { constructor: RangeError, message: new RegExp(`needs ${2 * BLOCK_BYTES[format]}`) });
     t.throws(() => matmul(x, { ...q, scales: new Uint16Array(1) }), { constructor: RangeError, message: /keeps its scales in data, so it must be empty/ });
     // A non-finite fp16 d or dmin is refused where values are checked (dequantize).

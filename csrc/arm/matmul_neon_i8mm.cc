@@ -17,6 +17,6 @@ namespace {
 #include "gemm_packed_neon_impl.inc"
 }  // namespace
 
-extern const KernelTable kTable = {"neon-i8mm", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed};
+extern const KernelTable kTable = {"neon-i8mm", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed, nullptr};
 
 }  // namespace lowbit::neon_i8mm

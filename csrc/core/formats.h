@@ -42,12 +42,11 @@ inline const FormatInfo& format_info(Format f) {
        "NVIDIA NVFP4: E2M1 elements, blocks of 16 with an E4M3 scale, times an fp32 tensor scale"},
       {Format::kBnbFP4, 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
        "bitsandbytes FP4: sign and 8 magnitudes {0, 0.0625, 2, 3, 4, 6, 8, 12} / 12 times a block absmax"},
-      // The K-quants multiply with float activations until they have int8 kernels of their own.
-      {Format::kQ4_K, 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, false,
+      {Format::kQ4_K, 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
        "ggml Q4_K super-blocks of 256: 4-bit codes, 6-bit scales and mins per 32 times fp16 d and dmin"},
-      {Format::kQ5_K, 5, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, false,
+      {Format::kQ5_K, 5, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
        "ggml Q5_K super-blocks of 256: 5-bit codes, 6-bit scales and mins per 32 times fp16 d and dmin"},
-      {Format::kQ6_K, 6, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, false,
+      {Format::kQ6_K, 6, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
        "ggml Q6_K super-blocks of 256: 6-bit codes, int8 scales per 16 times an fp16 d"},
   };
   return kInfo[static_cast<int>(f)];

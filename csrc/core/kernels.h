@@ -145,6 +145,27 @@ struct PackedArgs {
 using GemmI8PackedFn = void (*)(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t t0,
                                 int64_t t1, float* y, int64_t y_stride);
 
+// ggml's K-quant super-blocks (kquants.h) as the int8 kernels read them: rows of k / 256
+// blocks, row j at data + j * row_bytes, the blocks exactly as in GGUF.
+enum class KQuant : uint8_t { kQ4K, kQ5K, kQ6K };
+
+struct KQuantArgs {
+  const uint8_t* data = nullptr;
+  int64_t row_bytes = 0;
+  int64_t k = 0;  // columns, a multiple of 256
+  KQuant kind = KQuant::kQ4K;
+};
+
+// y[i * y_stride + j] for i in [0, m), j in [n0, n1), with int8 activations in blocks of 32
+// (ActI8, natural column order; `half_sum`: q6_k only, the code sums per 16 columns, 2 * nb per
+// row). Over each 32-column block b, with exact integer sums:
+//   q4_k / q5_k: d_x,b * (d * I_b - dmin * M_b), I_b = sc_j * sum(q * xq), M_b = m_j * sum(xq),
+//   q6_k:        d_x,b * (d * I_b), I_b = sum over the two halves h of sc_h * sum((q - 32) * xq),
+// (j the block's 6-bit scale/min pair, d and dmin the super-block's fp16 scales; every I_b and
+// M_b is below 2^24, so exact in float32), summed over b in fp32 in the kernel's own order.
+using GemmI8KQuantFn = void (*)(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0,
+                                int64_t n1, float* y, int64_t y_stride);
+
 // Machine-limit probes for the benchmarks: each runs `iters` iterations of the
 // ISA's best instruction mix and returns the operations it performed.
 using PeakFn = double (*)(int64_t iters);
@@ -165,6 +186,8 @@ struct KernelTable {
   bool simd_shapes;
   // Prepared weights (PackedArgs); nullptr where the set has no packed kernels.
   GemmI8PackedFn gemm_i8_packed;
+  // K-quant super-blocks with int8 activations; nullptr where the set has none (the scalar one runs).
+  GemmI8KQuantFn gemm_i8_kquant;
 };
 
 }  // namespace lowbit

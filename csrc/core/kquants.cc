@@ -356,6 +356,35 @@ void dequantize_kquant_row(Format f, const uint8_t* in, int64_t k, float* out) {
   }
 }
 
+void kquant_decode(Format f, const uint8_t* blk, KQuantBlock* out) {
+  kquant_block_scales(f, blk, &out->d, &out->dmin);
+  if (f == Format::kQ6_K) {
+    for (int j = 0; j < 16; ++j) out->sc[j] = static_cast<int8_t>(blk[192 + j]);
+    for (int c = 0; c < kSuperBlock; ++c) {
+      // Quarter t of each 128: ql[l] low (t 0) / high (t 2) nibble, ql[l + 32] (t 1, 3); qh bits 2t.
+      const int h = c / 128, t = (c % 128) / 32, l = c % 32;
+      const uint8_t b = blk[64 * h + l + 32 * (t & 1)];
+      out->q[c] = static_cast<uint8_t>((t >= 2 ? b >> 4 : b & 0xF) | ((blk[128 + 32 * h + l] >> (2 * t)) & 3) << 4);
+    }
+    return;
+  }
+  const bool five = f == Format::kQ5_K;
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, m;
+    scale_min_k4(j, blk + 4, &s, &m);
+    out->sc[j] = s;
+    out->m[j] = m;
+  }
+  const uint8_t* ql = blk + (five ? 48 : 16);
+  for (int c = 0; c < kSuperBlock; ++c) {
+    // Pair p of 64 columns: 32 bytes, low nibbles first; q5_k's fifth bit in qh bit 2p (+1 for the high half).
+    const int p = c / 64, hi = (c % 64) / 32, l = c % 32;
+    const uint8_t b = ql[32 * p + l];
+    const int bit = five ? (blk[16 + l] >> (2 * p + hi)) & 1 : 0;
+    out->q[c] = static_cast<uint8_t>((hi ? b >> 4 : b & 0xF) | bit << 4);
+  }
+}
+
 void kquant_block_scales(Format f, const uint8_t* blk, float* d, float* dmin) {
   if (f == Format::kQ6_K) {
     *d = get_f16(blk + 208);

@@ -222,7 +222,7 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
             ThreadPool& pool) {
   const QuantLayout& L = q.layout;
   if (L.super_blocks()) {
-    matmul_super_blocks(kernels, q, x, m, y, pool);
+    matmul_super_blocks(kernels, q, x, m, act, y, pool);
     return;
   }
   const int64_t k = L.cols, n = L.rows;

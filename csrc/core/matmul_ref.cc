@@ -176,6 +176,7 @@ float read(const float* p, int64_t n) {
   return s[0] + s[1] + s[2] + s[3];
 }
 
-const KernelTable kTable = {"scalar", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, false, gemm_i8_packed};
+const KernelTable kTable = {"scalar", quantize_act, gemm_i8,  gemm_f32,       sgemm,         fwht, fma_peak,
+                            dot_peak, read,         false,    gemm_i8_packed, gemm_i8_kquant};
 
 }  // namespace lowbit::ref

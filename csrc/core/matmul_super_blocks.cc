@@ -1,36 +1,91 @@
 #include "matmul_super_blocks.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "kquants.h"
+#include "matmul_ref.h"
 
 namespace lowbit {
+namespace {
 
-void matmul_super_blocks(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
-                         ThreadPool& pool) {
-  const QuantLayout& L = q.layout;
-  const int64_t k = L.cols, n = L.rows, rb = L.row_bytes();
-  // Fixed chunks (never sized by the thread count) so results are bit-identical for any
-  // number of threads. Few rows of x: 16 weight rows per task, each dequantized once per
-  // call. From kPanelMinRows rows the fp32 kernels run on packed panels; wider chunks
-  // amortise their packing, taller ones the dequantization.
-  const bool panel = m >= kPanelMinRows;
-  const int64_t rows_per_task = panel ? 256 : 64, cols_per_task = panel ? 128 : 16;
+// Fixed chunks (never sized by the thread count) so results are bit-identical for any
+// number of threads; column chunks vary fastest so concurrent tasks share x rows.
+void run_chunks(ThreadPool& pool, int64_t m, int64_t n, int64_t k, int64_t rows_per_task, int64_t cols_per_task,
+                const std::function<void(int64_t, int64_t, int64_t, int64_t)>& fn) {
   const int64_t mt = (m + rows_per_task - 1) / rows_per_task, nt = (n + cols_per_task - 1) / cols_per_task;
   auto task = [&](int64_t t) {
     const int64_t mi = t / nt, ni = t % nt;
-    const int64_t i0 = mi * rows_per_task, i1 = std::min(m, i0 + rows_per_task);
-    const int64_t n0 = ni * cols_per_task, n1 = std::min(n, n0 + cols_per_task);
-    thread_local std::vector<float> panel_buf;
-    panel_buf.resize(static_cast<size_t>((n1 - n0) * k));
-    for (int64_t j = n0; j < n1; ++j) dequantize_kquant_row(L.format, q.data + j * rb, k, panel_buf.data() + (j - n0) * k);
-    kernels.sgemm(x + i0 * k, k, panel_buf.data(), k, k, i1 - i0, 0, n1 - n0, y + i0 * n + n0, n);
+    fn(mi * rows_per_task, std::min(m, (mi + 1) * rows_per_task), ni * cols_per_task,
+       std::min(n, (ni + 1) * cols_per_task));
   };
   if (m * n * k < (int64_t{1} << 18)) {
     for (int64_t t = 0; t < mt * nt; ++t) task(t);  // the same chunks, so the same bits
   } else {
     pool.parallel_for(mt * nt, task);
+  }
+}
+
+void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
+                  ThreadPool& pool) {
+  const QuantLayout& L = q.layout;
+  const int64_t k = L.cols, n = L.rows, rb = L.row_bytes();
+  // Few rows of x: 16 weight rows per task, each dequantized once per call. From
+  // kPanelMinRows rows the fp32 kernels run on packed panels; wider chunks amortise their
+  // packing, taller ones the dequantization.
+  const bool panel = m >= kPanelMinRows;
+  run_chunks(pool, m, n, k, panel ? 256 : 64, panel ? 128 : 16, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    thread_local std::vector<float> buf;
+    buf.resize(static_cast<size_t>((n1 - n0) * k));
+    for (int64_t j = n0; j < n1; ++j) dequantize_kquant_row(L.format, q.data + j * rb, k, buf.data() + (j - n0) * k);
+    kernels.sgemm(x + i0 * k, k, buf.data(), k, k, i1 - i0, 0, n1 - n0, y + i0 * n + n0, n);
+  });
+}
+
+void matmul_int8(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
+                 ThreadPool& pool) {
+  const KQuantArgs w = kquant_args(q);
+  const int64_t k = w.k, n = q.layout.rows, nb = k / kActBlock;
+  const QuantizeActFn quant = kernels.simd_shapes ? kernels.quantize_act : ref::quantize_act;
+  const GemmI8KQuantFn gemm = kernels.gemm_i8_kquant ? kernels.gemm_i8_kquant : ref::gemm_i8_kquant;
+  std::vector<int8_t> xq(static_cast<size_t>(m * k));
+  std::vector<float> xd(static_cast<size_t>(m * nb));
+  std::vector<int32_t> xs(static_cast<size_t>(m * nb));
+  std::vector<int32_t> hs(w.kind == KQuant::kQ6K ? static_cast<size_t>(2 * m * nb) : 0);
+  run_chunks(pool, m, 1, k, 1, 1, [&](int64_t i, int64_t, int64_t, int64_t) {
+    quant(x + i * k, k, xq.data() + i * k, xd.data() + i * nb, xs.data() + i * nb);
+    for (int64_t h = 0; h < static_cast<int64_t>(hs.size()) / m; ++h) {
+      int32_t s = 0;
+      for (int64_t c = 16 * h; c < 16 * h + 16; ++c) s += xq[i * k + c];
+      hs[i * 2 * nb + h] = s;
+    }
+  });
+  const ActI8 a{xq.data(), xd.data(), xs.data(), k, nb};
+  // 64 x rows by 16 weight rows: each task streams its weight rows once per 64 x rows.
+  run_chunks(pool, m, n, k, 64, 16, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    const ActI8 ai{a.q + i0 * k, a.d + i0 * nb, a.sum + i0 * nb, k, nb};
+    gemm(w, ai, hs.empty() ? nullptr : hs.data() + i0 * 2 * nb, i1 - i0, n0, n1, y + i0 * n, n);
+  });
+}
+
+}  // namespace
+
+KQuantArgs kquant_args(const QMatrixView& q) {
+  KQuantArgs w;
+  w.data = q.data;
+  w.row_bytes = q.layout.row_bytes();
+  w.k = q.layout.cols;
+  w.kind = q.layout.format == Format::kQ4_K ? KQuant::kQ4K : q.layout.format == Format::kQ5_K ? KQuant::kQ5K : KQuant::kQ6K;
+  return w;
+}
+
+void matmul_super_blocks(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act,
+                         float* y, ThreadPool& pool) {
+  if (act == Activations::kInt8) {
+    matmul_int8(kernels, q, x, m, y, pool);
+  } else {
+    matmul_float(kernels, q, x, m, y, pool);
   }
 }
 

@@ -439,8 +439,4 @@ Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L) {
   }
 }
 
-const char* int8_missing_reason(const QuantLayout& L) {
-  return L.super_blocks() ? "the K-quants have no int8 kernels yet" : "its values have no integer form";
-}
-
 }  // namespace lowbit::napi

@@ -62,7 +62,4 @@ Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array 
 // The empty `scales` array of L's scale type: Float32Array, Uint16Array (fp16 bits) or Uint8Array.
 Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L);
 
-// Why activations: 'int8' is refused for a format without int8 kernels.
-const char* int8_missing_reason(const QuantLayout& L);
-
 }  // namespace lowbit::napi

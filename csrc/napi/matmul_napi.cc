@@ -58,7 +58,7 @@ struct MatmulJob {
         else if (s == "int8") {
           throw_range_error(env, fn + ": options.activations 'int8' is not available for format '" +
                                      format_name(q.layout.format) +
-                                     "' (" + int8_missing_reason(q.layout) + "); use 'float' or omit it");
+                                     "' (its values have no integer form); use 'float' or omit it");
         } else {
           std::string msg = fn + ": options.activations must be 'float' or 'int8' (got " + describe(a) + ")";
           if (!a.IsString()) throw_type_error(env, msg);

@@ -127,7 +127,7 @@ struct PrepareJob {
           act = Activations::kInt8;
         } else if (s == "int8") {
           throw_range_error(env, fn + ": options.activations 'int8' is not available for format '" +
-                                     format_name(q.layout.format) + "' (" + int8_missing_reason(q.layout) + "); use 'float'");
+                                     format_name(q.layout.format) + "' (its values have no integer form); use 'float'");
         } else {
           const std::string msg = fn + ": options.activations must be 'int8' or 'float' (got " + describe(a) + ")";
           if (!a.IsString()) throw_type_error(env, msg);

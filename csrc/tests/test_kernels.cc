@@ -17,6 +17,7 @@
 #include "../core/packed.h"
 #include "../core/formats.h"
 #include "../core/hadamard.h"
+#include "../core/kquants.h"
 #include "../core/linalg.h"
 #include "../core/qmatrix.h"
 #include "../core/qbuffers.h"
@@ -129,6 +130,52 @@ std::vector<float> dequantized(const Quantized& q) {
   return out;
 }
 
+// K-quant int8 path against the scalar kernel: the same exact integer sums per 32-column block;
+// the SIMD kernels scale integer partials of 4 columns (16 for q6_k's halves) separately and add
+// them in their own order, so (2 nb + 16) * 2^-24 of the partials' magnitude bounds the difference:
+//   sum_b |d_x,b| * (|d| * sum_h |sc_h| * (sum_c |q_c * xq_c| + 32 |hs_h|) + |dmin * m_b * xsum_b|).
+void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vector<float>& x, int64_t m,
+                      const char* tag) {
+  const int64_t n = q.L.rows, k = q.L.cols, nb = k / 32;
+  ThreadPool& pool = ThreadPool::global();
+  std::vector<float> yr(m * n), ys(m * n);
+  matmul(ref::kTable, q.view(), x.data(), m, Activations::kInt8, yr.data(), pool);
+  matmul(kt, q.view(), x.data(), m, Activations::kInt8, ys.data(), pool);
+  const bool q6 = q.L.format == Format::kQ6_K;
+  std::vector<int8_t> xq(k);
+  std::vector<float> xd(nb);
+  std::vector<int32_t> xs(nb);
+  KQuantBlock blk;
+  for (int64_t i = 0; i < m; ++i) {
+    ref::quantize_act(x.data() + i * k, k, xq.data(), xd.data(), xs.data());
+    for (int64_t j = 0; j < n; ++j) {
+      double mag = 0.0;
+      for (int64_t b = 0; b < nb; ++b) {
+        if (b % 8 == 0) kquant_decode(q.L.format, q.data.data() + j * q.L.row_bytes() + (b / 8) * q.L.block_bytes(), &blk);
+        const int sub = static_cast<int>(b % 8);
+        double part = 0.0;
+        for (int h = 0; h < (q6 ? 2 : 1); ++h) {
+          double dot = 0.0;
+          int32_t hs = 0;
+          const int span = q6 ? 16 : 32;
+          for (int c = h * span; c < (h + 1) * span; ++c) {
+            dot += std::abs(blk.q[32 * sub + c] * xq[b * 32 + c]);
+            hs += xq[b * 32 + c];
+          }
+          part += std::abs(blk.sc[q6 ? 2 * sub + h : sub]) * (dot + (q6 ? 32.0 * std::abs(hs) : 0.0));
+        }
+        mag += std::fabs(xd[b]) * (std::fabs(blk.d) * part + (q6 ? 0.0 : std::fabs(double(blk.dmin) * blk.m[sub] * xs[b])));
+      }
+      const double tol = (2 * nb + 16) * std::ldexp(1.0, -24) * mag + 1e-30;
+      const double err = std::fabs(static_cast<double>(ys[i * n + j]) - yr[i * n + j]);
+      CHECK(err <= tol, "%s int8 path y[%lld,%lld]=%.9g ref %.9g (err %.3g > %.3g)", tag, (long long)i, (long long)j,
+            ys[i * n + j], yr[i * n + j], err, tol);
+    }
+  }
+  const PackPlan plan = plan_pack(q.view());
+  CHECK(!plan.packable, "%s: K-quants have no packed layout", tag);
+}
+
 void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int64_t k, const Config& cfg, int64_t m,
                         int kind) {
   const std::vector<float> w = random_matrix(rng, n * k, kind);
@@ -169,6 +216,11 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
       CHECK(err <= tol, "%s float path y[%lld,%lld]=%.9g exact %.9g (err %.3g > %.3g)", tag, (long long)i, (long long)j,
             y[i * n + j], exact, err, tol);
     }
+  }
+
+  if (q.L.super_blocks()) {
+    test_kquant_int8(kt, q, x, m, tag);
+    return;
   }
 
   // int8 activations against the scalar reference kernels. Both quantize x the

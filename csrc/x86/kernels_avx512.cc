@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "../core/kernels.h"
@@ -20,9 +21,10 @@ namespace lowbit::LOWBIT_NS {
 #include "sgemm_panel_impl.inc"
 #include "plain_kernels_impl.inc"
 #include "gemm_packed_impl.inc"
+#include "gemm_kquant_impl.inc"
 #include "probes_impl.inc"
 
 extern const KernelTable kTable = {"avx512", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read,
-                                   true, gemm_i8_packed};
+                                   true, gemm_i8_packed, gemm_i8_kquant};
 
 }  // namespace lowbit::LOWBIT_NS

@@ -14,13 +14,18 @@ Usage: python3 kquants_ref.py MANIFEST.json
 Each case {id, dir, format ('q4_k' | 'q5_k' | 'q6_k'), rows, cols (a multiple of 256)} has <id>.w
 (float32 [rows, cols]) in `dir`. Writes <id>.data (each row's blocks back to back, rows back to back:
 the bytes lowbit must produce) and <id>.deq (float32 [rows, cols], dequantized from those bytes as
-ggml's dequantize_row_* computes).
+ggml's dequantize_row_* computes). A case with "m" > 0 also has <id>.x (float32 [m, cols]); for it the
+script writes <id>.int8 and <id>.int8mag (float64 [m, rows]): lowbit's int8-activation product from exact
+integer block sums (activations quantized by matmul_ref.quantize_act) and the magnitude bounding its
+float rounding (see matmul_int8).
 """
 import json
 import os
 import sys
 
 import numpy as np
+
+from matmul_ref import quantize_act  # the sibling reference's activation quantization
 
 f32 = np.float32
 QK_K = 256
@@ -345,6 +350,73 @@ def dequantize(data, fmt, rows, cols):
     return y.reshape(rows, cols)
 
 
+# ---------------------------------------------------------------- int8 activations (lowbit's contract)
+
+def decode(data, fmt, rows, cols):
+    """Unsigned codes [rows, cols], integer scales per 32 (q4_k/q5_k) or per 16 (q6_k) columns, mins per 32
+    (None for q6_k), and the super-block d and dmin [rows, cols / 256] as float32, from the block bytes."""
+    bb = BLOCK_BYTES[fmt]
+    blocks = data.reshape(-1, bb)
+    NB = blocks.shape[0]
+    if fmt == "q6_k":
+        ql = blocks[:, 0:128].astype(np.int64).reshape(NB, 2, 64)
+        qh = blocks[:, 128:192].astype(np.int64).reshape(NB, 2, 32)
+        q = np.stack([(ql[:, :, 0:32] & 0xF) | (((qh >> 0) & 3) << 4),
+                      (ql[:, :, 32:64] & 0xF) | (((qh >> 2) & 3) << 4),
+                      (ql[:, :, 0:32] >> 4) | (((qh >> 4) & 3) << 4),
+                      (ql[:, :, 32:64] >> 4) | (((qh >> 6) & 3) << 4)], axis=2)  # [NB, 2, 4, 32]
+        sc = blocks[:, 192:208].copy().view(np.int8).astype(np.int64)  # per 16, in column order
+        d = fp16_to_fp32(blocks[:, 208:210].copy().view('<u2')[:, 0])
+        return (q.reshape(rows, cols), sc.reshape(rows, cols // 16), None,
+                d.reshape(rows, -1), np.zeros((rows, cols // 256), f32))
+    five = fmt == "q5_k"
+    d = fp16_to_fp32(blocks[:, 0:2].copy().view('<u2')[:, 0])
+    mn = fp16_to_fp32(blocks[:, 2:4].copy().view('<u2')[:, 0])
+    sc, m = unpack_scales_k4(blocks[:, 4:16])
+    qs = (blocks[:, 48:176] if five else blocks[:, 16:144]).astype(np.int64).reshape(NB, 4, 32)
+    q = np.stack([qs & 0xF, qs >> 4], axis=2)  # [NB, 4, 2, 32]
+    if five:
+        qh = blocks[:, 16:48].astype(np.int64)
+        for n in range(4):
+            q[:, n, 0, :] += ((qh >> (2 * n)) & 1) * 16
+            q[:, n, 1, :] += ((qh >> (2 * n + 1)) & 1) * 16
+    return (q.reshape(rows, cols), np.asarray(sc, np.int64).reshape(rows, cols // 32),
+            np.asarray(m, np.int64).reshape(rows, cols // 32), d.reshape(rows, -1), mn.reshape(rows, -1))
+
+
+def matmul_int8(data, fmt, rows, cols, x):
+    """lowbit's int8-activation product (kernels.h, GemmI8KQuantFn) in float64 from the exact integer
+    sums of each 32-column block, and the magnitude sum |term| over every integer partial the kernels
+    may scale separately (per 16 columns for q6_k, unsigned codes and their bias sums included)."""
+    xq, dx = quantize_act(x)  # [m, cols] int64, [m, nb] float32
+    m, nb = x.shape[0], cols // 32
+    q, sc, mins, d, dmin = decode(data, fmt, rows, cols)
+    d32 = np.repeat(d.astype(np.float64), 8, axis=1)  # per 32-column block [rows, nb]
+    dmin32 = np.repeat(dmin.astype(np.float64), 8, axis=1)
+    xb = xq.reshape(m, nb, 32)
+    qb = q.reshape(rows, nb, 32)
+    dx64 = dx.astype(np.float64)
+    if fmt == "q6_k":
+        xh, qh = xb.reshape(m, nb, 2, 16), qb.reshape(rows, nb, 2, 16)
+        dot = np.einsum("jbhc,ibhc->ijbh", qh, xh)  # exact int64
+        hs = xh.sum(axis=3)  # [m, nb, 2]
+        s = sc.reshape(rows, nb, 2)
+        ib = (s[None] * (dot - 32 * hs[:, None])).sum(axis=3)  # [m, rows, nb]
+        y = (dx64[:, None, :] * d32[None] * ib).sum(axis=2)
+        adot = np.einsum("jbhc,ibhc->ijbh", qh, np.abs(xh))
+        part = (np.abs(s)[None] * (adot + 32 * np.abs(hs)[:, None])).sum(axis=3)
+        mag = (np.abs(dx64)[:, None, :] * np.abs(d32)[None] * part).sum(axis=2)
+        return y, mag
+    dot = np.einsum("jbc,ibc->ijb", qb, xb)
+    xs = xb.sum(axis=2)  # [m, nb]
+    ib = sc[None] * dot
+    mb = mins[None] * xs[:, None, :]
+    y = (dx64[:, None, :] * (d32[None] * ib - dmin32[None] * mb)).sum(axis=2)
+    adot = np.einsum("jbc,ibc->ijb", qb, np.abs(xb))
+    mag = (np.abs(dx64)[:, None, :] * (np.abs(d32[None]) * sc[None] * adot + np.abs(dmin32[None] * mb))).sum(axis=2)
+    return y, mag
+
+
 def main():
     for case in json.load(open(sys.argv[1])):
         base = os.path.join(case["dir"], case["id"])
@@ -353,6 +425,11 @@ def main():
         data = quantize(W, fmt)
         open(base + ".data", "wb").write(data.tobytes())
         dequantize(data, fmt, rows, cols).astype("<f4").tofile(base + ".deq")
+        if case.get("m"):
+            x = np.fromfile(base + ".x", "<f4").reshape(case["m"], cols)
+            y, mag = matmul_int8(data, fmt, rows, cols, x)
+            y.astype("<f8").tofile(base + ".int8")
+            mag.astype("<f8").tofile(base + ".int8mag")
 
 
 if __name__ == "__main__":
