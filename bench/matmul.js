@@ -18,6 +18,9 @@ const formats = [
   ['int4 g32 fp16', { bits: 4, groupSize: 32, scaleType: 'float16' }, false],
   ['q4_0', { format: 'q4_0' }, true],
   ['int4 g128', { bits: 4, groupSize: 128 }, false],
+  ['q4_k', { format: 'q4_k' }, true],
+  ['q5_k', { format: 'q5_k' }, false],
+  ['q6_k', { format: 'q6_k' }, false],
   ['nf4 g64', { format: 'nf4' }, false],
   ['mxfp4', { format: 'mxfp4' }, false],
   ['nvfp4', { format: 'nvfp4' }, false],
@@ -87,7 +90,7 @@ function gemv(lim) {
       // Prepared (packed) copies of the same weights; GB/s counts the QuantizedMatrix's bytes, so rows compare.
       if (activationModes(qs[0]).includes('int8')) {
         const ps = qs.map((q) => lowbit.prepare(q));
-        for (const t of threadCounts) {
+        for (const t of ps[0].layout === 'plain' ? [] : threadCounts) {
           lowbit.setThreads(t);
           const out = new Float32Array(n);
           let i = 0;
@@ -135,7 +138,7 @@ function gemm(lim) {
         }
         if (activationModes(q).includes('int8')) {
           const p = lowbit.prepare(q);
-          for (const t of threadCounts) {
+          for (const t of p.layout === 'plain' ? [] : threadCounts) {
             lowbit.setThreads(t);
             const s = timeIt(`gemm prepared ${name}`, () => lowbit.matmul(x, p, { out }), { maxTime: 0.5, minSamples: 3 });
             const g = ops / s / 1e9;
@@ -154,7 +157,7 @@ function gemm(lim) {
   }
   lowbit.setThreads(maxThreads);
   console.log('\n## GEMM: GOP/s (2 ops per multiply-add) and the fraction of the matching peak');
-  console.log('(the larger shape only for the int4 / q4_0 / int8 / q8_0 anchors)\n');
+  console.log('(the larger shape only for the int4 g32 / q4_0 / q4_k / int8 / q8_0 anchors)\n');
   printTable(['shape (rows x cols)', 'm', 'weights', 'activations', 'threads', 'ms', 'GOP/s', 'of peak'], rows);
 }
 
