@@ -15,8 +15,9 @@ namespace {
 #include "sgemm_panel_neon_impl.inc"
 #include "matmul_neon_impl.inc"
 #include "gemm_packed_neon_impl.inc"
+#include "gemm_kquant_neon_impl.inc"
 }  // namespace
 
-extern const KernelTable kTable = {"neon", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed, nullptr};
+extern const KernelTable kTable = {"neon", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed, gemm_i8_kquant};
 
 }  // namespace lowbit::neon
