@@ -521,8 +521,8 @@ void test_table(const KernelTable& kt) {
   for (const Config& c : configs()) {
     for (int64_t m : ms) test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, c, m, variant++ % 5);
     if (format_info(c.format).fixed_group && c.group == 256) {
-      // K-quant super-blocks: three of them, on the panel path; no odd shapes exist.
-      test_matmul_config(kt, rng, /*n=*/37, /*k=*/768, c, /*m=*/13, variant++ % 5);
+      // K-quant super-blocks: three of them, for GEMV and on the panel path; no odd shapes exist.
+      for (int64_t m : {1, 13}) test_matmul_config(kt, rng, /*n=*/37, /*k=*/768, c, m, variant++ % 5);
       continue;
     }
     // The float path's panels over three column blocks (256, 256, 128) of dequantized weights.
