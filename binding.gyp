@@ -25,6 +25,7 @@
         "csrc/core/matmul_ref.cc",
         "csrc/core/matmul.cc",
         "csrc/core/matmul_super_blocks.cc",
+        "csrc/core/activations_i8.cc",
         "csrc/core/kquants.cc",
         "csrc/core/gemm_kquant_ref.cc",
         "csrc/core/packed.cc",

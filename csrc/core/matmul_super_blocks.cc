@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "activations_i8.h"
 #include "kquants.h"
 #include "matmul_ref.h"
 
@@ -46,26 +47,12 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
 void matmul_int8(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
                  ThreadPool& pool) {
   const KQuantArgs w = kquant_args(q);
-  const int64_t k = w.k, n = q.layout.rows, nb = k / kActBlock;
-  const QuantizeActFn quant = kernels.simd_shapes ? kernels.quantize_act : ref::quantize_act;
+  const int64_t k = w.k, n = q.layout.rows;
   const GemmI8KQuantFn gemm = kernels.gemm_i8_kquant ? kernels.gemm_i8_kquant : ref::gemm_i8_kquant;
-  std::vector<int8_t> xq(static_cast<size_t>(m * k));
-  std::vector<float> xd(static_cast<size_t>(m * nb));
-  std::vector<int32_t> xs(static_cast<size_t>(m * nb));
-  std::vector<int32_t> hs(w.kind == KQuant::kQ6K ? static_cast<size_t>(2 * m * nb) : 0);
-  run_chunks(pool, m, 1, k, 1, 1, [&](int64_t i, int64_t, int64_t, int64_t) {
-    quant(x + i * k, k, xq.data() + i * k, xd.data() + i * nb, xs.data() + i * nb);
-    for (int64_t h = 0; h < static_cast<int64_t>(hs.size()) / m; ++h) {
-      int32_t s = 0;
-      for (int64_t c = 16 * h; c < 16 * h + 16; ++c) s += xq[i * k + c];
-      hs[i * 2 * nb + h] = s;
-    }
-  });
-  const ActI8 a{xq.data(), xd.data(), xs.data(), k, nb};
+  const ActivationsI8 a = quantize_activations(kernels, x, m, k, w.kind == KQuant::kQ6K, pool);
   // 64 x rows by 16 weight rows: each task streams its weight rows once per 64 x rows.
   run_chunks(pool, m, n, k, 64, 16, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
-    const ActI8 ai{a.q + i0 * k, a.d + i0 * nb, a.sum + i0 * nb, k, nb};
-    gemm(w, ai, hs.empty() ? nullptr : hs.data() + i0 * 2 * nb, i1 - i0, n0, n1, y + i0 * n, n);
+    gemm(w, a.rows(i0), a.half_sums(i0), i1 - i0, n0, n1, y + i0 * n, n);
   });
 }
 

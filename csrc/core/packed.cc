@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "activations_i8.h"
 #include "matmul.h"
 #include "matmul_ref.h"
 #include "qmatrix.h"
@@ -123,27 +124,9 @@ void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out) {
 
 void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
                    ThreadPool& pool) {
-  const int64_t k = w.k, n = w.n, nb = k / 32;
+  const int64_t k = w.k, n = w.n;
   const GemmI8PackedFn gemm = kernels.gemm_i8_packed ? kernels.gemm_i8_packed : ref::gemm_i8_packed;
-  const QuantizeActFn quant = kernels.simd_shapes ? kernels.quantize_act : ref::quantize_act;
-  std::vector<int8_t> xq(static_cast<size_t>(m * k));
-  std::vector<float> xd(static_cast<size_t>(m * nb));
-  std::vector<int32_t> xs(static_cast<size_t>(m * nb));
-  std::vector<int32_t> hs(w.group == 16 ? static_cast<size_t>(2 * m * nb) : 0);
-  const int64_t rows_per_task = std::max<int64_t>(1, 4096 / k);
-  pool.parallel_for((m + rows_per_task - 1) / rows_per_task, [&](int64_t t) {
-    for (int64_t i = t * rows_per_task; i < std::min(m, (t + 1) * rows_per_task); ++i) {
-      quant(x + i * k, k, xq.data() + i * k, xd.data() + i * nb, xs.data() + i * nb);
-      if (!hs.empty()) {
-        for (int64_t h = 0; h < 2 * nb; ++h) {
-          int32_t s = 0;
-          for (int64_t c = 16 * h; c < 16 * h + 16; ++c) s += xq[i * k + c];
-          hs[i * 2 * nb + h] = s;
-        }
-      }
-    }
-  });
-  const ActI8 a{xq.data(), xd.data(), xs.data(), k, nb};
+  const ActivationsI8 a = quantize_activations(kernels, x, m, k, w.group == 16, pool);
   // Chunks never depend on the thread count, and each output runs the same instruction
   // sequence wherever it falls, so results are bit-identical for any number of threads.
   // About 64 KiB of weights per chunk: enough to amortise a task, small enough to balance.
@@ -155,8 +138,7 @@ void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float*
   auto task = [&](int64_t t) {
     const int64_t mi = t / nt, ti = t % nt;
     const int64_t i0 = mi * rows_per_gemm, i1 = std::min(m, i0 + rows_per_gemm);
-    const ActI8 ai{a.q + i0 * k, a.d + i0 * nb, a.sum + i0 * nb, k, nb};
-    gemm(w, ai, hs.empty() ? nullptr : hs.data() + i0 * 2 * nb, i1 - i0, ti * tiles_per_task,
+    gemm(w, a.rows(i0), a.half_sums(i0), i1 - i0, ti * tiles_per_task,
          std::min(tiles, (ti + 1) * tiles_per_task), y + i0 * n, n);
   };
   if (small) {
