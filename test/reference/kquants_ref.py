@@ -253,7 +253,9 @@ def quantize_q5_k(X):
                            sbytes, qh.astype(np.uint8), qs], axis=1)
 
 
-def dequantize_qk(blocks, five):
+def unpack_qk(blocks, five):
+    """d, dmin (float32 [NB]), the 6-bit scales and mins [NB, 8] and the unsigned codes [NB, 8, 32] of
+    Q4_K (five false) or Q5_K blocks."""
     NB = blocks.shape[0]
     d = fp16_to_fp32(blocks[:, 0:2].copy().view('<u2')[:, 0])
     mn = fp16_to_fp32(blocks[:, 2:4].copy().view('<u2')[:, 0])
@@ -266,7 +268,12 @@ def dequantize_qk(blocks, five):
         for n in range(4):
             q[:, n, 0, :] += ((qh >> (2 * n)) & 1) * 16
             q[:, n, 1, :] += ((qh >> (2 * n + 1)) & 1) * 16
-    q = q.reshape(NB, 8, 32)
+    return d, mn, sc, m, q.reshape(NB, 8, 32)
+
+
+def dequantize_qk(blocks, five):
+    NB = blocks.shape[0]
+    d, mn, sc, m, q = unpack_qk(blocks, five)
     d1 = (d[:, None] * sc.astype(f32)).astype(f32)
     m1 = (mn[:, None] * m.astype(f32)).astype(f32)
     return ((d1[:, :, None] * q.astype(f32)).astype(f32) - m1[:, :, None]).astype(f32).reshape(NB, QK_K)
@@ -299,20 +306,28 @@ def quantize_q6_k(X):
     return out
 
 
-def dequantize_q6_k(blocks):
+def unpack_q6_k(blocks):
+    """d (float32 [NB]), the int8 scales [NB, 16] in column order and the unsigned codes (value q - 32)
+    [NB, 2, 4, 32] of Q6_K blocks."""
     NB = blocks.shape[0]
     ql = blocks[:, 0:128].astype(np.int64).reshape(NB, 2, 64)
     qh = blocks[:, 128:192].astype(np.int64).reshape(NB, 2, 32)
-    sc = blocks[:, 192:208].copy().view(np.int8).astype(f32).reshape(NB, 2, 8)
+    sc = blocks[:, 192:208].copy().view(np.int8).astype(np.int64)
     d = fp16_to_fp32(blocks[:, 208:210].copy().view('<u2')[:, 0])
     q = np.stack([(ql[:, :, 0:32] & 0xF) | (((qh >> 0) & 3) << 4),
                   (ql[:, :, 32:64] & 0xF) | (((qh >> 2) & 3) << 4),
                   (ql[:, :, 0:32] >> 4) | (((qh >> 4) & 3) << 4),
-                  (ql[:, :, 32:64] >> 4) | (((qh >> 6) & 3) << 4)], axis=2) - 32  # [NB, 2, 4, 32]
+                  (ql[:, :, 32:64] >> 4) | (((qh >> 6) & 3) << 4)], axis=2)  # [NB, 2, 4, 32]
+    return d, sc, q
+
+
+def dequantize_q6_k(blocks):
+    NB = blocks.shape[0]
+    d, sc, q = unpack_q6_k(blocks)
     # element (n, k, l) uses scale sc[n][l/16 + 2k]
-    s = sc.reshape(NB, 2, 4, 2)[:, :, :, :, None]
+    s = sc.astype(f32).reshape(NB, 2, 4, 2)[:, :, :, :, None]
     ds = (d[:, None, None, None, None] * s).astype(f32)
-    y = (ds * q.reshape(NB, 2, 4, 2, 16).astype(f32)).astype(f32)
+    y = (ds * (q - 32).reshape(NB, 2, 4, 2, 16).astype(f32)).astype(f32)
     return y.reshape(NB, QK_K)
 
 
@@ -355,31 +370,12 @@ def dequantize(data, fmt, rows, cols):
 def decode(data, fmt, rows, cols):
     """Unsigned codes [rows, cols], integer scales per 32 (q4_k/q5_k) or per 16 (q6_k) columns, mins per 32
     (None for q6_k), and the super-block d and dmin [rows, cols / 256] as float32, from the block bytes."""
-    bb = BLOCK_BYTES[fmt]
-    blocks = data.reshape(-1, bb)
-    NB = blocks.shape[0]
+    blocks = data.reshape(-1, BLOCK_BYTES[fmt])
     if fmt == "q6_k":
-        ql = blocks[:, 0:128].astype(np.int64).reshape(NB, 2, 64)
-        qh = blocks[:, 128:192].astype(np.int64).reshape(NB, 2, 32)
-        q = np.stack([(ql[:, :, 0:32] & 0xF) | (((qh >> 0) & 3) << 4),
-                      (ql[:, :, 32:64] & 0xF) | (((qh >> 2) & 3) << 4),
-                      (ql[:, :, 0:32] >> 4) | (((qh >> 4) & 3) << 4),
-                      (ql[:, :, 32:64] >> 4) | (((qh >> 6) & 3) << 4)], axis=2)  # [NB, 2, 4, 32]
-        sc = blocks[:, 192:208].copy().view(np.int8).astype(np.int64)  # per 16, in column order
-        d = fp16_to_fp32(blocks[:, 208:210].copy().view('<u2')[:, 0])
+        d, sc, q = unpack_q6_k(blocks)
         return (q.reshape(rows, cols), sc.reshape(rows, cols // 16), None,
                 d.reshape(rows, -1), np.zeros((rows, cols // 256), f32))
-    five = fmt == "q5_k"
-    d = fp16_to_fp32(blocks[:, 0:2].copy().view('<u2')[:, 0])
-    mn = fp16_to_fp32(blocks[:, 2:4].copy().view('<u2')[:, 0])
-    sc, m = unpack_scales_k4(blocks[:, 4:16])
-    qs = (blocks[:, 48:176] if five else blocks[:, 16:144]).astype(np.int64).reshape(NB, 4, 32)
-    q = np.stack([qs & 0xF, qs >> 4], axis=2)  # [NB, 4, 2, 32]
-    if five:
-        qh = blocks[:, 16:48].astype(np.int64)
-        for n in range(4):
-            q[:, n, 0, :] += ((qh >> (2 * n)) & 1) * 16
-            q[:, n, 1, :] += ((qh >> (2 * n + 1)) & 1) * 16
+    d, mn, sc, m, q = unpack_qk(blocks, fmt == "q5_k")
     return (q.reshape(rows, cols), np.asarray(sc, np.int64).reshape(rows, cols // 32),
             np.asarray(m, np.int64).reshape(rows, cols // 32), d.reshape(rows, -1), mn.reshape(rows, -1))
 
