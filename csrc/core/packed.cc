@@ -130,9 +130,10 @@ void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float*
   // Chunks never depend on the thread count, and each output runs the same instruction
   // sequence wherever it falls, so results are bit-identical for any number of threads.
   // About 64 KiB of weights per chunk: enough to amortise a task, small enough to balance;
-  // and at least two tiles, which the kernels stream side by side for the rows of x left
-  // over from their row tiles (all of a GEMV): with one stream per core a 16384x8192 int4
-  // GEMV on Zen 5 ran at 70-75% of the read bandwidth on 2 threads, with two at ~95%.
+  // and at least two tiles, which the x86 kernels stream side by side for the rows of x left
+  // over from their row tiles (all of a GEMV; NEON takes its tiles one at a time): with one
+  // stream per core a 16384x8192 int4 g32 GEMV on Zen 5 ran at 65-75% of the read probe's
+  // bandwidth on 2 threads, with two at the probe's pace.
   const int64_t tiles = (n + kPackRows - 1) / kPackRows;
   const int64_t tiles_per_task = std::max<int64_t>(2, (64 << 10) / w.tile_bytes);
   const int64_t rows_per_gemm = 64;
