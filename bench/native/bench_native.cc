@@ -128,13 +128,13 @@ int main(int argc, char** argv) {
       dot[ti] = probe_dot_peak(kt, pool, 5);
       std::printf("| %d | %.1f | %.0f | %.0f |\n", threads[ti], bw[ti], probe_fma_peak(kt, pool, 5), dot[ti]);
     }
+    const char* only_case = std::getenv("LOWBIT_BENCH_CASE");
     if (wanted(argc, argv, "gemv")) {
       // 16384 x 8192 cycled over copies totalling >= 256 MiB: streamed from DRAM.
       const int64_t n = 16384, k = 8192;
       const std::vector<float> w = signal(n * k), x = signal(k);
       std::printf("\n| GEMV %lldx%lld | threads | plain ms | plain GB/s | packed ms | packed GB/s | of read bw |\n"
                   "|---|---|---|---|---|---|---|\n", (long long)n, (long long)k);
-      const char* only_case = std::getenv("LOWBIT_BENCH_CASE");
       for (const Case& c : kCases) {
         if (only_case && *only_case && std::string(c.name) != only_case) continue;
         std::vector<Matrix> ms;
@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
         const int64_t n = nk, k = nk == 4096 ? 4096 : 8192;
         const std::vector<float> w = signal(n * k);
         for (const Case& c : {kCases[0], kCases[1], kCases[5]}) {
+          if (only_case && *only_case && std::string(c.name) != only_case) continue;
           const Matrix mat = make(c, n, k, w);
           for (int64_t m : {32, 128}) {
             const std::vector<float> x = signal(m * k);
