@@ -2,7 +2,8 @@
 // with no Node (for machines that have compilers but no Node, and for perf profiling).
 // Build and run: bench/native/run.sh [suite...]   suites: limits gemv gemm (default all)
 // LOWBIT_ISA=<set> runs one kernel set (default: every set this CPU supports);
-// LOWBIT_NUM_THREADS caps the thread counts (1 and the maximum are measured).
+// LOWBIT_NUM_THREADS caps the thread counts (1 and the maximum are measured);
+// LOWBIT_BENCH_CASE=<name> (e.g. "int4 g32") runs one weight format in the gemv and gemm suites.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
