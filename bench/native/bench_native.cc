@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
       std::printf("| %d | %.1f | %.0f | %.0f |\n", threads[ti], bw[ti], probe_fma_peak(kt, pool, 5), dot[ti]);
     }
     const char* only_case = std::getenv("LOWBIT_BENCH_CASE");
+    auto skipped = [only_case](const Case& c) { return only_case && *only_case && std::string(c.name) != only_case; };
     if (wanted(argc, argv, "gemv")) {
       // 16384 x 8192 cycled over copies totalling >= 256 MiB: streamed from DRAM.
       const int64_t n = 16384, k = 8192;
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
       std::printf("\n| GEMV %lldx%lld | threads | plain ms | plain GB/s | packed ms | packed GB/s | of read bw |\n"
                   "|---|---|---|---|---|---|---|\n", (long long)n, (long long)k);
       for (const Case& c : kCases) {
-        if (only_case && *only_case && std::string(c.name) != only_case) continue;
+        if (skipped(c)) continue;
         std::vector<Matrix> ms;
         ms.push_back(make(c, n, k, w));
         while (int64_t(ms.size()) * ms[0].bytes() < (int64_t(256) << 20)) ms.push_back(ms[0]);
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
         const int64_t n = nk, k = nk == 4096 ? 4096 : 8192;
         const std::vector<float> w = signal(n * k);
         for (const Case& c : {kCases[0], kCases[1], kCases[5]}) {
-          if (only_case && *only_case && std::string(c.name) != only_case) continue;
+          if (skipped(c)) continue;
           const Matrix mat = make(c, n, k, w);
           for (int64_t m : {32, 128}) {
             const std::vector<float> x = signal(m * k);
