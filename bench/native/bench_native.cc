@@ -67,6 +67,10 @@ const Case kCases[] = {
     {"nf4 g64", Format::kNF4, 4, Scheme::kSymmetric, 64},
     {"mxfp4", Format::kMXFP4, 4, Scheme::kSymmetric, 32},
     {"nvfp4", Format::kNVFP4, 4, Scheme::kSymmetric, 16},
+    // K-quants have no packed layout: their rows run the plain super-block kernels.
+    {"q4_k", Format::kQ4_K, 4, Scheme::kSymmetric, 256},
+    {"q5_k", Format::kQ5_K, 5, Scheme::kSymmetric, 256},
+    {"q6_k", Format::kQ6_K, 6, Scheme::kSymmetric, 256},
 };
 
 struct Matrix {
@@ -92,6 +96,7 @@ Matrix make(const Case& c, int64_t n, int64_t k, const std::vector<float>& w) {
   quantize_matrix(w.data(), L, m.q.data.data(), m.q.scales.data(), m.q.zeros.empty() ? nullptr : m.q.zeros.data(),
                   &m.q.tensor_scale, &ThreadPool::global());
   const PackPlan plan = plan_pack(m.view());
+  if (!plan.packable) return m;
   m.packed.resize(plan.bytes);
   pack_weights(m.view(), plan, m.packed.data());
   m.pa = plan.args;
@@ -142,7 +147,7 @@ int main(int argc, char** argv) {
         std::vector<Matrix> ms;
         ms.push_back(make(c, n, k, w));
         while (int64_t(ms.size()) * ms[0].bytes() < (int64_t(256) << 20)) ms.push_back(ms[0]);
-        for (auto& m : ms) m.pa.data = m.packed.data();
+        for (auto& m : ms) m.pa.data = m.packed.empty() ? nullptr : m.packed.data();
         std::vector<float> y(n);
         for (size_t ti = 0; ti < threads.size(); ++ti) {
           pool.set_threads(threads[ti]);
@@ -150,8 +155,13 @@ int main(int argc, char** argv) {
           const double tp = time_median([&] {
             matmul(kt, ms[i++ % ms.size()].view(), x.data(), 1, Activations::kInt8, y.data(), pool);
           });
-          const double tk = time_median([&] { matmul_packed(kt, ms[i++ % ms.size()].pa, x.data(), 1, y.data(), pool); });
           const double bytes = double(ms[0].bytes());
+          if (ms[0].packed.empty()) {
+            std::printf("| %s | %d | %.3f | %.1f | | | %.0f%% (plain) |\n", c.name, threads[ti], tp * 1e3, bytes / tp / 1e9,
+                        100 * bytes / tp / 1e9 / bw[ti]);
+            continue;
+          }
+          const double tk = time_median([&] { matmul_packed(kt, ms[i++ % ms.size()].pa, x.data(), 1, y.data(), pool); });
           std::printf("| %s | %d | %.3f | %.1f | %.3f | %.1f | %.0f%% |\n", c.name, threads[ti], tp * 1e3,
                       bytes / tp / 1e9, tk * 1e3, bytes / tk / 1e9, 100 * bytes / tk / 1e9 / bw[ti]);
         }
