@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
         std::vector<Matrix> ms;
         ms.push_back(make(c, n, k, w));
         while (int64_t(ms.size()) * ms[0].bytes() < (int64_t(256) << 20)) ms.push_back(ms[0]);
-        for (auto& m : ms) m.pa.data = m.packed.empty() ? nullptr : m.packed.data();
+        for (auto& m : ms) m.pa.data = m.packed.data();  // K-quants: empty, never read
         std::vector<float> y(n);
         for (size_t ti = 0; ti < threads.size(); ++ti) {
           pool.set_threads(threads[ti]);
