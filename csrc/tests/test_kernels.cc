@@ -536,6 +536,9 @@ void test_table(const KernelTable& kt) {
     }
     // The float path's panels over three column blocks (256, 256, 128) of dequantized weights.
     test_matmul_config(kt, rng, /*n=*/37, /*k=*/640, c, /*m=*/13, variant++ % 5);
+    // Past 64 blocks of 32 (the avx512vnni passes compute the bias * sum(x) corrections 64
+    // blocks at a time) with a partial last batch: k = 2176 is 68 blocks, 17 groups of 128.
+    test_matmul_config(kt, rng, /*n=*/37, /*k=*/2176, c, /*m=*/9, variant++ % 5);
     // Shapes the SIMD kernels hand to the scalar path: odd cols, a group of 8.
     if (c.format == Format::kQ4_0 || c.format == Format::kQ8_0 || c.format == Format::kMXFP4 ||
         c.format == Format::kNVFP4) {
