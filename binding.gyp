@@ -38,7 +38,8 @@
         "csrc/core/gptq.cc",
         "csrc/core/awq.cc",
         "csrc/core/calibrate.cc",
-        "csrc/core/hadamard.cc"
+        "csrc/core/hadamard.cc",
+        "csrc/core/work.cc"
       ]
     },
     {
@@ -129,6 +130,7 @@
     },
     {
       "target_name": "lowbit",
+      "defines": ["NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "dependencies": [
         "lowbit_core",
         "lowbit_io",
@@ -144,6 +146,9 @@
       "sources": [
         "csrc/napi/addon.cc",
         "csrc/napi/args.cc",
+        "csrc/napi/async_call.cc",
+        "csrc/napi/pinned.cc",
+        "csrc/napi/qmatrix_napi.cc",
         "csrc/napi/quantize_napi.cc",
         "csrc/napi/matmul_napi.cc",
         "csrc/napi/prepare_napi.cc",
@@ -151,7 +156,8 @@
         "csrc/napi/formats_napi.cc",
         "csrc/napi/calibrate_napi.cc",
         "csrc/napi/file_napi.cc",
-        "csrc/napi/gguf_napi.cc"
+        "csrc/napi/gguf_napi.cc",
+        "csrc/napi/memory_napi.cc"
       ]
     }
   ]

@@ -1,5 +1,6 @@
 // Calibration-based quantization: activation statistics, SmoothQuant, AWQ, GPTQ, Hadamard rotation
 // and fake quantization. The numerical work is C++ (threaded, on the dispatched kernels).
+import { type AsyncOptions, runAsync, splitAsyncOptions } from './async';
 import { native } from './native';
 import type { QuantizedMatrix, QuantizeOptions } from './types';
 
@@ -28,9 +29,10 @@ export class CalibrationStats {
       throw new RangeError('CalibrationStats: a Hessian of more than 32768 inputs (8 GiB) is not supported; pass { hessian: false }');
     }
     this.inFeatures = inFeatures;
-    this.max = new Float32Array(inFeatures);
-    this.sumAbs = new Float64Array(inFeatures);
-    this.xtx = options.hessian === false ? null : new Float64Array(inFeatures * inFeatures);
+    // lowbit's own memory, so that addAsync updates it in place (docs/lifetimes.md).
+    this.max = native.allocate('float32', inFeatures) as Float32Array;
+    this.sumAbs = native.allocate('float64', inFeatures) as Float64Array;
+    this.xtx = options.hessian === false ? null : (native.allocate('float64', inFeatures * inFeatures) as Float64Array);
   }
 
   /** Adds a batch `[n, inFeatures]` (finite values). Returns `this`. */
@@ -40,12 +42,19 @@ export class CalibrationStats {
     return this;
   }
 
-  /** Like {@link add}, off the JS thread; `batch` is kept alive until it settles. One at a time. */
-  async addAsync(batch: Float32Array): Promise<this> {
+  /**
+   * Like {@link add}, off the JS thread; `batch` is read as it was when the call started. One at a time.
+   * `signal` aborts it, leaving the statistics as they were.
+   */
+  async addAsync(batch: Float32Array, options?: Pick<AsyncOptions, 'signal'>): Promise<this> {
     this.guard();
+    const { signal } = splitAsyncOptions('CalibrationStats.addAsync', options);
     this.busy = true;
     try {
-      this.rows += (await native.accumulateStatsAsync(batch, this.inFeatures, this.max, this.sumAbs, this.xtx)) as number;
+      this.rows += await runAsync(
+        () => native.accumulateStatsAsync(batch, this.inFeatures, this.max, this.sumAbs, this.xtx),
+        signal,
+      );
     } finally {
       this.busy = false;
     }
@@ -108,12 +117,7 @@ export function smoothQuant(
   return native.smoothQuant(weights, rows, cols, activationAbsMax, alpha) as SmoothQuantResult;
 }
 
-export interface ProgressOptions {
-  /** Called with the fraction done (0..1), about every 50 ms, by the async variants. */
-  onProgress?: (fraction: number) => void;
-}
-
-export interface GptqOptions extends QuantizeOptions, ProgressOptions {
+export interface GptqOptions extends QuantizeOptions {
   /** Dampening: `λ = damp · mean(diag H)` added to H's diagonal (default 0.01). */
   damp?: number;
   /** Columns per lazy batch update (default 128). */
@@ -145,18 +149,22 @@ export function gptq(weights: Float32Array, rows: number, cols: number, hessian:
   return native.gptq(weights, rows, cols, hessian, options) as GptqResult;
 }
 
-/** Like {@link gptq}, off the JS thread, reporting progress. Inputs are kept alive until it settles. */
+/**
+ * Like {@link gptq}, off the JS thread, with `signal` and `onProgress` ({@link AsyncOptions}). The inputs
+ * are read as they were when the call started (docs/lifetimes.md).
+ */
 export async function gptqAsync(
   weights: Float32Array,
   rows: number,
   cols: number,
   hessian: Float32Array,
-  options: GptqOptions,
+  options: GptqOptions & AsyncOptions,
 ): Promise<GptqResult> {
-  return (await native.gptqAsync(weights, rows, cols, hessian, options)) as GptqResult;
+  const { rest, signal, onProgress } = splitAsyncOptions('gptqAsync', options);
+  return runAsync(() => native.gptqAsync(weights, rows, cols, hessian, rest), signal, onProgress) as Promise<GptqResult>;
 }
 
-export interface AwqOptions extends QuantizeOptions, ProgressOptions {
+export interface AwqOptions extends QuantizeOptions {
   /** Grid points for α in [0, 1): α = i / grid, i = 0 .. grid - 1 (default 20, as AWQ). */
   grid?: number;
   /**
@@ -187,15 +195,19 @@ export function awq(weights: Float32Array, rows: number, cols: number, activatio
   return native.awq(weights, rows, cols, activations, options) as AwqResult;
 }
 
-/** Like {@link awq}, off the JS thread, reporting progress. Inputs are kept alive until it settles. */
+/**
+ * Like {@link awq}, off the JS thread, with `signal` and `onProgress` ({@link AsyncOptions}). The inputs
+ * are read as they were when the call started (docs/lifetimes.md).
+ */
 export async function awqAsync(
   weights: Float32Array,
   rows: number,
   cols: number,
   activations: Float32Array,
-  options: AwqOptions,
+  options: AwqOptions & AsyncOptions,
 ): Promise<AwqResult> {
-  return (await native.awqAsync(weights, rows, cols, activations, options)) as AwqResult;
+  const { rest, signal, onProgress } = splitAsyncOptions('awqAsync', options);
+  return runAsync(() => native.awqAsync(weights, rows, cols, activations, rest), signal, onProgress) as Promise<AwqResult>;
 }
 
 export interface RotationResult {

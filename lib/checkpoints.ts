@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe } from './describe';
 import { bfloat16ToFloat32, halfToFloat32 } from './half';
+import { fileSystemError, LowbitFileError } from './errors';
 import { native } from './native';
 import type { SafetensorsFile, SafetensorsTensorInput } from './safetensors';
 import type { QuantizedMatrix } from './types';
@@ -96,7 +97,8 @@ function configBeside(file: SafetensorsFile): QuantizationConfig {
     try {
       j = JSON.parse(fs.readFileSync(p, 'utf8'));
     } catch (e) {
-      throw new RangeError(`importLinear: ${p} is not valid JSON (${(e as Error).message})`);
+      if (e instanceof SyntaxError) throw new LowbitFileError(`importLinear: ${p} is not valid JSON (${e.message})`, 'BAD_HEADER', p, { cause: e });
+      throw fileSystemError('importLinear', p, e);
     }
     const c = j !== null && typeof j === 'object' ? pick(j as Record<string, unknown>) : undefined;
     if (c !== null && typeof c === 'object') return c as QuantizationConfig;

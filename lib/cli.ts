@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cpuInfo, probe, setThreads } from './index';
 import { inspectModelFile, type ModelFileSummary } from './inspect';
-import { cpuModel, measureMachine, readMachineMeasurement, type MachineMeasurement } from './measure';
+import { cpuModel, measureMachineAsync, readMachineMeasurement, type MachineMeasurement } from './measure';
 import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan';
+import { resolvePrecision } from './precision';
 
 class UsageError extends Error {}
 
@@ -74,18 +75,24 @@ Runs the benchmark suites of a source checkout (quantize, limits, gemv, gemm, pe
 of the installed package. Same as 'npm run bench -- [suite...]'.`,
 };
 
-const UNITS: Record<string, number> = {
-  '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+// Counts take decimal suffixes (70B parameters, 8K tokens); byte sizes decimal or binary units (40GB, 40GiB),
+// and rates a trailing '/s'. Letters are case-insensitive; 'b' alone is a billion for a count, a byte for a size.
+const COUNT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, b: 1e9, g: 1e9, t: 1e12 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
   kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
 };
 
-function quantity(flag: string, s: string, units = false): number {
-  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)(?:\/s)?\s*$/i.exec(s);
+/** A flag's number: 'plain' (7e10, 0.3), 'count' (70B, 8K, 7e10) or 'bytes' (40GB, 40GiB, 3350GB/s). */
+export function quantity(flag: string, s: string, kind: 'plain' | 'count' | 'bytes' = 'plain'): number {
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)(\/s)?\s*$/i.exec(s);
+  const units = kind === 'bytes' ? BYTE_UNITS : kind === 'count' ? COUNT_UNITS : { '': 1 };
   const unit = m ? m[2].toLowerCase() : '';
-  if (!m || UNITS[unit] === undefined || (!units && unit !== '')) {
-    throw new UsageError(`--${flag}: '${s}' is not a ${units ? 'number (with an optional unit: 40e9, 40GB, 40GiB)' : 'number'}`);
+  if (!m || units[unit] === undefined || (m[3] !== undefined && kind !== 'bytes')) {
+    const what = kind === 'bytes' ? 'a size (40e9, 40GB, 40GiB)' : kind === 'count' ? 'a count (7e10, 70B, 8K)' : 'a number';
+    throw new UsageError(`--${flag}: '${s}' is not ${what}`);
   }
-  return Number(m[1]) * UNITS[unit];
+  return Number(m[1]) * units[unit];
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -102,12 +109,49 @@ function parse(args: string[], options: ParseArgsConfig['options']): { values: V
 function threads(v: string | undefined): void {
   if (v !== undefined) {
     const n = quantity('threads', v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads: '${v}' is not a positive integer`);
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--threads: '${v}' is not an integer from 1 to 1024`);
     setThreads(n);
   }
 }
 
 const progress = (m: string) => process.stderr.write(`lowbit: ${m}...\n`);
+
+/**
+ * Progress of a measurement on stderr: one line rewritten in place on a terminal, a line per step
+ * otherwise (logs stay readable). Returns the callback and a function that ends the line.
+ */
+function progressLine(): { report: (fraction: number, step: string) => void; end: () => void } {
+  if (!process.stderr.isTTY) {
+    let last = '';
+    return {
+      report: (_f, step) => {
+        if (step !== last && step !== 'done') progress(step);
+        last = step;
+      },
+      end: () => {},
+    };
+  }
+  let shown = false;
+  return {
+    report: (f, step) => {
+      process.stderr.write(`\r\x1b[2Klowbit: ${step} ${(100 * f).toFixed(0)}%`);
+      shown = true;
+    },
+    end: () => {
+      if (shown) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+/** Measures this machine with progress, after the caller has validated everything else. */
+async function measureWithProgress(options: Parameters<typeof measureMachineAsync>[0] = {}): Promise<MachineMeasurement> {
+  const line = progressLine();
+  try {
+    return await measureMachineAsync({ ...options, onProgress: line.report });
+  } finally {
+    line.end();
+  }
+}
 const gb = (b: number) => (b / 1e9).toFixed(b < 1e10 ? 2 : 1);
 
 function table(head: string[], rows: string[][]): string {
@@ -134,19 +178,31 @@ fp32 FMA:  ${limits.fmaGflops.toFixed(0)} GFLOP/s
 int8 dot:  ${limits.dotGops.toFixed(0)} GOP/s`);
 }
 
-function measure(args: string[]): void {
+async function measure(args: string[]): Promise<void> {
   const { values } = parse(args, {
     out: { type: 'string' }, formats: { type: 'string' }, 'matrix-mib': { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
   });
   if (values.help) return void console.log(HELP.measure);
   threads(values.threads as string | undefined);
-  const m = measureMachine({
-    precisions: values.formats ? String(values.formats).split(',').map((s) => s.trim()) : undefined,
-    matrixBytes: values['matrix-mib'] ? quantity('matrix-mib', String(values['matrix-mib'])) * 2 ** 20 : undefined,
-    onProgress: progress,
-  });
+  const precisions = values.formats ? String(values.formats).split(',').map((s) => s.trim()) : undefined;
+  // Every format is resolved before the first probe: a bad one costs no measuring.
+  for (const f of precisions ?? []) {
+    try {
+      const p = resolvePrecision(f, 8192, '--formats');
+      if (!p.quantize) throw new RangeError(`--formats: '${f}' is an idealised width, not a lowbit format to time`);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const mib = values['matrix-mib'] ? quantity('matrix-mib', String(values['matrix-mib'])) : undefined;
+  if (mib !== undefined && !(mib * 2 ** 20 >= 1 << 16)) throw new UsageError(`--matrix-mib: '${values['matrix-mib']}' is less than 64 KiB`);
+  const m = await measureWithProgress({ precisions, matrixBytes: mib === undefined ? undefined : mib * 2 ** 20 });
   if (values.out) {
-    fs.writeFileSync(String(values.out), JSON.stringify(m, null, 2) + '\n');
+    try {
+      fs.writeFileSync(String(values.out), JSON.stringify(m, null, 2) + '\n');
+    } catch (e) {
+      throw new UsageError(`--out: ${(e as Error).message}`);
+    }
     process.stderr.write(`lowbit: wrote ${values.out}\n`);
   }
   if (values.json) return void console.log(JSON.stringify(m, null, 2));
@@ -160,6 +216,11 @@ function printMeasurement(m: MachineMeasurement): void {
   ])));
 }
 
+// A measurement of the right shape, for checking a plan spec before measuring the machine for real.
+const STAND_IN_MACHINE: MachineMeasurement = {
+  version: 1, date: '', cpu: '', arch: '', isa: '', threads: 1, memoryBytes: 2 ** 40, readBandwidth: 1e10, formats: {},
+};
+
 const PLAN_FLAGS = {
   spec: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, params: { type: 'string' },
   'linear-params': { type: 'string' }, 'embedding-params': { type: 'string' }, 'other-params': { type: 'string' },
@@ -172,7 +233,7 @@ const PLAN_FLAGS = {
   'mean-output-tokens': { type: 'string' }, threads: { type: 'string' },
 } as const;
 
-function planCommand(args: string[]): void {
+async function planCommand(args: string[]): Promise<void> {
   const { values: v } = parse(args, PLAN_FLAGS);
   if (v.help) return void console.log(HELP.plan);
   threads(v.threads as string | undefined);
@@ -184,14 +245,17 @@ function planCommand(args: string[]): void {
       throw new UsageError(`--spec: ${(e as Error).message}`);
     }
   }
-  const n = (f: string, units = false) => (v[f] === undefined ? undefined : quantity(f, String(v[f]), units));
+  const BYTE_FLAGS = ['device-memory', 'device-bandwidth'];
+  const PLAIN_FLAGS = ['reserve', 'threads'];
+  const n = (f: string) =>
+    v[f] === undefined ? undefined : quantity(f, String(v[f]), BYTE_FLAGS.includes(f) ? 'bytes' : PLAIN_FLAGS.includes(f) ? 'plain' : 'count');
   const model = typeof spec.model === 'object' && spec.model ? { ...spec.model } : {};
   const modelFlags = { params: 'params', linearParams: 'linear-params', embeddingParams: 'embedding-params', otherParams: 'other-params', layers: 'layers', kvHeads: 'kv-heads', headDim: 'head-dim', hiddenSize: 'hidden' } as const;
   // Copies the flags given (field -> flag) into `into`; says whether there were any.
-  const copy = (into: Record<string, number>, flags: Record<string, string>, units: (f: string) => boolean) => {
+  const copy = (into: Record<string, number>, flags: Record<string, string>) => {
     let any = false;
     for (const [k, f] of Object.entries(flags)) {
-      const x = n(f, units(f));
+      const x = n(f);
       if (x !== undefined) {
         into[k] = x;
         any = true;
@@ -199,7 +263,7 @@ function planCommand(args: string[]): void {
     }
     return any;
   };
-  const any = copy(model as Record<string, number>, modelFlags, (f) => f.endsWith('params'));
+  const any = copy(model as Record<string, number>, modelFlags);
   if (v.model) {
     if (any) throw new UsageError('--model: give a preset or parameter counts, not both');
     spec.model = String(v.model);
@@ -221,9 +285,8 @@ function planCommand(args: string[]): void {
   }
   const nodeFlags = { deviceMemory: 'device-memory', devicesPerNode: 'devices-per-node', reserve: 'reserve', deviceBandwidth: 'device-bandwidth' } as const;
   const node = { ...(spec.node ?? {}) } as Record<string, number>;
-  copy(node, nodeFlags, (f) => f === 'device-memory' || f === 'device-bandwidth');
+  copy(node, nodeFlags);
   if (v.cpu && v.machine) throw new UsageError('--cpu and --machine: give one');
-  if (v.cpu) spec.machine = measureMachine({ onProgress: progress });
   if (v.machine) {
     try {
       spec.machine = readMachineMeasurement(String(v.machine));
@@ -238,13 +301,20 @@ function planCommand(args: string[]): void {
   if (v['requests-per-second'] !== undefined || v['mean-output-tokens'] !== undefined) {
     spec.target = { requestsPerSecond: n('requests-per-second'), meanOutputTokens: n('mean-output-tokens') };
   }
-  let p: Plan;
-  try {
-    p = plan(spec as PlanSpec);
-  } catch (e) {
-    if (e instanceof RangeError || e instanceof TypeError) throw new UsageError(`plan: ${e.message}`);
-    throw e;
+  const planOrUsage = (s: PlanSpec) => {
+    try {
+      return plan(s);
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) throw new UsageError(`plan: ${e.message}`);
+      throw e;
+    }
+  };
+  if (v.cpu) {
+    // The whole spec is checked against a stand-in measurement first: a bad flag costs no probing.
+    planOrUsage({ ...spec, machine: STAND_IN_MACHINE } as PlanSpec);
+    spec.machine = await measureWithProgress();
   }
+  const p: Plan = planOrUsage(spec as PlanSpec);
   if (v.json) return void console.log(JSON.stringify(p, null, 2));
   printPlan(p);
 }
@@ -285,7 +355,7 @@ function inspect(args: string[]): void {
   try {
     s = inspectModelFile(parsed.positionals[0]);
   } catch (e) {
-    throw new UsageError(`inspect: ${(e as Error).message}`);
+    throw new UsageError(`inspect: ${(e as Error).message.replace(/^inspectModelFile: /, '')}`);
   }
   if (parsed.values.json) return void console.log(JSON.stringify(s, null, 2));
   console.log(`${s.path}: ${s.container}${s.architecture ? `, ${s.architecture}` : ''}${s.name ? ` (${s.name})` : ''}, ${s.tensors} tensors, ` +
@@ -302,7 +372,7 @@ function bench(args: string[]): number {
   return spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' }).status ?? 1;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
@@ -316,8 +386,8 @@ export function main(argv: string[]): number {
         console.log(require('../package.json').version);
         return 0;
       case 'info': info(rest); return 0;
-      case 'measure': measure(rest); return 0;
-      case 'plan': planCommand(rest); return 0;
+      case 'measure': await measure(rest); return 0;
+      case 'plan': await planCommand(rest); return 0;
       case 'inspect': inspect(rest); return 0;
       case 'bench': return bench(rest);
       default:
@@ -332,4 +402,8 @@ export function main(argv: string[]): number {
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

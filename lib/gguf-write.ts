@@ -286,7 +286,7 @@ export function writeGGUF(path: string, contents: GGUFWriteContents): void {
   const pad = (n: number): Uint8Array => new Uint8Array((alignment - (n % alignment)) % alignment);
   h.raw(pad(h.n));
 
-  writeFileAtomically(path, (function* () {
+  writeFileAtomically('writeGGUF', path, (function* () {
     yield h.buf.subarray(0, h.n);
     for (const t of tensors) {
       yield t.data;

@@ -2,6 +2,7 @@
  * GGUF model files (ggml / llama.cpp, versions 2 and 3): {@link openGGUF} memory-maps a file and gives its
  * metadata, its tensor table and zero-copy views of its tensors; {@link writeGGUF} writes GGUF v3.
  */
+import { LowbitFileError } from './errors';
 import { mxfp4FromGgml } from './ggml-mxfp4';
 import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { native } from './native';
@@ -223,9 +224,27 @@ export class GGUFFile {
     }
   }
 
-  /** Releases this object's hold on the file. Views already handed out stay valid. */
+  /**
+   * The tensor as a QuantizedMatrix ({@link tensor} for Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and MXFP4), typed for
+   * `prepare` and `matmul`; a float tensor (F32, F16, BF16) is a TypeError naming its type, since it has no
+   * quantized form (use {@link tensor}).
+   */
+  matrix(name: string): QuantizedMatrix {
+    const m = this.tensor(name);
+    if (m instanceof Float32Array) {
+      throw new TypeError(`GGUFFile: tensor '${name}' is ${this.info(name).type}, a float tensor, not a quantized matrix; tensor('${name}') gives its values`);
+    }
+    return m;
+  }
+
+  /** Releases this object's hold on the file. Views already handed out stay valid. Idempotent. */
   close(): void {
     this.#file.close();
+  }
+
+  /** {@link close}, for `using f = openGGUF(path)` (TypeScript 5.2+). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #aligned(t: GGUFTensorInfo, bytes: number): boolean {
@@ -237,15 +256,19 @@ export class GGUFFile {
     try {
       return this.#file.buffer(t.offset, t.byteLength as number);
     } catch (e) {
-      throw new Error(`GGUFFile: ${(e as Error).message}`);
+      if (e instanceof LowbitFileError) {
+        throw new LowbitFileError(`GGUFFile: ${e.message}`, e.code, e.path, { format: 'gguf', cause: e });
+      }
+      throw e;
     }
   }
 }
 
 /**
- * Opens a GGUF file: maps it, then parses and validates its header (untrusted input: a bad file is an Error
- * with `code: 'LOWBIT_BAD_GGUF'`, the `field` and the byte `offset`, never a crash). Only the header is read;
- * tensor pages are read when first touched.
+ * Opens a GGUF file: maps it, then parses and validates its header. Untrusted input: a bad file is a
+ * {@link LowbitFileError} (`code` `'BAD_MAGIC'`, `'TRUNCATED'`, `'BAD_HEADER'` or `'UNSUPPORTED'`, with the
+ * `field` and its byte `offset`), never a crash; a file that cannot be opened is one with the system's code
+ * (`'ENOENT'`, `'EACCES'`, ...). Only the header is read; tensor pages are read when first touched.
  */
 export function openGGUF(path: string, options?: OpenGGUFOptions): GGUFFile {
   const file = openMapping('openGGUF', path, options);
@@ -253,6 +276,10 @@ export function openGGUF(path: string, options?: OpenGGUFOptions): GGUFFile {
     return new GGUFFile(file, native.ggufParse(file.handle) as NativeFile);
   } catch (e) {
     file.close();
+    const err = e as { code?: unknown; field?: string; offset?: number; message: string };
+    if (typeof err.code === 'string' && err.field !== undefined) {
+      throw new LowbitFileError(err.message, err.code, path, { format: 'gguf', field: err.field, offset: err.offset });
+    }
     throw e;
   }
 }

@@ -2,6 +2,7 @@
  * lowbit: low-bit (INT8 / packed INT4) quantization and quantized matrix kernels for Node.js on CPUs.
  * Every function validates its arguments and throws a TypeError or RangeError that says what is wrong.
  */
+import { type AsyncOptions, runAsync, splitAsyncOptions } from './async';
 import { native } from './native';
 import type {
   CpuInfo,
@@ -16,6 +17,7 @@ import type {
   QuantizeOptions,
 } from './types';
 
+export type { AsyncOptions } from './async';
 export type {
   Bits,
   CpuInfo,
@@ -48,15 +50,17 @@ export {
 } from './calibrate';
 export { plan, MODEL_PRESETS } from './plan';
 export type { ModelSpec, NodeSpec, Plan, PlanRow, PlanSpec } from './plan';
-export { measureMachine, readMachineMeasurement } from './measure';
+export { measureMachine, measureMachineAsync, readMachineMeasurement } from './measure';
 export type { MachineMeasurement, MeasureOptions } from './measure';
+export { LowbitFileError } from './errors';
+export type { LowbitFileErrorCode, LowbitFileErrorDetails } from './errors';
 export { GGUFFile, GGUF_TENSOR_TYPES, openGGUF, writeGGUF } from './gguf';
 export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWriteContents, OpenGGUFOptions } from './gguf';
 export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensors';
 export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
 export { exportLinear, importLinear } from './checkpoints';
 export type { ExportedLinear, ExportLinearOptions, FloatLinear, ImportedLinear, LinearSource, QuantizationConfig, QuantizedLinear } from './checkpoints';
-export { inspectModelFile } from './inspect';
+export { detectModelFile, inspectModelFile } from './inspect';
 export type { ModelFileGroup, ModelFileSummary } from './inspect';
 export { resolvePrecision } from './precision';
 export type { Precision } from './precision';
@@ -65,7 +69,6 @@ export type {
   AwqResult,
   GptqOptions,
   GptqResult,
-  ProgressOptions,
   RotationResult,
   SmoothQuantResult,
 } from './calibrate';
@@ -76,16 +79,18 @@ export function quantize(weights: Float32Array, rows: number, cols: number, opti
 }
 
 /**
- * Like {@link quantize}, off the JS thread. `weights` is kept alive until the promise settles; do not
- * modify it meanwhile. Invalid arguments reject the promise.
+ * Like {@link quantize}, off the JS thread, with `signal` and `onProgress` ({@link AsyncOptions}).
+ * `weights` is read as it was when the call started (docs/lifetimes.md). Invalid arguments reject the
+ * promise.
  */
 export async function quantizeAsync(
   weights: Float32Array,
   rows: number,
   cols: number,
-  options: QuantizeOptions,
+  options: QuantizeOptions & AsyncOptions,
 ): Promise<QuantizedMatrix> {
-  return (await native.quantizeAsync(weights, rows, cols, options)) as QuantizedMatrix;
+  const { rest, signal, onProgress } = splitAsyncOptions('quantizeAsync', options);
+  return runAsync(() => native.quantizeAsync(weights, rows, cols, rest), signal, onProgress) as Promise<QuantizedMatrix>;
 }
 
 /**
@@ -121,9 +126,13 @@ export function prepare(q: QuantizedMatrix, options?: PrepareOptions): PreparedM
   return native.prepare(q, options) as PreparedMatrix;
 }
 
-/** Like {@link prepare}, off the JS thread; `q`'s buffers are kept alive until the promise settles. */
-export async function prepareAsync(q: QuantizedMatrix, options?: PrepareOptions): Promise<PreparedMatrix> {
-  return (await native.prepareAsync(q, options)) as PreparedMatrix;
+/**
+ * Like {@link prepare}, off the JS thread, with `signal` and `onProgress` ({@link AsyncOptions}); `q` is
+ * read as it was when the call started (docs/lifetimes.md).
+ */
+export async function prepareAsync(q: QuantizedMatrix, options?: PrepareOptions & AsyncOptions): Promise<PreparedMatrix> {
+  const { rest, signal, onProgress } = splitAsyncOptions('prepareAsync', options);
+  return runAsync(() => native.prepareAsync(q, rest), signal, onProgress) as Promise<PreparedMatrix>;
 }
 
 /**
@@ -137,15 +146,17 @@ export function matmul(x: Float32Array, w: QuantizedMatrix | PreparedMatrix, opt
 }
 
 /**
- * Like {@link matmul}, off the JS thread. `x`, `w`'s buffers and `out` are kept alive until the promise
- * settles; do not write to them meanwhile. Concurrent calls are safe (they share the thread pool).
+ * Like {@link matmul}, off the JS thread; `signal` aborts it ({@link AsyncOptions}). `x` and `w` are
+ * read as they were when the call started, and `out`, if given, is written when it settles
+ * (docs/lifetimes.md). Concurrent calls are safe (they share the thread pool).
  */
 export async function matmulAsync(
   x: Float32Array,
   w: QuantizedMatrix | PreparedMatrix,
-  options?: MatmulOptions,
+  options?: MatmulOptions & Pick<AsyncOptions, 'signal'>,
 ): Promise<Float32Array> {
-  return native.matmulAsync(x, w, options);
+  const { rest, signal } = splitAsyncOptions<MatmulOptions>('matmulAsync', options);
+  return runAsync(() => native.matmulAsync(x, w, rest), signal);
 }
 
 /** Plain fp32 `y = x · wᵀ` with `w` row-major `[rows, cols]`: lowbit's own fp32 kernel, the baseline. */

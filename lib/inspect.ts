@@ -1,5 +1,6 @@
 /** What a model file holds, by storage type: `lowbit inspect` and {@link inspectModelFile}. */
 import * as fs from 'node:fs';
+import { fileSystemError, LowbitFileError } from './errors';
 import { openGGUF } from './gguf';
 import { openSafetensors, type SafetensorsFile } from './safetensors';
 
@@ -86,16 +87,33 @@ function safetensorsGroups(f: SafetensorsFile): Map<string, ModelFileGroup> {
   return map;
 }
 
-/** Opens a GGUF or safetensors file (told apart by its first bytes) and sums up what it holds. */
-export function inspectModelFile(path: string): ModelFileSummary {
-  const head = Buffer.alloc(4);
-  const fd = fs.openSync(path, 'r');
+/** The container a file's first bytes say it is: 'GGUF', or an 8-byte length then a JSON object. */
+export function detectModelFile(path: string, fn = 'inspectModelFile'): 'gguf' | 'safetensors' {
+  const head = Buffer.alloc(9);
+  let n = 0;
   try {
-    fs.readSync(fd, head, 0, 4, 0);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(path, 'r');
+    try {
+      n = fs.readSync(fd, head, 0, 9, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw fileSystemError(fn, path, e);
   }
-  if (head.toString('latin1') === 'GGUF') {
+  if (n >= 4 && head.toString('latin1', 0, 4) === 'GGUF') return 'gguf';
+  if (n === 9 && head[8] === 0x7b) return 'safetensors';
+  throw new LowbitFileError(
+    `${fn}: ${path}: neither a GGUF file (it does not start with 'GGUF') nor a safetensors file (no JSON header after ` +
+      `its first 8 bytes)${n < 9 ? `; it has only ${n} bytes` : ''}`,
+    'BAD_MAGIC',
+    path,
+  );
+}
+
+/** Opens a GGUF or safetensors file (told apart by its first bytes, not its name) and sums up what it holds. */
+export function inspectModelFile(path: string): ModelFileSummary {
+  if (detectModelFile(path) === 'gguf') {
     const f = openGGUF(path);
     try {
       const map = new Map<string, ModelFileGroup>();

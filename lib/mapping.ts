@@ -1,5 +1,6 @@
 /** The mapped file under openGGUF and openSafetensors: one handle, memoized views, close(). */
 import { describe } from './describe';
+import { fileSystemError, LowbitFileError } from './errors';
 import { native } from './native';
 
 export interface OpenOptions {
@@ -28,7 +29,7 @@ export function openMapping(fn: string, path: unknown, options: unknown): Mappin
   try {
     return new Mapping(path, native.fileOpen(path, map));
   } catch (e) {
-    throw new Error(`${fn}: ${(e as Error).message}`);
+    throw fileSystemError(fn, path, e);
   }
 }
 
@@ -54,7 +55,7 @@ export class Mapping {
     const key = `${offset}+${byteLength}`;
     let b = this.#buffers.get(key);
     if (b === undefined) {
-      if (this.closed) throw new Error(`${this.path} is closed`);
+      if (this.closed) throw new LowbitFileError(`${this.path} is closed`, 'CLOSED', this.path);
       b = native.fileBytes(this.handle, offset, byteLength);
       this.#buffers.set(key, b);
     }

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { type AsyncOptions, type NativeCall, runAsync, splitAsyncOptions } from './async';
 import { native } from './native';
 import { resolvePrecision } from './precision';
 import type { CpuInfo, PreparedMatrix, QuantizedMatrix, QuantizeOptions } from './types';
@@ -35,8 +36,11 @@ export interface MeasureOptions {
   matrixBytes?: number;
   /** Timed GEMV calls per format (default 9; the median is kept). */
   repeats?: number;
-  /** Called with a line of progress before each step. */
-  onProgress?: (message: string) => void;
+  /**
+   * Called with the fraction done (0 to 1) and the step under way ('read bandwidth', 'q4_0: 65536 x 8192
+   * GEMV (512 MiB)'): at each step's start, and about every 50 ms within it for the async variant.
+   */
+  onProgress?: (fraction: number, step: string) => void;
 }
 
 /** The CPU's model name as the OS reports it. */
@@ -83,45 +87,47 @@ function tiledMatrix(quantize: QuantizeOptions, cols: number, rows: number): Qua
   return { ...base, rows, data, scales, zeros, byteLength };
 }
 
-/** Measures this machine at the current kernel set and thread count (about 2 s per format). */
-export function measureMachine(options: MeasureOptions = {}): MachineMeasurement {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  const precisions = options.precisions ?? ['int4 g128', 'int4 g32', 'q4_0', 'q8_0'];
-  if (!Array.isArray(precisions)) throw new TypeError('options.precisions must be an array of lowbit format names');
-  const llc = lastLevelCacheBytes();
-  const target = options.matrixBytes ?? Math.max(512 * 2 ** 20, 2 * llc);
-  if (typeof target !== 'number' || !(target >= 1 << 16)) throw new RangeError('options.matrixBytes must be a number >= 65536');
-  const repeats = options.repeats ?? 9;
-  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError('options.repeats must be an integer >= 1');
-  const progress = options.onProgress ?? (() => {});
-  const info = native.cpuInfo() as CpuInfo;
+interface FormatStep {
+  name: string;
+  quantize: QuantizeOptions;
+  rows: number;
+  step: string;
+}
 
-  progress('read bandwidth (probe)');
-  const readBandwidth = native.probe('bandwidth') * 1e9;
-  const formats: MachineMeasurement['formats'] = {};
-  const cols = 8192;
-  for (const name of precisions) {
-    const p = resolvePrecision(name, cols, 'precisions');
-    if (!p.quantize) throw new RangeError(`precisions: '${name}' is an idealised width, not a lowbit format to time`);
-    const perRow = (p.bitsPerWeight * cols) / 8;
-    const rows = Math.max(16, Math.ceil(target / perRow / 16) * 16);
-    progress(`${p.name}: ${rows} x ${cols} GEMV (${((rows * perRow) / 2 ** 20).toFixed(0)} MiB)`);
-    const q = tiledMatrix(p.quantize, cols, rows);
-    const matrixBytes = q.byteLength;
-    const w = native.prepare(q, { activations: 'int8' }) as PreparedMatrix;
-    const x = new Float32Array(cols).map((_, i) => Math.sin(i * 0.37));
-    const out = new Float32Array(rows);
-    native.matmul(x, w, { out });
-    const times: number[] = [];
-    for (let r = 0; r < repeats; ++r) {
-      const t0 = process.hrtime.bigint();
-      native.matmul(x, w, { out });
-      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+const COLS = 8192;
+
+// Validates the options and resolves every precision before anything is measured, so a bad option
+// costs no probing.
+function measurePlan(fn: string, options: MeasureOptions) {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: options must be an object`);
+  for (const k of Object.keys(options)) {
+    if (!['precisions', 'matrixBytes', 'repeats', 'onProgress', 'signal'].includes(k)) {
+      throw new RangeError(`${fn}: unknown option '${k}' (allowed: precisions, matrixBytes, repeats, onProgress${fn.endsWith('Async') ? ', signal' : ''})`);
     }
-    w.dispose();
-    const t = median(times);
-    formats[p.name] = { bytesPerSecond: matrixBytes / t, matrixBytes, rows, cols, medianSeconds: t };
   }
+  const precisions = options.precisions ?? ['int4 g128', 'int4 g32', 'q4_0', 'q8_0'];
+  if (!Array.isArray(precisions) || precisions.length === 0) {
+    throw new TypeError(`${fn}: options.precisions must be a non-empty array of lowbit format names`);
+  }
+  const target = options.matrixBytes ?? Math.max(512 * 2 ** 20, 2 * lastLevelCacheBytes());
+  if (typeof target !== 'number' || !(target >= 1 << 16)) throw new RangeError(`${fn}: options.matrixBytes must be a number >= 65536`);
+  const repeats = options.repeats ?? 9;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`${fn}: options.repeats must be an integer >= 1`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new TypeError(`${fn}: options.onProgress must be a function`);
+  }
+  const formats: FormatStep[] = precisions.map((name, i) => {
+    const p = resolvePrecision(name, COLS, `${fn}: options.precisions[${i}]`);
+    if (!p.quantize) throw new RangeError(`${fn}: options.precisions[${i}]: '${name}' is an idealised width, not a lowbit format to time`);
+    const perRow = (p.bitsPerWeight * COLS) / 8;
+    const rows = Math.max(16, Math.ceil(target / perRow / 16) * 16);
+    return { name: p.name, quantize: p.quantize, rows, step: `${p.name}: ${rows} x ${COLS} GEMV (${((rows * perRow) / 2 ** 20).toFixed(0)} MiB)` };
+  });
+  return { formats, repeats, report: options.onProgress ?? (() => {}) };
+}
+
+function result(readBandwidth: number, formats: MachineMeasurement['formats']): MachineMeasurement {
+  const info = native.cpuInfo() as CpuInfo;
   return {
     version: 1,
     date: new Date().toISOString(),
@@ -133,6 +139,80 @@ export function measureMachine(options: MeasureOptions = {}): MachineMeasurement
     readBandwidth,
     formats,
   };
+}
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const gemvInput = () => new Float32Array(COLS).map((_, i) => Math.sin(i * 0.37));
+
+/**
+ * Measures this machine at the current kernel set and thread count (about 2 s per format), blocking the
+ * event loop meanwhile; {@link measureMachineAsync} does not.
+ */
+export function measureMachine(options: MeasureOptions = {}): MachineMeasurement {
+  const { formats: steps, repeats, report } = measurePlan('measureMachine', options);
+  const n = steps.length + 1;
+  report(0, 'read bandwidth (probe)');
+  const readBandwidth = native.probe('bandwidth') * 1e9;
+  const formats: MachineMeasurement['formats'] = {};
+  steps.forEach((f, i) => {
+    report((i + 1) / n, f.step);
+    const q = tiledMatrix(f.quantize, COLS, f.rows);
+    const w = native.prepare(q, { activations: 'int8' }) as PreparedMatrix;
+    const x = gemvInput();
+    const out = new Float32Array(f.rows);
+    native.matmul(x, w, { out });
+    const times: number[] = [];
+    for (let r = 0; r < repeats; ++r) {
+      const t0 = process.hrtime.bigint();
+      native.matmul(x, w, { out });
+      times.push(seconds(t0));
+    }
+    w.dispose();
+    const t = median(times);
+    formats[f.name] = { bytesPerSecond: q.byteLength / t, matrixBytes: q.byteLength, rows: f.rows, cols: COLS, medianSeconds: t };
+  });
+  report(1, 'done');
+  return result(readBandwidth, formats);
+}
+
+/**
+ * Like {@link measureMachine}, off the JS thread: the probe and every GEMV run on lowbit's threads while
+ * the event loop turns. `signal` aborts it within tens of milliseconds (its promise rejects with
+ * `signal.reason`); `onProgress` is called about every 50 ms.
+ */
+export async function measureMachineAsync(options: MeasureOptions & Pick<AsyncOptions, 'signal'> = {}): Promise<MachineMeasurement> {
+  const { formats: steps, repeats, report } = measurePlan('measureMachineAsync', options);
+  const { signal } = splitAsyncOptions('measureMachineAsync', { signal: options.signal });
+  const n = steps.length + 1;
+  // Each step reports its own fraction; the whole is the steps done plus the current one's part.
+  const within = (i: number, step: string) => (f: number) => report((i + f) / n, step);
+  const probeStep = 'read bandwidth (probe)';
+  const readBandwidth = (await runAsync(() => native.probeAsync('bandwidth'), signal, within(0, probeStep))) * 1e9;
+  const formats: MachineMeasurement['formats'] = {};
+  for (const [i, f] of steps.entries()) {
+    const at = within(i + 1, f.step);
+    at(0);
+    const q = tiledMatrix(f.quantize, COLS, f.rows);
+    // Preparing is a tenth of the step, the timed calls the rest.
+    const w = await runAsync(() => native.prepareAsync(q, { activations: 'int8' }) as NativeCall<PreparedMatrix>, signal, (p) => at(0.1 * p));
+    try {
+      const x = gemvInput();
+      await runAsync(() => native.matmulAsync(x, w), signal);
+      const times: number[] = [];
+      for (let r = 0; r < repeats; ++r) {
+        const t0 = process.hrtime.bigint();
+        await runAsync(() => native.matmulAsync(x, w), signal);
+        times.push(seconds(t0));
+        at(0.1 + (0.9 * (r + 1)) / repeats);
+      }
+      const t = median(times);
+      formats[f.name] = { bytesPerSecond: q.byteLength / t, matrixBytes: q.byteLength, rows: f.rows, cols: COLS, medianSeconds: t };
+    } finally {
+      w.dispose();
+    }
+  }
+  report(1, 'done');
+  return result(readBandwidth, formats);
 }
 
 /** Reads a measurement saved as JSON, checking its shape. */

@@ -1,6 +1,7 @@
 // Loads the native addon: a prebuild from prebuilds/ when one matches this
 // platform, else a source build in build/Release.
 import * as path from 'node:path';
+import type { NativeCall } from './async';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load: (dir: string) => unknown = require('node-gyp-build');
@@ -26,30 +27,42 @@ function loadAddon(): NativeAddon {
 
 export const native = loadAddon();
 
+// `using w = prepare(q)`: the native class gets Symbol.dispose here, beside its dispose().
+Object.defineProperty(native.PreparedMatrix.prototype, Symbol.dispose, {
+  value(this: { dispose(): void }) {
+    this.dispose();
+  },
+  writable: true,
+  configurable: true,
+});
+
 /** The raw native surface. Public wrappers in index.ts give it types. */
 export interface NativeAddon {
+  PreparedMatrix: { prototype: object };
+  allocate(type: 'uint8' | 'uint16' | 'float32' | 'float64', length: number): Uint8Array | Uint16Array | Float32Array | Float64Array;
   quantize(weights: Float32Array, rows: number, cols: number, options: unknown): unknown;
-  quantizeAsync(weights: Float32Array, rows: number, cols: number, options: unknown): Promise<unknown>;
+  quantizeAsync(weights: Float32Array, rows: number, cols: number, options: unknown): NativeCall<unknown>;
   dequantize(q: unknown): Float32Array;
   checkQuantized(q: unknown, what: string): void;
   quantizationError(weights: Float32Array, q: unknown): unknown;
   matmul(x: Float32Array, w: unknown, options?: unknown): Float32Array;
-  matmulAsync(x: Float32Array, w: unknown, options?: unknown): Promise<Float32Array>;
+  matmulAsync(x: Float32Array, w: unknown, options?: unknown): NativeCall<Float32Array>;
   matmulF32(x: Float32Array, w: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array;
   prepare(q: unknown, options?: unknown): unknown;
-  prepareAsync(q: unknown, options?: unknown): Promise<unknown>;
+  prepareAsync(q: unknown, options?: unknown): NativeCall<unknown>;
   cpuInfo(): unknown;
   setIsa(name: string): void;
   setThreads(n: number, options?: unknown): void;
   probe(kind: string, bytes?: number): number;
+  probeAsync(kind: string, bytes?: number): NativeCall<number>;
   formats(size?: number): unknown;
   accumulateStats(batch: Float32Array, k: number, max: Float32Array, sumAbs: Float64Array, xtx: Float64Array | null): unknown;
-  accumulateStatsAsync(batch: Float32Array, k: number, max: Float32Array, sumAbs: Float64Array, xtx: Float64Array | null): Promise<unknown>;
+  accumulateStatsAsync(batch: Float32Array, k: number, max: Float32Array, sumAbs: Float64Array, xtx: Float64Array | null): NativeCall<number>;
   smoothQuant(w: Float32Array, rows: number, cols: number, absMax: Float32Array, alpha: number): unknown;
   gptq(w: Float32Array, rows: number, cols: number, h: Float32Array, options: unknown): unknown;
-  gptqAsync(w: Float32Array, rows: number, cols: number, h: Float32Array, options: unknown): Promise<unknown>;
+  gptqAsync(w: Float32Array, rows: number, cols: number, h: Float32Array, options: unknown): NativeCall<unknown>;
   awq(w: Float32Array, rows: number, cols: number, x: Float32Array, options: unknown): unknown;
-  awqAsync(w: Float32Array, rows: number, cols: number, x: Float32Array, options: unknown): Promise<unknown>;
+  awqAsync(w: Float32Array, rows: number, cols: number, x: Float32Array, options: unknown): NativeCall<unknown>;
   rotate(m: Float32Array, rows: number, cols: number, seed: number): unknown;
   fakeQuantizeBackward(w: Float32Array, q: unknown, grad: Float32Array): Float32Array;
   fileOpen(path: string, map: boolean): { handle: unknown; size: number; mapped: boolean };

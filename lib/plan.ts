@@ -118,6 +118,25 @@ function llama(name: string, layers: number, hidden: number, mlp: number, heads:
 
 const KV_BYTES = { fp32: 4, fp16: 2, bf16: 2, fp8: 1, int8: 1 } as const;
 
+// The keys each level of a spec may have: a misspelt one is an error, not a silent default.
+const SPEC_KEYS = {
+  spec: ['model', 'precisions', 'embeddingPrecision', 'otherPrecision', 'kvCache', 'node', 'machine', 'placement', 'replicas', 'target'],
+  model: ['name', 'params', 'linearParams', 'embeddingParams', 'otherParams', 'layers', 'kvHeads', 'headDim', 'hiddenSize'],
+  kvCache: ['batch', 'context', 'precision'],
+  node: ['deviceMemory', 'devicesPerNode', 'reserve', 'deviceBandwidth'],
+  target: ['tokensPerSecond', 'requestsPerSecond', 'meanOutputTokens'],
+} as const;
+
+function checkKeys(o: object, level: keyof typeof SPEC_KEYS): void {
+  const allowed: readonly string[] = SPEC_KEYS[level];
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      const where = level === 'spec' ? 'spec' : `spec.${level}`;
+      throw new RangeError(`unknown key '${k}' in ${where} (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
 function num(v: unknown, what: string, min: number, opts: { integer?: boolean; below?: number } = {}): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${what} must be a finite number`);
   if (v < min || (opts.below !== undefined && v >= opts.below) || (opts.integer && !Number.isInteger(v))) {
@@ -134,6 +153,7 @@ function resolveModel(m: ModelSpec | string): Plan['model'] {
     m = p;
   }
   if (typeof m !== 'object' || m === null) throw new TypeError('model is required: an object ({ params } or a breakdown) or a preset name');
+  checkKeys(m, 'model');
   const has = (k: keyof ModelSpec) => m[k] !== undefined;
   const split = has('linearParams') || has('embeddingParams') || has('otherParams');
   if (has('params') && split) throw new RangeError('model: give either params or the breakdown (linearParams, embeddingParams, otherParams), not both');
@@ -153,6 +173,14 @@ function resolveModel(m: ModelSpec | string): Plan['model'] {
 /** Plans one deployment per precision; every intermediate is in the result. */
 export function plan(spec: PlanSpec): Plan {
   if (typeof spec !== 'object' || spec === null) throw new TypeError('spec must be an object');
+  checkKeys(spec, 'spec');
+  for (const level of ['node', 'kvCache', 'target'] as const) {
+    const o = spec[level];
+    if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) {
+      throw new TypeError(`spec.${level} must be an object (allowed keys: ${SPEC_KEYS[level].join(', ')})`);
+    }
+    if (o !== undefined) checkKeys(o, level);
+  }
   const model = resolveModel(spec.model);
   const cols = model.hiddenSize ?? 4096;
   const placement = spec.placement ?? 'node';

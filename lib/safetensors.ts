@@ -6,6 +6,7 @@
  * every range against the file.
  */
 import { describe } from './describe';
+import { LowbitFileError, type LowbitFileErrorCode } from './errors';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
 import { writeFileAtomically } from './write-file';
 
@@ -40,20 +41,17 @@ export interface SafetensorsTensorInfo {
 
 export type OpenSafetensorsOptions = OpenOptions;
 
-class BadFile extends Error {
-  code = 'LOWBIT_BAD_SAFETENSORS';
-  constructor(path: string, readonly field: string, problem: string) {
-    super(`openSafetensors: ${path}: ${field}: ${problem}`);
-  }
-}
-
 function parseHeader(file: Mapping): { headerLength: number; metadata: Record<string, string>; tensors: SafetensorsTensorInfo[] } {
-  const bad = (field: string, problem: string): never => {
-    throw new BadFile(file.path, field, problem);
+  const bad = (field: string, problem: string, code: LowbitFileErrorCode = 'BAD_HEADER'): never => {
+    throw new LowbitFileError(`openSafetensors: ${file.path}: ${field}: ${problem}`, code, file.path, { format: 'safetensors', field });
   };
-  if (file.size < 8) bad('header length', `the file has ${file.size} bytes; a safetensors file starts with an 8-byte header length`);
+  if (file.size < 8) bad('header length', `the file has ${file.size} bytes; a safetensors file starts with an 8-byte header length`, 'TRUNCATED');
   const n = Number(new DataView(file.buffer(0, 8)).getBigUint64(0, true));
-  if (n > file.size - 8) bad('header length', `${n} bytes of header run past the end of the file (${file.size - 8} bytes follow)`);
+  // A header that starts with anything but '{' is not safetensors at all (a GGUF file, say).
+  if (file.size > 8 && new Uint8Array(file.buffer(8, 1))[0] !== 0x7b) {
+    bad('header', `does not start with '{' (byte 8 is ${new Uint8Array(file.buffer(8, 1))[0]}): not a safetensors file`, 'BAD_MAGIC');
+  }
+  if (n > file.size - 8) bad('header length', `${n} bytes of header run past the end of the file (${file.size - 8} bytes follow)`, 'TRUNCATED');
   if (n > MAX_HEADER_BYTES) bad('header length', `${n} bytes is more than the format's limit of ${MAX_HEADER_BYTES}`);
   if (n < 2) bad('header', `${n} bytes cannot hold a JSON object`);
   let text: string;
@@ -99,7 +97,7 @@ function parseHeader(file: Mapping): { headerLength: number; metadata: Record<st
     if (bytes !== BigInt(end - begin)) {
       bad(`${field} data_offsets`, `[${begin}, ${end}] holds ${end - begin} bytes; ${dtype} of shape ${JSON.stringify(shape)} takes ${bytes}`);
     }
-    if (end > dataBytes) bad(`${field} data_offsets`, `[${begin}, ${end}] runs past the data section (${dataBytes} bytes; truncated?)`);
+    if (end > dataBytes) bad(`${field} data_offsets`, `[${begin}, ${end}] runs past the data section (${dataBytes} bytes; truncated?)`, 'TRUNCATED');
     const info: SafetensorsTensorInfo = Object.freeze({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], offset: dataStart + begin, byteLength: end - begin });
     tensors.push(info);
     ranges.push([begin, end, name]);
@@ -181,23 +179,32 @@ export class SafetensorsFile {
     return t.offset % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(buf, 0, n) : new Ctor(buf.slice(0, t.byteLength), 0, n);
   }
 
-  /** Releases this object's hold on the file. Views already handed out stay valid. */
+  /** Releases this object's hold on the file. Views already handed out stay valid. Idempotent. */
   close(): void {
     this.#file.close();
+  }
+
+  /** {@link close}, for `using f = openSafetensors(path)` (TypeScript 5.2+). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #buffer(t: SafetensorsTensorInfo): ArrayBuffer {
     try {
       return this.#file.buffer(t.offset, t.byteLength);
     } catch (e) {
-      throw new Error(`SafetensorsFile: ${(e as Error).message}`);
+      if (e instanceof LowbitFileError) {
+        throw new LowbitFileError(`SafetensorsFile: ${e.message}`, e.code, e.path, { format: 'safetensors', cause: e });
+      }
+      throw e;
     }
   }
 }
 
 /**
- * Opens a safetensors file: maps it and validates its header (a bad file is an Error with
- * `code: 'LOWBIT_BAD_SAFETENSORS'` and the `field`, never a crash). Tensor pages are read when first touched.
+ * Opens a safetensors file: maps it and validates its header. A bad file is a {@link LowbitFileError}
+ * (`code` `'BAD_MAGIC'`, `'TRUNCATED'` or `'BAD_HEADER'`, with the `field`), never a crash; a file that cannot
+ * be opened is one with the system's code (`'ENOENT'`, ...). Tensor pages are read when first touched.
  */
 export function openSafetensors(path: string, options?: OpenSafetensorsOptions): SafetensorsFile {
   const file = openMapping('openSafetensors', path, options);
@@ -270,5 +277,5 @@ export function writeSafetensors(
   const head = Buffer.alloc(8 + Buffer.byteLength(json));
   head.writeBigUInt64LE(BigInt(head.length - 8), 0);
   head.write(json, 8, 'utf8');
-  writeFileAtomically(path, [head, ...datas]);
+  writeFileAtomically('writeSafetensors', path, [head, ...datas]);
 }

@@ -190,9 +190,11 @@ export interface PreparedMatrix {
   readonly disposed: boolean;
   /**
    * Frees the memory now instead of at garbage collection. `matmulAsync` calls already started keep it
-   * until they settle; using the matrix afterwards is a RangeError.
+   * until they settle; using the matrix afterwards is a RangeError. Calling it again does nothing.
    */
   dispose(): void;
+  /** {@link dispose}, for `using w = prepare(q)` (TypeScript 5.2+, Node 20.4+). */
+  [Symbol.dispose](): void;
 }
 
 export type Isa = 'scalar' | 'avx2' | 'avxvnni' | 'avx512' | 'avx512vnni' | 'neon' | 'neon-dotprod' | 'neon-i8mm';

@@ -1,6 +1,7 @@
 /** Writing model files: all of it or nothing at `path`. */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { fileSystemError } from './errors';
 
 // write(2) may write less than asked (Linux stops at about 2 GiB per call).
 function writeAll(fd: number, b: Uint8Array): void {
@@ -10,11 +11,16 @@ function writeAll(fd: number, b: Uint8Array): void {
 /**
  * Writes the chunks one after another to a new temporary file beside `path` (a random name, created
  * exclusively), flushes it to disk, then renames it over `path`: the file appears complete or not at all,
- * and a failed write leaves nothing behind.
+ * and a failed write leaves nothing behind. A system error is a LowbitFileError naming `fn` and `path`.
  */
-export function writeFileAtomically(path: string, chunks: Iterable<Uint8Array>): void {
+export function writeFileAtomically(fn: string, path: string, chunks: Iterable<Uint8Array>): void {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx');
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+  } catch (e) {
+    throw fileSystemError(fn, path, e);
+  }
   try {
     for (const c of chunks) writeAll(fd, c);
     fs.fsyncSync(fd);
@@ -27,6 +33,6 @@ export function writeFileAtomically(path: string, chunks: Iterable<Uint8Array>):
       // already closed
     }
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw fileSystemError(fn, path, e);
   }
 }

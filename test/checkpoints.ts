@@ -124,7 +124,7 @@ t.test('the configuration beside the file is read when none is given', (tt) => {
   fs.writeFileSync(path.join(d, 'quantize_config.json'), JSON.stringify({ ...config, sym: false }));
   tt.equal(layer(openSafetensors(r.file), PREFIX).matrix.scheme, 'asymmetric', 'quantize_config.json comes first');
   fs.writeFileSync(path.join(d, 'quantize_config.json'), '{');
-  tt.throws(() => layer(openSafetensors(r.file), PREFIX), { name: 'RangeError', message: /quantize_config\.json is not valid JSON/ });
+  tt.throws(() => layer(openSafetensors(r.file), PREFIX), { name: 'LowbitFileError', code: 'BAD_HEADER', message: /quantize_config\.json is not valid JSON/ });
   tt.end();
 });
 

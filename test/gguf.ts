@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import t, { type Test } from 'tap';
-import { dequantize, matmul, openGGUF, prepare, quantize, writeGGUF, type GGUFFile, type GGUFTensorInput, type GGUFValue, type QuantizedMatrix } from 'lowbit';
-import { findPython, randn, rng, tmpDir } from './helpers';
+import { dequantize, LowbitFileError, matmul, openGGUF, prepare, quantize, writeGGUF, type GGUFFile, type GGUFTensorInput, type GGUFValue, type QuantizedMatrix } from 'lowbit';
+import { checkBadFiles, findPython, randn, rng, tmpDir } from './helpers';
 
 const dir = tmpDir('lowbit-gguf-');
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -345,33 +345,50 @@ t.test('malformed files: a clear error naming the field and the byte, never a cr
   cases.push(['bool array too long', many, 'metadata "f" count', /16777217 elements; arrays of strings or bools are read into JS values, at most 16777216/]);
   cases.push(['alignment type', alType, 'metadata "general.alignment"', /must be a uint32 \(is int32\)/]);
 
-  for (const [what, bytes, field, message] of cases) {
-    const p = file('case.gguf');
+  // Not GGUF at all, cut short, or valid but unsupported; everything else is a bad header.
+  const codes: Record<string, string> = {
+    'bad magic': 'BAD_MAGIC', 'version 1': 'UNSUPPORTED', 'version 4': 'UNSUPPORTED', 'big-endian': 'UNSUPPORTED',
+    'tensor count': 'TRUNCATED', 'kv count': 'TRUNCATED', 'key length': 'TRUNCATED', 'name length': 'TRUNCATED',
+    'string in array': 'TRUNCATED', 'past the end': 'TRUNCATED', 'size past the end': 'TRUNCATED',
+    'empty tensor past the end': 'TRUNCATED', truncated: 'TRUNCATED', empty: 'TRUNCATED',
+  };
+  const p = file('case.gguf');
+  checkBadFiles(
+    tt,
+    cases.map(([what, bytes, field, message]) => ({ what, bytes, field, message, code: codes[what] ?? 'BAD_HEADER' })),
+    p,
+    openGGUF,
+    'gguf',
+    (err) => `openGGUF: ${p}: ${err.field} at byte ${err.offset}: `,
+  );
+  for (const [what, bytes] of cases) {
     fs.writeFileSync(p, bytes);
     try {
       openGGUF(p);
-      tt.fail(`${what}: opened`);
     } catch (e) {
-      const err = e as Error & { code?: string; field?: string; offset?: number };
-      tt.equal(err.code, 'LOWBIT_BAD_GGUF', `${what}: code`);
-      tt.equal(err.field, field, `${what}: field`);
-      tt.match(err.message, message, `${what}: message`);
-      tt.ok(err.message.startsWith(`openGGUF: ${p}: ${field} at byte ${err.offset}: `), `${what}: names the file, field and byte`);
-      tt.ok((err.offset as number) <= bytes.length, `${what}: offset inside the file`);
+      const at = (e as LowbitFileError).offset;
+      tt.ok(at !== undefined && at <= bytes.length, `${what}: offset ${at} inside the file`);
     }
   }
-  // Every truncation of the valid file fails cleanly.
+  // Every truncation of the valid file fails cleanly, and says so.
   let clean = 0;
   for (let n = 0; n < b0.length; n++) {
     try {
       openBytes(b0.subarray(0, n));
     } catch (e) {
-      if ((e as { code?: string }).code === 'LOWBIT_BAD_GGUF') clean++;
+      if (e instanceof LowbitFileError && e.code === 'TRUNCATED') clean++;
     }
   }
-  tt.equal(clean, b0.length, 'all 256 truncations are LOWBIT_BAD_GGUF errors');
-  tt.throws(() => openGGUF(file('missing.gguf')), { message: /openGGUF: .*missing\.gguf: No such file or directory/ });
-  tt.throws(() => openGGUF(dir), { message: /is a directory/ });
+  tt.equal(clean, b0.length, 'all 256 truncations are TRUNCATED errors');
+  const missing = file('missing.gguf');
+  tt.throws(() => openGGUF(missing), { name: 'LowbitFileError', code: 'ENOENT', path: missing, message: /openGGUF: .*missing\.gguf: No such file or directory/ });
+  tt.throws(() => openGGUF(dir), { name: 'LowbitFileError', code: 'EISDIR', message: /is a directory/ });
+  if (process.getuid?.() !== 0) {
+    const locked = file('locked.gguf');
+    fs.writeFileSync(locked, b0);
+    fs.chmodSync(locked, 0);
+    tt.throws(() => openGGUF(locked), { name: 'LowbitFileError', code: 'EACCES' });
+  }
   tt.throws(() => openGGUF(''), { name: 'TypeError', message: /path must be a non-empty string/ });
   tt.throws(() => openGGUF(file('base.gguf'), { mmap: 1 as never }), { name: 'TypeError', message: /options\.mmap must be a boolean/ });
   tt.throws(() => openGGUF(file('base.gguf'), { map: true } as never), { name: 'RangeError', message: /unknown option 'map'/ });
@@ -409,7 +426,7 @@ t.test('random corruption: every file opens or is refused cleanly', (tt) => {
     try {
       f = openBytes(b, 'fuzz.gguf');
     } catch (e) {
-      if ((e as { code?: string }).code !== 'LOWBIT_BAD_GGUF') throw e;
+      if (!(e instanceof LowbitFileError) || !['BAD_MAGIC', 'TRUNCATED', 'BAD_HEADER', 'UNSUPPORTED'].includes(e.code)) throw e;
       refused++;
       continue;
     }

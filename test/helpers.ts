@@ -56,3 +56,41 @@ export function writeF32(file: string, a: Float32Array): void {
 }
 
 export const fixturePath = (name: string): string => path.join(__dirname, 'fixtures', name);
+
+/** One malformed file and what opening it must say. */
+export interface BadFileCase {
+  what: string;
+  bytes: Uint8Array;
+  field: string;
+  message: RegExp;
+  code: string;
+}
+
+/**
+ * Writes each case to `path` and checks that `open` refuses it with a LowbitFileError of the case's code,
+ * field and message, whose message starts with `prefix(err)` (the function, the file and the field).
+ */
+export function checkBadFiles(
+  tt: { ok(v: unknown, m: string): void; equal(a: unknown, b: unknown, m: string): void; match(a: unknown, b: RegExp, m: string): void; fail(m: string): void },
+  cases: BadFileCase[],
+  path: string,
+  open: (p: string) => unknown,
+  format: 'gguf' | 'safetensors',
+  prefix: (err: { field?: string; offset?: number }) => string,
+): void {
+  for (const c of cases) {
+    fs.writeFileSync(path, c.bytes);
+    try {
+      open(path);
+      tt.fail(`${c.what}: opened`);
+    } catch (e) {
+      const err = e as Error & { code?: string; path?: string; format?: string; field?: string; offset?: number };
+      tt.equal(err.name, 'LowbitFileError', `${c.what}: a LowbitFileError`);
+      tt.equal(err.code, c.code, `${c.what}: code`);
+      tt.equal(`${err.path} ${err.format}`, `${path} ${format}`, `${c.what}: path and format`);
+      tt.equal(err.field, c.field, `${c.what}: field`);
+      tt.match(err.message, c.message, `${c.what}: message`);
+      tt.ok(err.message.startsWith(prefix(err)), `${c.what}: the message starts with '${prefix(err)}'`);
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { formats, measureMachine, MODEL_PRESETS, plan, readMachineMeasurement, resolvePrecision } from '../lib';
+import { formats, measureMachine, MODEL_PRESETS, plan, readMachineMeasurement, resolvePrecision, type PlanSpec } from 'lowbit';
 import { tmpDir } from './helpers';
 
 // Rates are a division or two away from the formula written here: equal to a few ulps.
@@ -166,6 +166,7 @@ t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
   fs.writeFileSync(file, JSON.stringify({ ...m, readBandwidth: 'fast' }));
   t.throws(() => readMachineMeasurement(file), { message: /not a lowbit machine measurement/ });
   t.throws(() => measureMachine({ precisions: ['fp16'], matrixBytes: 1 << 20 }), { message: /idealised width/ });
+  t.throws(() => measureMachine({ precision: ['q4_0'] } as never), { name: 'RangeError', message: /unknown option 'precision'/ });
 });
 
 t.test('the lowbit command', async (t) => {
@@ -182,7 +183,13 @@ t.test('the lowbit command', async (t) => {
   t.same(out.rows.map((r) => r.totalDevices), [96, 48, 48]);
   t.equal(JSON.parse(run('plan', '--params', '1e9', '--device-memory', '40GiB', '--json').out).node.deviceMemory, 40 * 2 ** 30, 'GiB is 2^30');
   for (const [args, message] of [
-    [['plan', '--params', 'lots', '--device-memory', '1e9'], /^lowbit: --params: 'lots' is not a number/],
+    [['plan', '--params', 'lots', '--device-memory', '1e9'], /^lowbit: --params: 'lots' is not a count \(7e10, 70B, 8K\)/],
+    [['plan', '--params', '70B', '--device-memory', '40XB'], /^lowbit: --device-memory: '40XB' is not a size/],
+    [['plan', '--params', '70GB', '--device-memory', '40GB'], /^lowbit: --params: '70GB' is not a count/],
+    [['plan', '--params', '7e9', '--device-memory', '40GB', '--reserve', '30%'], /^lowbit: --reserve: '30%' is not a number/],
+    [['plan', '--params', '7e9', '--cpu', '--precision', 'int3'], /^lowbit: plan: precisions\[0\]: 'int3' is not one of/],
+    [['measure', '--formats', 'int4 g128,int3'], /^lowbit: --formats: 'int3' is not one of/],
+    [['measure', '--formats', 'fp16'], /^lowbit: --formats: 'fp16' is an idealised width/],
     [['plan', '--params', '1e9', '--device-memory', '1e9', '--reserve', '2'], /^lowbit: plan: node.reserve must be in/],
     [['plan', '--frobnicate'], /^lowbit: Unknown option '--frobnicate'\n$/],
     [['plan', '--device-memory', '1e9'], /a model is required/],
@@ -199,7 +206,21 @@ t.test('the lowbit command', async (t) => {
     t.equal(h.code, 0);
     t.match(h.out, new RegExp(`^usage: lowbit ${cmd}`));
   }
+  // Bad flags are refused before any probing: these would take seconds each otherwise.
+  for (const args of [['plan', '--params', '7e9', '--cpu', '--precision', 'int3'], ['measure', '--formats', 'int3']]) {
+    const t0 = Date.now();
+    run(...args);
+    t.ok(Date.now() - t0 < 3000, `${args.join(' ')}: refused in ${Date.now() - t0} ms (a measurement takes seconds)`);
+  }
+  const counts = JSON.parse(run('plan', '--params', '70B', '--device-memory', '40GB', '--context', '8K', '--batch', '2', '--layers', '80',
+    '--kv-heads', '8', '--head-dim', '128', '--json').out) as { model: { linearParams: number }; rows: Array<{ kvBytes: number }> };
+  t.equal(counts.model.linearParams, 70e9, '70B is 7e10 parameters');
+  t.equal(counts.rows[0].kvBytes, 2 * 80 * 8 * 128 * 2 * 2 * 8000, '8K tokens of context, counted decimally');
   const spec = path.join(tmpDir('lowbit-spec-'), 'spec.json');
+  fs.writeFileSync(spec, JSON.stringify({ ...exercise, kvcache: { batch: 1, context: 4096 } }));
+  const typo = run('plan', '--spec', spec);
+  t.equal(typo.code, 2, 'a misspelt key in a spec file');
+  t.match(typo.err, /^lowbit: plan: unknown key 'kvcache' in spec \(allowed: model, precisions, /);
   fs.writeFileSync(spec, JSON.stringify({ ...exercise, placement: 'device' }));
   t.same(JSON.parse(run('plan', '--spec', spec, '--json').out).rows.map((r: { totalDevices: number }) => r.totalDevices), [60, 36, 24]);
   t.same(JSON.parse(run('plan', '--spec', spec, '--replicas', '1', '--json').out).rows.map((r: { totalDevices: number }) => r.totalDevices), [5, 3, 2], 'flags override the file');
@@ -210,3 +231,15 @@ t.test('the lowbit command', async (t) => {
   t.match(info.err, /probing/, 'progress on stderr');
 });
 
+
+t.test('plan() refuses a misspelt key at every level, naming where and what is allowed', async (t) => {
+  const cases: Array<[object, RegExp]> = [
+    [{ ...exercise, kvcache: { batch: 1, context: 8 } }, /unknown key 'kvcache' in spec \(allowed: model, precisions, embeddingPrecision, otherPrecision, kvCache, node, machine, placement, replicas, target\)/],
+    [{ ...exercise, model: { param: 7e9 } }, /unknown key 'param' in spec\.model \(allowed: name, params, /],
+    [{ ...exercise, node: { deviceMemory: GPU, devicesPerNde: 4 } }, /unknown key 'devicesPerNde' in spec\.node \(allowed: deviceMemory, devicesPerNode, reserve, deviceBandwidth\)/],
+    [{ ...exercise, model: { params: P, layers: 8, kvHeads: 8, headDim: 128 }, kvCache: { batch: 1, contxt: 8 } }, /unknown key 'contxt' in spec\.kvCache \(allowed: batch, context, precision\)/],
+    [{ ...exercise, replicas: undefined, node: { deviceMemory: GPU, deviceBandwidth: 1e12 }, target: { tokenPerSecond: 5 } }, /unknown key 'tokenPerSecond' in spec\.target/],
+  ];
+  for (const [spec, message] of cases) t.throws(() => plan(spec as PlanSpec), { name: 'RangeError', message });
+  t.throws(() => plan({ ...exercise, node: 5 } as unknown as PlanSpec), { name: 'TypeError', message: /spec\.node must be an object/ });
+});

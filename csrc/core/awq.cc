@@ -91,9 +91,16 @@ void clip_search(std::vector<float>& ws, const std::vector<float>& xs, int64_t n
 
 AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLayout& L, const AwqOptions& o,
                        uint8_t* data, void* scales, uint8_t* zeros, float* tensor_scale, float* s_out,
-                       const KernelTable& kt, ThreadPool& pool, std::atomic<int64_t>* progress) {
+                       const KernelTable& kt, ThreadPool& pool, Work* progress) {
   const int64_t rows = L.rows, cols = L.cols;
   AwqResult res;
+  // Units: the layer's output (n * rows * cols multiply-adds) once, then per grid point the scaled
+  // copies and the quantization (4 passes over the weights) and the quantized layer's output.
+  const int64_t wpass = rows * cols, product = n * rows * cols;
+  if (progress) progress->set_total(product + o.grid * (4 * wpass + product) + 4 * wpass);
+  auto advance = [&](int64_t u) {
+    if (progress) progress->advance(u);
+  };
   std::vector<double> mean_abs(static_cast<size_t>(cols), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t c = 0; c < cols; ++c) mean_abs[c] += std::fabs(x[i * cols + c]);
@@ -102,11 +109,13 @@ AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLay
   // The layer's float output on the calibration batch, the target of every candidate.
   std::vector<float> y(static_cast<size_t>(n * rows)), yh(y.size());
   sgemm(kt, x, w, n, rows, cols, y.data(), pool);
+  advance(product);
 
   std::vector<float> ws(static_cast<size_t>(rows * cols)), xs(static_cast<size_t>(n * cols));
   QuantizedBuffers buf(L);
   double best = INFINITY;
   for (int i = 0; i < o.grid; ++i) {
+    if (work::cancelled()) return res;
     const double alpha = static_cast<double>(i) / o.grid;
     const std::vector<float> s = scales_for(mean_abs, alpha);
     for (int64_t r = 0; r < rows; ++r)
@@ -118,11 +127,12 @@ AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLay
       res.error = err;
       return res;
     }
+    advance(4 * wpass);
     matmul(kt, buf.view(), xs.data(), n, Activations::kFloat, yh.data(), pool);
+    advance(product);
     double e = 0.0;
     for (size_t j = 0; j < y.size(); ++j) e += (static_cast<double>(y[j]) - yh[j]) * (static_cast<double>(y[j]) - yh[j]);
     res.errors.push_back(e);
-    if (progress) progress->fetch_add(1);
     if (e < best) {
       best = e;
       res.alpha = alpha;
@@ -138,8 +148,9 @@ AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLay
       for (int64_t c = 0; c < cols; ++c) xs[r * cols + c] = x[r * cols + c] / s[c];
     clip_search(ws, xs, n, L, pool);
   }
+  if (work::cancelled()) return res;
   res.error = quantize_matrix(ws.data(), L, data, scales, zeros, tensor_scale, &pool);
-  if (progress) progress->fetch_add(1);
+  advance(4 * wpass);
   return res;
 }
 

@@ -5,13 +5,13 @@
 // diag(s)^-1 into the previous operation (x' = x / s).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
 #include "kernels.h"
 #include "layout.h"
 #include "thread_pool.h"
+#include "work.h"
 
 namespace lowbit {
 
@@ -28,9 +28,10 @@ struct AwqResult {
 
 // w: [L.rows, L.cols]; x: calibration activations [n, L.cols]. Writes the quantized
 // W diag(s) (data / scales / zeros / tensor scale as quantize_matrix) and s (L.cols).
-// `progress` (optional) counts grid points, then 1 for the final quantization.
+// `progress` (optional) counts multiply-adds and element passes over the grid and the final
+// quantization; a cancelled call (work.h) returns early with unspecified outputs.
 AwqResult awq_quantize(const float* w, const float* x, int64_t n, const QuantLayout& L, const AwqOptions& o,
                        uint8_t* data, void* scales, uint8_t* zeros, float* tensor_scale, float* s_out,
-                       const KernelTable& kt, ThreadPool& pool, std::atomic<int64_t>* progress = nullptr);
+                       const KernelTable& kt, ThreadPool& pool, Work* progress = nullptr);
 
 }  // namespace lowbit

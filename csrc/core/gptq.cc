@@ -57,13 +57,13 @@ void store_params(const Params& p, int64_t idx, const QuantLayout& L, void* scal
 // U with U^T U = H^-1, upper triangular, from one Cholesky and one triangular inverse:
 // with J the reversal, J H J = M M^T gives U = J M^-1 J.
 bool inverse_cholesky_upper(const std::vector<float>& hp, int64_t n, std::vector<float>& u,
-                            const KernelTable& kt, ThreadPool& pool) {
+                            const KernelTable& kt, ThreadPool& pool, Work* progress) {
   std::vector<float> a(static_cast<size_t>(n * n));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) a[i * n + j] = hp[(n - 1 - i) * n + (n - 1 - j)];
-  if (!cholesky_lower(a.data(), n, kt, pool)) return false;
+  if (!cholesky_lower(a.data(), n, kt, pool, progress)) return false;
   std::vector<float> m_inv(static_cast<size_t>(n * n));
-  invert_lower(a.data(), m_inv.data(), n, kt, pool);
+  invert_lower(a.data(), m_inv.data(), n, kt, pool, progress);
   u.assign(static_cast<size_t>(n * n), 0.0f);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i; j < n; ++j) u[i * n + j] = m_inv[(n - 1 - i) * n + (n - 1 - j)];
@@ -72,15 +72,14 @@ bool inverse_cholesky_upper(const std::vector<float>& hp, int64_t n, std::vector
 
 }  // namespace
 
-int64_t gptq_work_units(const QuantLayout& L, const GptqOptions& o) {
-  return ((L.rows + kRowsPerTile - 1) / kRowsPerTile) * ((L.cols + o.block - 1) / o.block);
-}
-
 GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, const GptqOptions& o, uint8_t* data,
                          void* scales, uint8_t* zeros, const KernelTable& kt, ThreadPool& pool,
-                         std::atomic<int64_t>* progress) {
+                         Work* progress) {
   const int64_t rows = L.rows, n = L.cols, B = o.block;
   GptqResult res;
+  // Units: multiply-adds of the factorization and inverse, then of the sweep (each row meets each
+  // column's updates of the columns after it: about rows * n^2 / 2).
+  if (progress) progress->set_total(2 * triangular_work_units(n) + rows * (n * (n + 1) / 2));
 
   // Column order: natural, or by decreasing H_ii (act-order; ties keep the lower index).
   std::vector<int64_t> perm(static_cast<size_t>(n));
@@ -108,7 +107,8 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
         hp[i * n + j] = v;
       }
     }
-    if (inverse_cholesky_upper(hp, n, u, kt, pool)) break;
+    if (inverse_cholesky_upper(hp, n, u, kt, pool, progress)) break;
+    if (work::cancelled()) return res;
     if (res.retries == 6) {
       res.error = "the Hessian is not positive definite even with dampening multiplied by 10^6; "
                   "check the calibration data (NaN-free, more rows than a few)";
@@ -159,6 +159,7 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
     for (int64_t r = 0; r < R; ++r)
       for (int64_t i = 0; i < n; ++i) wt[r * n + i] = dead[perm[i]] ? 0.0f : w[(r0 + r) * n + perm[i]];
     for (int64_t i1 = 0; i1 < n; i1 += B) {
+      if (work::cancelled()) return;
       const int64_t i2 = std::min(n, i1 + B), nb = i2 - i1;
       for (int64_t r = 0; r < R; ++r) std::copy(wt.begin() + r * n + i1, wt.begin() + r * n + i2, w1.begin() + r * B);
       for (int64_t i = i1; i < i2; ++i) {
@@ -193,7 +194,8 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
         for (int64_t r = 0; r < R; ++r)
           for (int64_t j = 0; j < rest; ++j) wt[r * n + i2 + j] -= tmp[r * rest + j];
       }
-      if (progress) progress->fetch_add(1, std::memory_order_relaxed);
+      // Columns [i1, i2) each updated the columns after them: sum of (n - i) for i in [i1, i2).
+      if (progress) progress->advance(R * (nb * (2 * n - i1 - i2 + 1) / 2));
     }
     for (int64_t r = 0; r < R; ++r) {
       uint8_t* row = data + (r0 + r) * rb;

@@ -5,12 +5,12 @@
 // kernel runs it unchanged.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #include "kernels.h"
 #include "layout.h"
 #include "thread_pool.h"
+#include "work.h"
 
 namespace lowbit {
 
@@ -28,10 +28,10 @@ struct GptqResult {
 
 // w: row-major [L.rows, L.cols]; h: [L.cols, L.cols], symmetric. Neither is modified.
 // L: int format, granularity tensor, row or group. Writes data / scales / zeros like
-// quantize_matrix. `progress` (optional) counts finished units out of gptq_work_units(L, o).
+// quantize_matrix. `progress` (optional) counts multiply-adds of the inverse Hessian's factorization
+// and of the sweep; a cancelled call (work.h) returns early with unspecified outputs.
 GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, const GptqOptions& o, uint8_t* data,
                          void* scales, uint8_t* zeros, const KernelTable& kt, ThreadPool& pool,
-                         std::atomic<int64_t>* progress = nullptr);
-int64_t gptq_work_units(const QuantLayout& L, const GptqOptions& o);
+                         Work* progress = nullptr);
 
 }  // namespace lowbit

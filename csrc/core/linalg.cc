@@ -48,9 +48,26 @@ void accumulate_xtx(const float* x, int64_t rows, int64_t k, double* acc, const 
   });
 }
 
-bool cholesky_lower(float* a, int64_t n, const KernelTable& kt, ThreadPool& pool) {
+namespace {
+
+// Multiply-adds of the block [j0, j1) of a blocked n x n triangular factorization or inverse:
+// the block times what lies beyond it, so the blocks of one matrix add up to triangular_work_units.
+int64_t block_units(int64_t n, int64_t j0, int64_t j1) {
+  return ((n - j0) * (n - j0) - (n - j1) * (n - j1)) * (n - j0) / 6 + 1;
+}
+
+}  // namespace
+
+int64_t triangular_work_units(int64_t n) {
+  int64_t u = 0;
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) u += block_units(n, j0, std::min(n, j0 + kBlock));
+  return u;
+}
+
+bool cholesky_lower(float* a, int64_t n, const KernelTable& kt, ThreadPool& pool, Work* progress) {
   for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
     const int64_t j1 = std::min(n, j0 + kBlock), nb = j1 - j0;
+    if (work::cancelled()) return false;
     // 1. The diagonal block (earlier blocks are already subtracted), unblocked, double sums.
     for (int64_t j = j0; j < j1; ++j) {
       double d = a[j * n + j];
@@ -64,7 +81,10 @@ bool cholesky_lower(float* a, int64_t n, const KernelTable& kt, ThreadPool& pool
         a[i * n + j] = static_cast<float>(s / ljj);
       }
     }
-    if (j1 == n) break;
+    if (j1 == n) {
+      if (progress) progress->advance(block_units(n, j0, j1));
+      break;
+    }
     // 2. The panel below it: each row solves against the block's transpose.
     const int64_t rest = n - j1;
     pool.parallel_for(tiles(rest), [&](int64_t t) {
@@ -84,18 +104,20 @@ bool cholesky_lower(float* a, int64_t n, const KernelTable& kt, ThreadPool& pool
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = j1; c <= r; ++c) a[r * n + c] -= tmp[(r - r0) * cols + (c - j1)];
     });
+    if (progress) progress->advance(block_units(n, j0, j1));
   }
   for (int64_t i = 0; i < n; ++i) std::fill(a + i * n + i + 1, a + (i + 1) * n, 0.0f);
   return true;
 }
 
-void invert_lower(const float* l, float* x, int64_t n, const KernelTable& kt, ThreadPool& pool) {
+void invert_lower(const float* l, float* x, int64_t n, const KernelTable& kt, ThreadPool& pool, Work* progress) {
   // Block row I of x: x_II = l_II^-1 and x_IJ = -l_II^-1 (l_I,<I x_<I,J). The product runs in sgemm,
   // which wants x's columns contiguous: keep x^T alongside.
   std::vector<float> xt(static_cast<size_t>(n * n), 0.0f);
   std::fill(x, x + n * n, 0.0f);
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
     const int64_t i1 = std::min(n, i0 + kBlock), nb = i1 - i0;
+    if (work::cancelled()) return;
     // t = l[I, <I] * x[<I, <I], into x[I, <I] (then solved in place). x is lower triangular:
     // for columns from c0 on, rows above c0 are zero, so the product starts at c0.
     if (i0 > 0) {
@@ -118,6 +140,8 @@ void invert_lower(const float* l, float* x, int64_t n, const KernelTable& kt, Th
     });
     for (int64_t r = i0; r < i1; ++r)
       for (int64_t c = 0; c <= r; ++c) xt[c * n + r] = x[r * n + c];
+    // Block row I costs about what block n - i1 of a factorization does (the work grows with i1 here).
+    if (progress) progress->advance(block_units(n, n - i1, n - i0));
   }
 }
 

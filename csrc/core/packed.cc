@@ -101,10 +101,11 @@ void pack_block(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, 
 
 }  // namespace
 
-void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out) {
+void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress) {
   const PackedArgs& a = plan.args;
   const WeightArgs w = weight_args(q);
   const int64_t tiles = (a.n + kPackRows - 1) / kPackRows, sb = a.scale_bytes();
+  if (progress) progress->set_total(tiles);
   ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
     uint8_t* p = out + t * a.tile_bytes;
     const int64_t r0 = t * kPackRows;
@@ -119,6 +120,7 @@ void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out) {
       pack_block(q, w, a, r0, c0, p);
       p += a.code_block_bytes();
     }
+    if (progress) progress->advance(1);
   });
 }
 

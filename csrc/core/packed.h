@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "layout.h"
 #include "thread_pool.h"
+#include "work.h"
 
 namespace lowbit {
 
@@ -25,8 +26,8 @@ struct PackPlan {
 
 PackPlan plan_pack(const QMatrixView& q);
 
-// Writes plan.bytes bytes of packed tiles to `out`.
-void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out);
+// Writes plan.bytes bytes of packed tiles to `out`; `progress` (optional) counts tiles.
+void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress = nullptr);
 
 // y = x * W^T with int8 activations on packed weights (the matmul() contract: blocks of
 // 32, exact integer block sums). Sets without packed kernels run the scalar one.

@@ -20,13 +20,14 @@ int64_t round_up(int64_t n) { return (n + 63) / 64 * 64; }
 
 void Prepared::FreeAligned::operator()(uint8_t* p) const { ::operator delete(p, kAlign); }
 
-Prepared::Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels) : layout_(q.layout), act_(act) {
+Prepared::Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels, Work* progress)
+    : layout_(q.layout), act_(act) {
   if (act == Activations::kInt8 && kernels.gemm_i8_packed) {
     const PackPlan plan = plan_pack(q);
     if (plan.packable) {
       bytes_ = plan.bytes;
       buf_.reset(alloc_aligned(bytes_));
-      pack_weights(q, plan, buf_.get());
+      pack_weights(q, plan, buf_.get(), progress);
       packed_args_ = plan.args;
       packed_args_.data = buf_.get();
       packed_ = true;

@@ -15,13 +15,15 @@
 #include "layout.h"
 #include "matmul.h"
 #include "thread_pool.h"
+#include "work.h"
 
 namespace lowbit {
 
 class Prepared {
  public:
-  // Copies (and packs) q. `act` is the activation mode every matmul with it will use.
-  Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels);
+  // Copies (and packs) q. `act` is the activation mode every matmul with it will use. `progress`
+  // (optional) counts packed tiles; a cancelled construction (work.h) leaves unspecified contents.
+  Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels, Work* progress = nullptr);
 
   const QuantLayout& layout() const { return layout_; }
   Activations activations() const { return act_; }

@@ -33,12 +33,16 @@ void for_each_scale_run(const QuantLayout& L, int64_t r0, int64_t r1, int64_t c0
 }
 
 // Runs fn(first, end) over chunks of `units` (rows, or column blocks) of about
-// 64K elements each, on the pool if any.
+// 64K elements each, on the pool if any; `progress` counts the elements done.
 void for_row_chunks(ThreadPool* pool, int64_t units, int64_t elems_per_unit,
-                    const std::function<void(int64_t, int64_t)>& fn) {
+                    const std::function<void(int64_t, int64_t)>& fn, Work* progress = nullptr) {
   const int64_t per = std::max<int64_t>(1, (int64_t{1} << 16) / elems_per_unit);
   const int64_t tasks = (units + per - 1) / per;
-  auto task = [&](int64_t t) { fn(t * per, std::min(units, (t + 1) * per)); };
+  auto task = [&](int64_t t) {
+    const int64_t first = t * per, end = std::min(units, (t + 1) * per);
+    fn(first, end);
+    if (progress) progress->advance((end - first) * elems_per_unit);
+  };
   if (pool) {
     pool->parallel_for(tasks, task);
   } else {
@@ -117,12 +121,15 @@ float store_scale(ScaleType t, void* scales, int64_t i, float s) {
 }  // namespace
 
 const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data, void* scales, uint8_t* zeros,
-                            float* tensor_scale, ThreadPool* pool) {
+                            float* tensor_scale, ThreadPool* pool, Work* progress) {
   if (tensor_scale) *tensor_scale = 1.0f;
+  // Progress in elements visited: one pass for the block formats, a scan and a coding pass otherwise.
+  const int64_t elems = L.rows * L.cols;
+  if (progress) progress->set_total(L.ggml_blocks() || L.super_blocks() ? elems : 2 * elems);
   if (L.ggml_blocks()) {
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) quantize_ggml_row(w + r * L.cols, L, data + r * L.row_bytes());
-    });
+    }, progress);
     return nullptr;
   }
   if (L.super_blocks()) {
@@ -134,7 +141,8 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
     if (!ok) return kKQuantRange;
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) quantize_kquant_row(L.format, w + r * L.cols, L.cols, data + r * L.row_bytes());
-    });
+    }, progress);
+    if (work::cancelled()) return nullptr;
     for (int64_t b = 0; b < L.data_bytes() / L.block_bytes(); ++b) {
       float d, dmin;
       kquant_block_scales(L.format, data + b * L.block_bytes(), &d, &dmin);
@@ -160,14 +168,16 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   };
   if (L.granularity == Granularity::kTensor) {
     scan(0, L.rows, 0, L.cols);
+    if (progress) progress->advance(elems);
   } else if (L.granularity == Granularity::kColumn) {
     // Column scales gather over all rows: split by column ranges instead.
     for_row_chunks(pool, (L.cols + 255) / 256, 256 * L.rows, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) scan(0, L.rows, b * 256, std::min(L.cols, (b + 1) * 256));
-    });
+    }, progress);
   } else {
-    for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) { scan(r0, r1, 0, L.cols); });
+    for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) { scan(r0, r1, 0, L.cols); }, progress);
   }
+  if (work::cancelled()) return nullptr;
 
   // Per-scale parameters in float32: sf is the value codes are computed with (the stored one).
   std::vector<float> sf(static_cast<size_t>(ns)), zf(static_cast<size_t>(ns), 0.0f);
@@ -262,7 +272,7 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
         }
       }
     });
-  });
+  }, progress);
   return nullptr;
 }
 

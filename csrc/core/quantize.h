@@ -5,6 +5,7 @@
 
 #include "layout.h"
 #include "thread_pool.h"
+#include "work.h"
 
 namespace lowbit {
 
@@ -15,8 +16,10 @@ namespace lowbit {
 // its type (an asymmetric range wider than FLT_MAX, a float16 overflow); outputs
 // are then unspecified. Work is spread over `pool`
 // (results do not depend on its thread count); without one it runs on the caller.
+// `progress` (optional) counts elements visited. A cancelled call (work.h) returns early with
+// unspecified outputs.
 const char* quantize_matrix(const float* w, const QuantLayout& layout, uint8_t* data, void* scales, uint8_t* zeros,
-                            float* tensor_scale, ThreadPool* pool = nullptr);
+                            float* tensor_scale, ThreadPool* pool = nullptr, Work* progress = nullptr);
 
 // out[r * cols + c] = scale * value(q), float32 (qmatrix.h: scale_at, code_value).
 void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool = nullptr);

@@ -102,6 +102,7 @@ void ThreadPool::worker_loop(uint64_t seen) {
       sleepers_.fetch_sub(1);
     }
     const std::function<void(int64_t)>* fn;
+    Work* work;
     int64_t tasks;
     {
       // The region's fields were written under mu_ before the generation moved.
@@ -109,9 +110,13 @@ void ThreadPool::worker_loop(uint64_t seen) {
       seen = generation_.load();
       if (stop_) return;
       fn = fn_;
+      work = work_;
       tasks = tasks_;
     }
-    for (int64_t t; (t = next_.fetch_add(1)) < tasks;) (*fn)(t);
+    {
+      Work::Scope scope(work);
+      run_tasks(tasks, *fn, work);
+    }
     // Sequentially consistent with the caller's caller_waiting_ store and active_ check (Dekker).
     if (active_.fetch_sub(1) == 1 && caller_waiting_.load()) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -120,16 +125,28 @@ void ThreadPool::worker_loop(uint64_t seen) {
   }
 }
 
+void ThreadPool::run_tasks(int64_t tasks, const std::function<void(int64_t)>& fn, const Work* work) {
+  for (int64_t t; (t = next_.fetch_add(1)) < tasks;) {
+    if (work && work->cancelled()) {
+      next_.store(tasks);
+      return;
+    }
+    fn(t);
+  }
+}
+
 void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   if (tasks <= 0) return;
+  Work* work = Work::current();
   std::lock_guard<std::mutex> region(region_mu_);
   if (workers_.empty() || tasks == 1) {
-    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    for (int64_t t = 0; t < tasks && !(work && work->cancelled()); ++t) fn(t);
     return;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     fn_ = &fn;
+    work_ = work;
     tasks_ = tasks;
     next_ = 0;
     active_ = static_cast<int>(workers_.size());
@@ -138,7 +155,7 @@ void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>&
   // A worker counted in sleepers_ checks the generation under mu_ before it waits, so
   // one that is not yet counted will see the new generation and not sleep.
   if (sleepers_.load() > 0) wake_.notify_all();
-  for (int64_t t; (t = next_.fetch_add(1)) < tasks;) fn(t);
+  run_tasks(tasks, fn, work);
   if (!spin_until(spin_us_.load(std::memory_order_relaxed), [&] { return active_.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lock(mu_);
     caller_waiting_ = true;
@@ -147,6 +164,7 @@ void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>&
   }
   std::lock_guard<std::mutex> lock(mu_);
   fn_ = nullptr;
+  work_ = nullptr;
 }
 
 }  // namespace lowbit

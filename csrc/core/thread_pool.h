@@ -3,7 +3,8 @@
 // runs at a time (concurrent callers, e.g. several async matmuls, queue up).
 // Between regions workers spin for a short while (spin_us) before sleeping, so a
 // decode loop's back-to-back calls do not pay a futex wake-up each (as ORT's and
-// ggml's pools do); spin_us = 0 sleeps at once.
+// ggml's pools do); spin_us = 0 sleeps at once. The caller's current Work (work.h) is current on
+// the workers for the region, and once it is cancelled the region's remaining tasks are skipped.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "work.h"
 
 namespace lowbit {
 
@@ -39,6 +42,8 @@ class ThreadPool {
 
  private:
   void worker_loop(uint64_t seen);
+  // Takes task indices of the open region until none are left or `work` is cancelled.
+  void run_tasks(int64_t tasks, const std::function<void(int64_t)>& fn, const Work* work);
   void resize_locked(int n);
 
   std::mutex region_mu_;  // serialises parallel regions and resizing
@@ -53,6 +58,7 @@ class ThreadPool {
   std::atomic<bool> caller_waiting_{false};
   bool stop_ = false;
   const std::function<void(int64_t)>* fn_ = nullptr;
+  Work* work_ = nullptr;
   int64_t tasks_ = 0;
   std::atomic<int64_t> next_{0};
   std::atomic<int> active_{0};  // workers still in the current region

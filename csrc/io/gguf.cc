@@ -139,7 +139,8 @@ void GgufReader::need(uint64_t n, const std::string& field) const {
   if (n > remaining())
     throw GgufError(field, pos_,
                     "needs " + std::to_string(n) + " bytes but the file ends " + std::to_string(remaining()) +
-                        " bytes later (truncated?)");
+                        " bytes later (truncated?)",
+                    GgufError::Kind::kTruncated);
 }
 
 std::pair<size_t, size_t> GgufReader::string_span(const std::string& field) {
@@ -148,7 +149,8 @@ std::pair<size_t, size_t> GgufReader::string_span(const std::string& field) {
   if (n > remaining())
     throw GgufError(field + " length", at,
                     "string of " + std::to_string(n) + " bytes runs past the end of the file (" +
-                        std::to_string(remaining()) + " bytes left)");
+                        std::to_string(remaining()) + " bytes left)",
+                    GgufError::Kind::kTruncated);
   size_t start = pos_;
   pos_ += static_cast<size_t>(n);
   return {start, static_cast<size_t>(n)};
@@ -162,26 +164,31 @@ std::string GgufReader::string(const std::string& field) {
 GgufFile parse_gguf(const uint8_t* data, size_t size) {
   GgufReader r(data, size);
   GgufFile f{};
+  // Bytes that cannot start "GGUF" say the file is something else, however short it is.
+  if (size > 0 && std::memcmp(data, "GGUF", size < 4 ? size : 4) != 0)
+    throw GgufError("magic", 0, "not a GGUF file (the first 4 bytes are not \"GGUF\")", GgufError::Kind::kBadMagic);
   r.need(4, "magic");
-  if (std::memcmp(data, "GGUF", 4) != 0) throw GgufError("magic", 0, "not a GGUF file (the first 4 bytes are not \"GGUF\")");
   r.skip(4, "magic");
   f.version = r.read<uint32_t>("version");
   if (f.version != 2 && f.version != 3) {
     if ((f.version & 0xffff) == 0 && (f.version >> 16) != 0)
-      throw GgufError("version", 4, "a big-endian GGUF file; only little-endian files are supported");
-    throw GgufError("version", 4,
-                    "version " + std::to_string(f.version) + " is not supported (versions 2 and 3 are)");
+      throw GgufError("version", 4, "a big-endian GGUF file; only little-endian files are supported",
+                      GgufError::Kind::kUnsupported);
+    throw GgufError("version", 4, "version " + std::to_string(f.version) + " is not supported (versions 2 and 3 are)",
+                    GgufError::Kind::kUnsupported);
   }
   size_t at = r.pos();
   uint64_t n_tensors = r.read<uint64_t>("tensor_count");
   // A tensor description takes at least 8 (name length) + 4 (n_dims) + 8 (one dim) + 4 (type) + 8 (offset) bytes.
   if (n_tensors > r.remaining() / 32)
-    throw GgufError("tensor_count", at, std::to_string(n_tensors) + " tensors cannot be described in a file this size");
+    throw GgufError("tensor_count", at, std::to_string(n_tensors) + " tensors cannot be described in a file this size",
+                    GgufError::Kind::kTruncated);
   at = r.pos();
   uint64_t n_kv = r.read<uint64_t>("metadata_kv_count");
   // A key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes.
   if (n_kv > r.remaining() / 13)
-    throw GgufError("metadata_kv_count", at, std::to_string(n_kv) + " key-value pairs cannot fit in a file this size");
+    throw GgufError("metadata_kv_count", at, std::to_string(n_kv) + " key-value pairs cannot fit in a file this size",
+                    GgufError::Kind::kTruncated);
 
   f.alignment = 32;
   std::unordered_set<std::string> keys;
@@ -264,7 +271,8 @@ GgufFile parse_gguf(const uint8_t* data, size_t size) {
       throw GgufError(field + " offset", t.info_offset,
                       "data [" + std::to_string(t.offset) + ", +" + std::to_string(t.nbytes) +
                           ") lies past the end of the file (the data section holds " + std::to_string(data_bytes) +
-                          " bytes; truncated?)");
+                          " bytes; truncated?)",
+                      GgufError::Kind::kTruncated);
     t.offset += f.data_offset;
     if (t.known && t.nbytes > 0) order.push_back(i);
   }

@@ -14,11 +14,14 @@
 namespace lowbit::io {
 
 struct GgufError : std::runtime_error {
-  GgufError(const std::string& field, uint64_t offset, const std::string& problem)
+  // What kind of fault: not GGUF at all, cut short, or malformed / unsupported within.
+  enum class Kind { kBadMagic, kTruncated, kBadHeader, kUnsupported };
+  GgufError(const std::string& field, uint64_t offset, const std::string& problem, Kind kind = Kind::kBadHeader)
       : std::runtime_error(field + " at byte " + std::to_string(offset) + ": " + problem), field(field),
-        offset(offset) {}
+        offset(offset), kind(kind) {}
   std::string field;
   uint64_t offset;
+  Kind kind;
 };
 
 enum GgufValueType : uint32_t {

@@ -20,8 +20,8 @@ namespace lowbit::io {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw std::runtime_error(path + ": " + what);
+[[noreturn]] void fail(const std::string& path, const std::string& what, int errno_value = 0) {
+  throw FileError(path + ": " + what, errno_value);
 }
 
 }  // namespace
@@ -34,11 +34,19 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) 
   MultiByteToWideChar(CP_UTF8, 0, path.c_str(), -1, &wpath[0], wlen);
   HANDLE file = CreateFileW(wpath.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
                             FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (file == INVALID_HANDLE_VALUE) fail(path, "cannot open (Windows error " + std::to_string(GetLastError()) + ")");
+  if (file == INVALID_HANDLE_VALUE) {
+    const DWORD e = GetLastError();
+    // The common ones, in POSIX's numbers (what Node's system error names are keyed by).
+    const int posix = e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? ENOENT
+                      : e == ERROR_ACCESS_DENIED || e == ERROR_SHARING_VIOLATION ? EACCES
+                      : e == ERROR_TOO_MANY_OPEN_FILES ? EMFILE
+                                                       : EIO;
+    fail(path, "cannot open (Windows error " + std::to_string(e) + ")", posix);
+  }
   LARGE_INTEGER size;
   if (!GetFileSizeEx(file, &size)) {
     CloseHandle(file);
-    fail(path, "cannot read its size");
+    fail(path, "cannot read its size", EIO);
   }
   if (static_cast<uint64_t>(size.QuadPart) > SIZE_MAX) {
     CloseHandle(file);
@@ -67,14 +75,14 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) 
   f->data_ = static_cast<uint8_t*>(std::malloc(f->size_));
   if (f->data_ == nullptr) {
     CloseHandle(file);
-    fail(path, "out of memory reading " + std::to_string(f->size_) + " bytes");
+    fail(path, "out of memory reading " + std::to_string(f->size_) + " bytes", ENOMEM);
   }
   size_t done = 0;
   while (done < f->size_) {
     DWORD chunk = static_cast<DWORD>(f->size_ - done > (1u << 30) ? (1u << 30) : f->size_ - done), got = 0;
     if (!ReadFile(file, f->data_ + done, chunk, &got, nullptr) || got == 0) {
       CloseHandle(file);
-      fail(path, "read error");
+      fail(path, "read error", EIO);
     }
     done += got;
   }
@@ -95,16 +103,19 @@ MappedFile::~MappedFile() {
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::strerror(errno));
+  if (fd < 0) {
+    const int e = errno;
+    fail(path, std::strerror(e), e);
+  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
-    fail(path, std::strerror(e));
+    fail(path, std::strerror(e), e);
   }
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    fail(path, "is a directory");
+    fail(path, "is a directory", EISDIR);
   }
   if (static_cast<uint64_t>(st.st_size) > SIZE_MAX) {
     ::close(fd);
@@ -130,7 +141,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) 
   f->data_ = static_cast<uint8_t*>(std::malloc(f->size_));
   if (f->data_ == nullptr) {
     ::close(fd);
-    fail(path, "out of memory reading " + std::to_string(f->size_) + " bytes");
+    fail(path, "out of memory reading " + std::to_string(f->size_) + " bytes", ENOMEM);
   }
   size_t done = 0;
   while (done < f->size_) {
@@ -139,7 +150,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, bool map) 
     if (got <= 0) {
       int e = got < 0 ? errno : 0;
       ::close(fd);
-      fail(path, e ? std::strerror(e) : "file shrank while reading");
+      fail(path, e ? std::strerror(e) : "file shrank while reading", e ? e : EIO);
     }
     done += static_cast<size_t>(got);
   }

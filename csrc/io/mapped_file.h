@@ -8,13 +8,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace lowbit::io {
 
+// An error opening or reading a file: the path and the OS's words, and its error number as POSIX
+// numbers it (Windows errors are mapped to the nearest; 0 when there is none, e.g. a file too large).
+struct FileError : std::runtime_error {
+  FileError(const std::string& what, int errno_value) : std::runtime_error(what), errno_value(errno_value) {}
+  int errno_value;
+};
+
 class MappedFile {
  public:
-  // Throws std::runtime_error with the path and the OS error.
+  // Throws FileError.
   static std::shared_ptr<MappedFile> open(const std::string& path, bool map = true);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lowbit::napi::register_prepare(env, exports);
   lowbit::napi::register_file(env, exports);
   lowbit::napi::register_gguf(env, exports);
+  lowbit::napi::register_memory(env, exports);
   return exports;
 }
 

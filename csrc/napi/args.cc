@@ -7,6 +7,7 @@
 #include "../core/kquants.h"
 #include "../core/qmatrix.h"
 #include "../core/quantize.h"
+#include "pinned.h"
 
 namespace lowbit::napi {
 
@@ -82,9 +83,12 @@ Napi::Float32Array to_float32_array(Napi::Value v, const std::string& what) {
 }
 
 void require_finite(Napi::Float32Array a, const std::string& what) {
-  int64_t bad = first_non_finite(a.Data(), static_cast<int64_t>(a.ElementLength()));
+  // Read afresh: a getter may have detached or resized `a` since it was first looked at.
+  const ArrayBytes b = array_bytes(a);
+  const float* p = reinterpret_cast<const float*>(b.data);
+  int64_t bad = first_non_finite(p, static_cast<int64_t>(b.bytes / 4));
   if (bad >= 0) {
-    throw_range_error(a.Env(), what + "[" + std::to_string(bad) + "] is " + number_text(a.Data()[bad]) +
+    throw_range_error(a.Env(), what + "[" + std::to_string(bad) + "] is " + number_text(p[bad]) +
                                    "; values must be finite");
   }
 }
@@ -211,20 +215,26 @@ int64_t rows_of(Napi::Float32Array x, int64_t cols, const std::string& what, con
 }
 
 Napi::Float32Array output_array(Napi::Env env, Napi::Value v, int64_t n, const std::string& what,
-                                const std::string& need, std::initializer_list<Span> inputs) {
+                                const std::string& need, bool* fresh) {
+  if (fresh) *fresh = v.IsEmpty() || v.IsUndefined();
   if (v.IsEmpty() || v.IsUndefined()) return Napi::Float32Array::New(env, static_cast<size_t>(n));
   Napi::Float32Array out = to_float32_array(v, what);
   if (static_cast<int64_t>(out.ElementLength()) != n) {
     throw_range_error(env, what + ".length (" + std::to_string(out.ElementLength()) + ") must be " + need);
   }
-  const char* o = reinterpret_cast<const char*>(out.Data());
-  for (const Span& s : inputs) {
-    const char* p = static_cast<const char*>(s.p);
-    if (s.bytes && o < p + s.bytes && p < o + out.ByteLength()) {
-      throw_range_error(env, what + " must not share memory with x or w");
+  return out;
+}
+
+void check_no_alias(Napi::TypedArray out, std::initializer_list<Napi::TypedArray> inputs, const std::string& what,
+                    const std::string& names) {
+  const ArrayBytes o = array_bytes(out);
+  for (const Napi::TypedArray& in : inputs) {
+    if (in.IsEmpty()) continue;
+    const ArrayBytes b = array_bytes(in);
+    if (b.bytes && o.bytes && o.data < b.data + b.bytes && b.data < o.data + o.bytes) {
+      throw_range_error(out.Env(), what + " must not share memory with " + names);
     }
   }
-  return out;
 }
 
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn) {
@@ -327,26 +337,32 @@ void check_scale_values(Napi::Env env, const QMatrixView& q, const std::string& 
 
 }  // namespace
 
-QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values) {
+QMatrixArg parse_qmatrix(Napi::Value v, const std::string& what, bool check_values) {
   Napi::Env env = v.Env();
   if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction()) {
     throw_type_error(env, what + " must be a QuantizedMatrix object as returned by quantize() (got " + describe(v) + ")");
   }
   Napi::Object o = v.As<Napi::Object>();
-  QMatrixView q;
+  // Every field is read before any is looked into: a getter may run JavaScript, which could detach
+  // or resize a buffer already checked.
+  const char* keys[] = {"rows", "cols", "format", "scaleType", "bits", "scheme", "granularity", "groupSize",
+                        "data", "scales", "tensorScale", "zeros"};
+  Napi::Value f[12];
+  for (int i = 0; i < 12; ++i) f[i] = get_field(o, keys[i]);
+  Napi::Value &rows = f[0], &cols = f[1], &format = f[2], &st = f[3], &bits = f[4], &scheme = f[5], &gran = f[6],
+              &gs = f[7], &data_v = f[8], &scales_v = f[9], &ts = f[10], &zeros = f[11];
+  QMatrixArg arg;
+  QMatrixView& q = arg.view;
   QuantLayout& L = q.layout;
-  L.rows = to_positive_int(get_field(o, "rows"), what + ".rows");
-  L.cols = to_positive_int(get_field(o, "cols"), what + ".cols");
+  L.rows = to_positive_int(rows, what + ".rows");
+  L.cols = to_positive_int(cols, what + ".cols");
   // Matrices stored before formats existed have neither field: integer codes, fp32 scales.
-  Napi::Value format = get_field(o, "format");
   L.format = format.IsUndefined() ? Format::kInt : parse_format(format, what + ".format");
   const FormatInfo& fi = format_info(L.format);
-  Napi::Value st = get_field(o, "scaleType");
   L.scale_type = st.IsUndefined() ? fi.scale_type : parse_scale_type(st, what + ".scaleType");
-  L.bits = parse_bits(get_field(o, "bits"), what + ".bits");
-  L.scheme = parse_scheme(get_field(o, "scheme"), what + ".scheme");
-  L.granularity = parse_granularity(get_field(o, "granularity"), what + ".granularity");
-  Napi::Value gs = get_field(o, "groupSize");
+  L.bits = parse_bits(bits, what + ".bits");
+  L.scheme = parse_scheme(scheme, what + ".scheme");
+  L.granularity = parse_granularity(gran, what + ".granularity");
   if (L.granularity == Granularity::kGroup) {
     L.group_size = parse_group_size(gs, L.cols, what + ".groupSize");
   } else if (!gs.IsUndefined() && !(gs.IsNumber() && gs.As<Napi::Number>().DoubleValue() == 0)) {
@@ -356,7 +372,7 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
   check_format_rules(env, L, what);
   if (L.rows > (int64_t{1} << 40) / L.cols) throw_range_error(env, what + ": rows * cols is too large");
 
-  auto data = to_typed_array<Napi::Uint8Array>(get_field(o, "data"), napi_uint8_array, what + ".data", "a Uint8Array");
+  auto data = to_typed_array<Napi::Uint8Array>(data_v, napi_uint8_array, what + ".data", "a Uint8Array");
   if (static_cast<int64_t>(data.ElementLength()) != L.data_bytes()) {
     throw_range_error(env, what + ".data has " + std::to_string(data.ElementLength()) + " bytes; a " +
                                std::to_string(L.rows) + "x" + std::to_string(L.cols) + " matrix in " +
@@ -364,9 +380,10 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
                                                          : std::string("format '") + format_name(L.format) + "'") +
                                " needs " + std::to_string(L.data_bytes()));
   }
-  q.data = data.Data();
+  arg.data = data;
+  q.data = array_bytes(data).data;
   const int64_t ns = L.stored_scales();
-  Napi::TypedArray scales = scales_array(get_field(o, "scales"), L.scale_type, what + ".scales");
+  Napi::TypedArray scales = scales_array(scales_v, L.scale_type, what + ".scales");
   if (static_cast<int64_t>(scales.ElementLength()) != ns) {
     throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; " +
                                (L.ggml_blocks() || L.super_blocks() ? std::string("format '") + format_name(L.format) +
@@ -374,8 +391,8 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
                                                 : "granularity '" + std::string(granularity_name(L.granularity)) +
                                                       "' needs " + std::to_string(ns)));
   }
-  q.scales = static_cast<const uint8_t*>(scales.ArrayBuffer().Data()) + scales.ByteOffset();
-  Napi::Value ts = get_field(o, "tensorScale");
+  arg.scales = scales;
+  q.scales = array_bytes(scales).data;
   if (L.format == Format::kNVFP4) {
     const double t = ts.IsNumber() ? ts.As<Napi::Number>().DoubleValue() : NAN;
     if (!ts.IsNumber()) throw_type_error(env, what + ".tensorScale must be a number for format 'nvfp4' (got " + describe(ts) + ")");
@@ -388,7 +405,6 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
                                format_name(L.format) + "')");
   }
   if (check_values) check_scale_values(env, q, what);
-  Napi::Value zeros = get_field(o, "zeros");
   if (L.scheme == Scheme::kSymmetric) {
     if (!zeros.IsNull() && !zeros.IsUndefined()) {
       throw_type_error(env, what + ".zeros must be null for the symmetric scheme (got " + describe(zeros) + ")");
@@ -399,44 +415,18 @@ QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_val
       throw_range_error(env, what + ".zeros has " + std::to_string(z.ElementLength()) + " values; needs " +
                                  std::to_string(L.num_scales()) + ", one per scale");
     }
+    const uint8_t* zp = array_bytes(z).data;
     for (size_t i = 0; check_values && i < z.ElementLength(); ++i) {
-      if (z[i] > L.qmax()) {
-        throw_range_error(env, what + ".zeros[" + std::to_string(i) + "] is " + std::to_string(z[i]) +
+      if (zp[i] > L.qmax()) {
+        throw_range_error(env, what + ".zeros[" + std::to_string(i) + "] is " + std::to_string(zp[i]) +
                                    "; a " + std::to_string(L.bits) + "-bit zero-point must be at most " +
                                    std::to_string(L.qmax()));
       }
     }
-    q.zeros = z.Data();
+    arg.zeros = z;
+    q.zeros = zp;
   }
-  return q;
-}
-
-Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::TypedArray scales,
-                          Napi::Value zeros, float tensor_scale) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("format", Napi::String::New(env, format_name(L.format)));
-  o.Set("rows", Napi::Number::New(env, static_cast<double>(L.rows)));
-  o.Set("cols", Napi::Number::New(env, static_cast<double>(L.cols)));
-  o.Set("bits", Napi::Number::New(env, L.bits));
-  o.Set("scheme", Napi::String::New(env, scheme_name(L.scheme)));
-  o.Set("granularity", Napi::String::New(env, granularity_name(L.granularity)));
-  o.Set("groupSize", Napi::Number::New(env, static_cast<double>(L.group_size)));
-  o.Set("scaleType", Napi::String::New(env, scale_type_name(L.scale_type)));
-  o.Set("data", data);
-  o.Set("scales", scales);
-  o.Set("zeros", zeros);
-  if (L.format == Format::kNVFP4) o.Set("tensorScale", Napi::Number::New(env, tensor_scale));
-  o.Set("byteLength", Napi::Number::New(env, static_cast<double>(L.byte_length())));
-  return o;
-}
-
-Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L) {
-  const size_t n = static_cast<size_t>(L.stored_scales());
-  switch (L.scale_type) {
-    case ScaleType::kF32: return Napi::Float32Array::New(env, n);
-    case ScaleType::kF16: return Napi::Uint16Array::New(env, n);
-    default: return Napi::Uint8Array::New(env, n);
-  }
+  return arg;
 }
 
 }  // namespace lowbit::napi

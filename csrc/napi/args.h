@@ -33,33 +33,31 @@ void reject_unknown_keys(Napi::Object o, std::initializer_list<const char*> allo
 // `what` names x ("matmul: x"), `cols_name` the column count ("w.cols").
 int64_t rows_of(Napi::Float32Array x, int64_t cols, const std::string& what, const std::string& cols_name);
 
-// A byte range of an input, for aliasing checks.
-struct Span {
-  const void* p;
-  size_t bytes;
-};
-
-// The result array: `v` itself when given (a Float32Array of length n that shares no memory
-// with `inputs`), else a new one. `need` says what n is, e.g. "m * w.rows (2 * 8)".
+// The result array: `v` itself when given (a Float32Array of length n), else a new one (`fresh`
+// says which). `need` says what n is, e.g. "m * w.rows (2 * 8)".
 Napi::Float32Array output_array(Napi::Env env, Napi::Value v, int64_t n, const std::string& what,
-                                const std::string& need, std::initializer_list<Span> inputs);
+                                const std::string& need, bool* fresh = nullptr);
+
+// Throws a RangeError when `out` shares memory with any of `inputs` (empty ones are skipped);
+// `names` says what the inputs are ("x or w").
+void check_no_alias(Napi::TypedArray out, std::initializer_list<Napi::TypedArray> inputs, const std::string& what,
+                    const std::string& names);
 
 // Parses quantize()'s options for a rows x cols matrix.
 QuantLayout parse_quantize_options(Napi::Value opts, int64_t rows, int64_t cols, const std::string& fn);
 
-// Validates a QuantizedMatrix object and returns a view of its buffers. The
-// view is valid while `v` is alive. Types, shapes, lengths and the format's rules
+// A QuantizedMatrix argument: its layout, its buffers, and a view of their bytes that is valid
+// until JavaScript runs again (a later getter may detach them: pin them with PinnedQMatrix).
+struct QMatrixArg {
+  QMatrixView view;
+  Napi::TypedArray data, scales, zeros;  // zeros empty for the symmetric scheme
+};
+
+// Validates a QuantizedMatrix object. Types, shapes, lengths and the format's rules
 // are always checked; with check_values, every scale (finite, >= 0) and zero-point
 // (<= the largest code) too. matmul skips the value scan: it would read an extra byte
 // per 8-32 weights on every call, and values cannot make a kernel misbehave,
 // only give the results they imply.
-QMatrixView parse_qmatrix(Napi::Value v, const std::string& what, bool check_values = true);
-
-// Builds the plain-data QuantizedMatrix object around freshly filled buffers.
-Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::Uint8Array data, Napi::TypedArray scales,
-                          Napi::Value zeros, float tensor_scale);
-
-// The empty `scales` array of L's scale type: Float32Array, Uint16Array (fp16 bits) or Uint8Array.
-Napi::TypedArray new_scales_array(Napi::Env env, const QuantLayout& L);
+QMatrixArg parse_qmatrix(Napi::Value v, const std::string& what, bool check_values = true);
 
 }  // namespace lowbit::napi

@@ -1,11 +1,8 @@
 // Calibration bindings: statistics accumulation, SmoothQuant, AWQ, GPTQ, Hadamard
 // rotation and the fake-quantization STE. The long ones (accumulation, AWQ, GPTQ)
-// have async variants that report progress.
-#include <atomic>
-#include <chrono>
+// have async variants (async_call.h) that report progress and can be cancelled.
 #include <cmath>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "../core/awq.h"
@@ -15,21 +12,14 @@
 #include "../core/hadamard.h"
 #include "../core/quantize.h"
 #include "args.h"
+#include "async_call.h"
 #include "bindings.h"
+#include "qmatrix_napi.h"
 
 namespace lowbit::napi {
 namespace {
 
-// Validated inputs and preallocated outputs of one long call; napi_values are only
-// touched on the JS thread (constructor, result()).
-struct Job {
-  virtual ~Job() = default;
-  // Runs off the JS thread; returns a RangeError message or "".
-  virtual std::string run(std::atomic<int64_t>* progress) = 0;
-  virtual Napi::Value result(Napi::Env env) = 0;
-  int64_t units = 1;                 // progress total
-  std::vector<Napi::Value> keep;     // objects the async worker must keep alive
-};
+using Access = PinnedArray::Access;
 
 // A [rows, cols] float32 matrix argument, finite.
 Napi::Float32Array matrix_arg(Napi::Value v, int64_t rows, int64_t cols, const std::string& what) {
@@ -46,36 +36,6 @@ Napi::Float32Array matrix_arg(Napi::Value v, int64_t rows, int64_t cols, const s
 void check_shape(Napi::Env env, int64_t rows, int64_t cols, const std::string& fn) {
   if (rows > (int64_t{1} << 40) / cols) throw_range_error(env, fn + ": rows * cols is too large");
 }
-
-// Output buffers of a QuantizedMatrix, allocated on the JS thread.
-struct QOut {
-  QuantLayout L;
-  Napi::ObjectReference data, scales, zeros;
-  uint8_t* data_ptr = nullptr;
-  void* scales_ptr = nullptr;
-  uint8_t* zeros_ptr = nullptr;
-  float tensor_scale = 1.0f;
-
-  void allocate(Napi::Env env, const QuantLayout& layout) {
-    L = layout;
-    auto d = Napi::Uint8Array::New(env, static_cast<size_t>(L.data_bytes()));
-    Napi::TypedArray s = new_scales_array(env, L);
-    data_ptr = d.Data();
-    scales_ptr = static_cast<uint8_t*>(s.ArrayBuffer().Data()) + s.ByteOffset();
-    data = Napi::Persistent(static_cast<Napi::Object>(d));
-    scales = Napi::Persistent(static_cast<Napi::Object>(s));
-    if (L.scheme == Scheme::kAsymmetric) {
-      auto z = Napi::Uint8Array::New(env, static_cast<size_t>(L.num_zeros()));
-      zeros_ptr = z.Data();
-      zeros = Napi::Persistent(static_cast<Napi::Object>(z));
-    }
-  }
-  Napi::Object object(Napi::Env env) {
-    Napi::Value z = zeros.IsEmpty() ? env.Null() : static_cast<Napi::Value>(zeros.Value());
-    return make_qmatrix(env, L, data.Value().As<Napi::Uint8Array>(), scales.Value().As<Napi::TypedArray>(), z,
-                        tensor_scale);
-  }
-};
 
 Napi::Object options_object(Napi::Value v, const std::string& fn, const char* example) {
   if (!v.IsObject() || v.IsArray() || v.IsFunction() || v.IsTypedArray()) {
@@ -118,62 +78,85 @@ QuantLayout layout_option(Napi::Object o, int64_t rows, int64_t cols, std::initi
   return parse_quantize_options(q, rows, cols, fn);
 }
 
+// The sync entry point of a job: the same validation and work, on the calling thread.
+template <typename J>
+Napi::Value run_sync(const Napi::CallbackInfo& info, const char* fn) {
+  J job(info, fn, false);
+  Work work;
+  const std::string err = job.execute(work);
+  if (!err.empty()) throw_range_error(info.Env(), err);
+  return job.settle(info.Env());
+}
+
+template <typename J>
+Napi::Value run_async(const Napi::CallbackInfo& info, const char* fn) {
+  return queue_async(info.Env(), fn, std::make_unique<J>(info, fn, true));
+}
+
 // ---- accumulateStats ------------------------------------------------------------
 
-struct AccumulateJob : Job {
-  Napi::Float32Array batch;
-  Napi::Float32Array absmax;
-  Napi::Float64Array sum_abs, xtx;
-  int64_t n = 0, k = 0;
-  AccumulateJob(const Napi::CallbackInfo& info, const std::string& fn) {
-    k = to_positive_int(info[1], fn + ": inFeatures");
-    batch = to_float32_array(info[0], fn + ": batch");
-    n = rows_of(batch, k, fn + ": batch", "inFeatures");
+// The state arrays are lowbit's own memory (lib/calibrate.ts allocates them natively), so an async
+// call updates them in place; arrays from elsewhere are updated through a scratch copy.
+class AccumulateJob : public AsyncJob {
+ public:
+  AccumulateJob(const Napi::CallbackInfo& info, const std::string& fn, bool async) {
+    Napi::Env env = info.Env();
+    k_ = to_positive_int(info[1], fn + ": inFeatures");
+    Napi::Float32Array batch = to_float32_array(info[0], fn + ": batch");
+    n_ = rows_of(batch, k_, fn + ": batch", "inFeatures");
     require_finite(batch, fn + ": batch");
-    absmax = to_float32_array(info[2], fn + ": state.absMax");
+    Napi::Float32Array absmax = to_float32_array(info[2], fn + ": state.absMax");
     if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-      throw_type_error(info.Env(), fn + ": state.sumAbs must be a Float64Array");
+      throw_type_error(env, fn + ": state.sumAbs must be a Float64Array");
     }
-    sum_abs = info[3].As<Napi::Float64Array>();
+    Napi::TypedArray sum_abs = info[3].As<Napi::TypedArray>();
+    Napi::TypedArray xtx;
     if (!info[4].IsNull()) {
       if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-        throw_type_error(info.Env(), fn + ": state.xtx must be a Float64Array or null");
+        throw_type_error(env, fn + ": state.xtx must be a Float64Array or null");
       }
-      xtx = info[4].As<Napi::Float64Array>();
-      if (static_cast<int64_t>(xtx.ElementLength()) != k * k) throw_range_error(info.Env(), fn + ": state.xtx has the wrong length");
+      xtx = info[4].As<Napi::TypedArray>();
+      if (static_cast<int64_t>(xtx.ElementLength()) != k_ * k_) throw_range_error(env, fn + ": state.xtx has the wrong length");
     }
-    if (static_cast<int64_t>(absmax.ElementLength()) != k || static_cast<int64_t>(sum_abs.ElementLength()) != k) {
-      throw_range_error(info.Env(), fn + ": state arrays must have inFeatures entries");
+    if (static_cast<int64_t>(absmax.ElementLength()) != k_ || static_cast<int64_t>(sum_abs.ElementLength()) != k_) {
+      throw_range_error(env, fn + ": state arrays must have inFeatures entries");
     }
-    keep = {batch, absmax, sum_abs};
-    if (!xtx.IsEmpty()) keep.push_back(xtx);
+    const size_t k = static_cast<size_t>(k_);
+    batch_ = PinnedArray(batch, static_cast<size_t>(n_) * k * 4, Access::kRead, async, fn + ": batch");
+    absmax_ = PinnedArray(absmax, k * 4, Access::kReadWrite, async, fn + ": state.absMax");
+    sum_abs_ = PinnedArray(sum_abs, k * 8, Access::kReadWrite, async, fn + ": state.sumAbs");
+    if (!xtx.IsEmpty()) xtx_ = PinnedArray(xtx, k * k * 8, Access::kReadWrite, async, fn + ": state.xtx");
   }
-  std::string run(std::atomic<int64_t>* progress) override {
-    accumulate_stats(batch.Data(), n, k, absmax.Data(), sum_abs.Data(), xtx.IsEmpty() ? nullptr : xtx.Data(),
-                     active_kernels(), ThreadPool::global());
-    if (progress) progress->store(1);
+  std::string execute(Work&) override {
+    accumulate_stats(batch_.as<const float>(), n_, k_, absmax_.as<float>(), sum_abs_.as<double>(),
+                     xtx_.as<double>(), active_kernels(), ThreadPool::global());
     return "";
   }
-  Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, static_cast<double>(n)); }
+  Napi::Value settle(Napi::Env env) override {
+    absmax_.commit(env);
+    sum_abs_.commit(env);
+    xtx_.commit(env);
+    return Napi::Number::New(env, static_cast<double>(n_));
+  }
+
+ private:
+  int64_t n_ = 0, k_ = 0;
+  PinnedArray batch_, absmax_, sum_abs_, xtx_;
 };
 
 // ---- gptq -------------------------------------------------------------------------
 
-struct GptqJob : Job {
-  Napi::Float32Array w, h;
-  QOut out;
-  GptqOptions opts;
-  GptqResult res;
-  GptqJob(const Napi::CallbackInfo& info, const std::string& fn) {
+class GptqJob : public AsyncJob {
+ public:
+  GptqJob(const Napi::CallbackInfo& info, const std::string& fn, bool async) : fn_(fn) {
     Napi::Env env = info.Env();
     const int64_t rows = to_positive_int(info[1], fn + ": rows"), cols = to_positive_int(info[2], fn + ": cols");
     check_shape(env, rows, cols, fn);
     if (cols > 65536) throw_range_error(env, fn + ": cols must be at most 65536 (the Hessian is cols x cols)");
-    w = matrix_arg(info[0], rows, cols, fn + ": weights");
-    h = matrix_arg(info[3], cols, cols, fn + ": hessian");
+    Napi::Float32Array w = matrix_arg(info[0], rows, cols, fn + ": weights");
+    Napi::Float32Array h = matrix_arg(info[3], cols, cols, fn + ": hessian");
     Napi::Object o = options_object(info[4], fn, "{ bits: 4, groupSize: 128 }");
-    const std::initializer_list<const char*> own = {"damp", "blockSize", "actOrder", "onProgress"};
-    QuantLayout L = layout_option(o, rows, cols, own, fn);
+    QuantLayout L = layout_option(o, rows, cols, {"damp", "blockSize", "actOrder"}, fn);
     if (L.format != Format::kInt) {
       throw_range_error(env, fn + ": GPTQ produces integer codes; options.format must be 'int' (got '" +
                                  format_name(L.format) + "')");
@@ -182,158 +165,95 @@ struct GptqJob : Job {
       throw_range_error(env, fn + ": GPTQ quantizes column by column, so options.granularity 'column' (a scale per "
                                   "column) is not supported; use 'tensor', 'row' or 'group'");
     }
-    opts.damp = number_option(o, "damp", 0.01, 0.0, 1e12, fn);
-    opts.block = static_cast<int64_t>(number_option(o, "blockSize", 128, 1, 4096, fn));
-    opts.act_order = bool_option(o, "actOrder", fn);
+    opts_.damp = number_option(o, "damp", 0.01, 0.0, 1e12, fn);
+    opts_.block = static_cast<int64_t>(number_option(o, "blockSize", 128, 1, 4096, fn));
+    opts_.act_order = bool_option(o, "actOrder", fn);
+    w_ = PinnedArray(w, static_cast<size_t>(rows * cols) * 4, Access::kRead, async, fn + ": weights");
+    h_ = PinnedArray(h, static_cast<size_t>(cols * cols) * 4, Access::kRead, async, fn + ": hessian");
+    const float* hp = h_.as<const float>();
     for (int64_t i = 0; i < cols; ++i) {
-      if (h.Data()[i * cols + i] < 0.0f) {
+      if (hp[i * cols + i] < 0.0f) {
         throw_range_error(env, fn + ": hessian[" + std::to_string(i) + ", " + std::to_string(i) + "] is negative; "
                                     "a Hessian proxy 2 X^T X / n has a non-negative diagonal");
       }
     }
-    out.allocate(env, L);
-    units = gptq_work_units(L, opts);
-    keep = {w, h};
+    out_ = QMatrixOut(env, L);
   }
-  std::string run(std::atomic<int64_t>* progress) override {
-    res = gptq_quantize(w.Data(), h.Data(), out.L, opts, out.data_ptr, out.scales_ptr, out.zeros_ptr,
-                        active_kernels(), ThreadPool::global(), progress);
-    return res.error ? res.error : "";
+  std::string execute(Work& work) override {
+    res_ = gptq_quantize(w_.as<const float>(), h_.as<const float>(), out_.layout(), opts_, out_.data(), out_.scales(),
+                         out_.zeros(), active_kernels(), ThreadPool::global(), &work);
+    return res_.error ? fn_ + ": " + res_.error : "";
   }
-  Napi::Value result(Napi::Env env) override {
+  Napi::Value settle(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("matrix", out.object(env));
-    r.Set("lambda", res.lambda);
-    r.Set("retries", res.retries);
+    r.Set("matrix", out_.object(env));
+    r.Set("lambda", res_.lambda);
+    r.Set("retries", res_.retries);
     return r;
   }
+
+ private:
+  std::string fn_;
+  PinnedArray w_, h_;
+  QMatrixOut out_;
+  GptqOptions opts_;
+  GptqResult res_;
 };
 
 // ---- awq --------------------------------------------------------------------------
 
-struct AwqJob : Job {
-  Napi::Float32Array w, x;
-  int64_t n = 0;
-  QOut out;
-  Napi::Reference<Napi::Float32Array> s;
-  float* s_ptr = nullptr;
-  AwqOptions opts;
-  AwqResult res;
-  AwqJob(const Napi::CallbackInfo& info, const std::string& fn) {
+class AwqJob : public AsyncJob {
+ public:
+  AwqJob(const Napi::CallbackInfo& info, const std::string& fn, bool async) : fn_(fn) {
     Napi::Env env = info.Env();
     const int64_t rows = to_positive_int(info[1], fn + ": rows"), cols = to_positive_int(info[2], fn + ": cols");
     check_shape(env, rows, cols, fn);
-    w = matrix_arg(info[0], rows, cols, fn + ": weights");
-    x = to_float32_array(info[3], fn + ": activations");
-    n = rows_of(x, cols, fn + ": activations", "cols");
+    Napi::Float32Array w = matrix_arg(info[0], rows, cols, fn + ": weights");
+    Napi::Float32Array x = to_float32_array(info[3], fn + ": activations");
+    n_ = rows_of(x, cols, fn + ": activations", "cols");
     require_finite(x, fn + ": activations");
     Napi::Object o = options_object(info[4], fn, "{ bits: 4, groupSize: 128 }");
-    QuantLayout L = layout_option(o, rows, cols, {"grid", "clipSearch", "onProgress"}, fn);
-    opts.grid = static_cast<int>(number_option(o, "grid", 20, 1, 1000, fn));
-    opts.clip_search = bool_option(o, "clipSearch", fn);
-    if (opts.clip_search && (L.format != Format::kInt || (L.granularity != Granularity::kGroup &&
-                                                          L.granularity != Granularity::kRow))) {
+    QuantLayout L = layout_option(o, rows, cols, {"grid", "clipSearch"}, fn);
+    opts_.grid = static_cast<int>(number_option(o, "grid", 20, 1, 1000, fn));
+    opts_.clip_search = bool_option(o, "clipSearch", fn);
+    if (opts_.clip_search && (L.format != Format::kInt || (L.granularity != Granularity::kGroup &&
+                                                           L.granularity != Granularity::kRow))) {
       throw_range_error(env, fn + ": options.clipSearch needs format 'int' with granularity 'group' or 'row'");
     }
-    out.allocate(env, L);
-    auto sa = Napi::Float32Array::New(env, static_cast<size_t>(cols));
-    s_ptr = sa.Data();
-    s = Napi::Persistent(sa);
-    units = opts.grid + 1;
-    keep = {w, x};
+    w_ = PinnedArray(w, static_cast<size_t>(rows * cols) * 4, Access::kRead, async, fn + ": weights");
+    x_ = PinnedArray(x, static_cast<size_t>(n_ * cols) * 4, Access::kRead, async, fn + ": activations");
+    out_ = QMatrixOut(env, L);
+    Napi::TypedArray s = owned_array(env, napi_float32_array, static_cast<size_t>(cols));
+    s_ptr_ = reinterpret_cast<float*>(array_bytes(s).data);
+    s_ = Napi::Persistent(s);
   }
-  std::string run(std::atomic<int64_t>* progress) override {
-    res = awq_quantize(w.Data(), x.Data(), n, out.L, opts, out.data_ptr, out.scales_ptr, out.zeros_ptr,
-                       &out.tensor_scale, s_ptr, active_kernels(), ThreadPool::global(), progress);
-    return res.error ? res.error : "";
+  std::string execute(Work& work) override {
+    res_ = awq_quantize(w_.as<const float>(), x_.as<const float>(), n_, out_.layout(), opts_, out_.data(),
+                        out_.scales(), out_.zeros(), &out_.tensor_scale, s_ptr_, active_kernels(), ThreadPool::global(),
+                        &work);
+    return res_.error ? fn_ + ": " + res_.error : "";
   }
-  Napi::Value result(Napi::Env env) override {
+  Napi::Value settle(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("matrix", out.object(env));
-    r.Set("inputScales", s.Value());
-    r.Set("alpha", res.alpha);
-    auto errs = Napi::Float64Array::New(env, res.errors.size());
-    for (size_t i = 0; i < res.errors.size(); ++i) errs[i] = res.errors[i];
+    r.Set("matrix", out_.object(env));
+    r.Set("inputScales", s_.Value());
+    r.Set("alpha", res_.alpha);
+    auto errs = Napi::Float64Array::New(env, res_.errors.size());
+    for (size_t i = 0; i < res_.errors.size(); ++i) errs[i] = res_.errors[i];
     r.Set("gridErrors", errs);
     return r;
   }
-};
-
-// ---- sync and async runners -----------------------------------------------------------
-
-template <typename J>
-Napi::Value run_sync(const Napi::CallbackInfo& info, const char* fn) {
-  J job(info, fn);
-  const std::string err = job.run(nullptr);
-  if (!err.empty()) throw_range_error(info.Env(), std::string(fn) + ": " + err);
-  return job.result(info.Env());
-}
-
-// Runs a job on a libuv worker; its computation runs on a helper thread so this one can
-// report progress (fraction of units done) to options.onProgress about every 50 ms.
-class CalibWorker : public Napi::AsyncProgressWorker<double> {
- public:
-  CalibWorker(Napi::Env env, const char* fn, std::unique_ptr<Job> job, Napi::Value on_progress)
-      : Napi::AsyncProgressWorker<double>(env, fn), fn_(fn), job_(std::move(job)),
-        deferred_(Napi::Promise::Deferred::New(env)) {
-    for (Napi::Value v : job_->keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    if (on_progress.IsFunction()) progress_fn_ = Napi::Persistent(on_progress.As<Napi::Function>());
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute(const ExecutionProgress& p) override {
-    std::atomic<int64_t> done{0};
-    std::atomic<bool> finished{false};
-    std::string err;
-    std::thread t([&] {
-      err = job_->run(&done);
-      finished = true;
-    });
-    double last = -1.0;
-    while (!finished) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      const double f = std::min(1.0, static_cast<double>(done.load()) / static_cast<double>(job_->units));
-      if (!progress_fn_.IsEmpty() && f != last) {
-        p.Send(&f, 1);
-        last = f;
-      }
-    }
-    t.join();
-    if (!err.empty()) SetError(fn_ + ": " + err);
-  }
-  void OnProgress(const double* data, size_t count) override {
-    if (count == 0 || progress_fn_.IsEmpty()) return;
-    Napi::HandleScope scope(Env());
-    progress_fn_.Call({Napi::Number::New(Env(), data[count - 1])});
-  }
-  void OnOK() override { deferred_.Resolve(job_->result(Env())); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value()); }
 
  private:
   std::string fn_;
-  std::unique_ptr<Job> job_;
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> refs_;
-  Napi::FunctionReference progress_fn_;
+  int64_t n_ = 0;
+  PinnedArray w_, x_;
+  QMatrixOut out_;
+  Napi::Reference<Napi::TypedArray> s_;
+  float* s_ptr_ = nullptr;
+  AwqOptions opts_;
+  AwqResult res_;
 };
-
-template <typename J>
-Napi::Value run_async(const Napi::CallbackInfo& info, const char* fn, int options_index) {
-  auto job = std::make_unique<J>(info, fn);
-  Napi::Value on_progress = info.Env().Undefined();
-  if (options_index >= 0 && info[options_index].IsObject()) {
-    on_progress = info[options_index].As<Napi::Object>().Get("onProgress");
-    if (!on_progress.IsUndefined() && !on_progress.IsFunction()) {
-      throw_type_error(info.Env(), std::string(fn) + ": options.onProgress must be a function (got " +
-                                       describe(on_progress) + ")");
-    }
-  }
-  auto* worker = new CalibWorker(info.Env(), fn, std::move(job), on_progress);
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
-}
 
 // ---- the quick ones ---------------------------------------------------------------------
 
@@ -389,7 +309,7 @@ Napi::Value Rotate(const Napi::CallbackInfo& info) {
 Napi::Value SteBackward(const Napi::CallbackInfo& info) {
   const std::string fn = "fakeQuantizeBackward";
   Napi::Env env = info.Env();
-  QMatrixView q = parse_qmatrix(info[1], fn + ": q");
+  QMatrixView q = parse_qmatrix(info[1], fn + ": q").view;
   if (q.layout.format != Format::kInt) {
     throw_range_error(env, fn + ": q.format must be 'int' (got '" + std::string(format_name(q.layout.format)) + "')");
   }
@@ -407,15 +327,15 @@ void register_calibrate(Napi::Env env, Napi::Object exports) {
     return run_sync<AccumulateJob>(i, "CalibrationStats.add");
   }));
   exports.Set("accumulateStatsAsync", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
-    return run_async<AccumulateJob>(i, "CalibrationStats.addAsync", -1);
+    return run_async<AccumulateJob>(i, "CalibrationStats.addAsync");
   }));
   exports.Set("gptq", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return run_sync<GptqJob>(i, "gptq"); }));
   exports.Set("gptqAsync", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
-    return run_async<GptqJob>(i, "gptqAsync", 4);
+    return run_async<GptqJob>(i, "gptqAsync");
   }));
   exports.Set("awq", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return run_sync<AwqJob>(i, "awq"); }));
   exports.Set("awqAsync", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
-    return run_async<AwqJob>(i, "awqAsync", 4);
+    return run_async<AwqJob>(i, "awqAsync");
   }));
   exports.Set("smoothQuant", Napi::Function::New(env, SmoothQuant, "smoothQuant"));
   exports.Set("rotate", Napi::Function::New(env, Rotate, "rotate"));

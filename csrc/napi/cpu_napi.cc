@@ -1,9 +1,12 @@
 // cpuInfo / setIsa / setThreads / probe bindings.
+#include <memory>
+
 #include "../core/cpu_features.h"
 #include "../core/dispatch.h"
 #include "../core/probe.h"
 #include "../core/thread_pool.h"
 #include "args.h"
+#include "async_call.h"
 #include "bindings.h"
 
 namespace lowbit::napi {
@@ -64,18 +67,44 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 // probe('bandwidth', bytes?) -> GB/s; probe('fma') -> GFLOP/s; probe('dot') -> GOP/s.
-Napi::Value Probe(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  const KernelTable& kt = active_kernels();
-  ThreadPool& pool = ThreadPool::global();
-  if (kind == "bandwidth") {
-    int64_t bytes = info[1].IsUndefined() ? (int64_t{1} << 30) : to_positive_int(info[1], "probe: bytes");
-    return Napi::Number::New(env, probe_read_bandwidth(kt, pool, bytes, 5));
+class ProbeJob : public AsyncJob {
+ public:
+  ProbeJob(const Napi::CallbackInfo& info, const std::string& fn) {
+    kind_ = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (kind_ != "bandwidth" && kind_ != "fma" && kind_ != "dot") {
+      throw_range_error(info.Env(), fn + ": kind must be 'bandwidth', 'fma' or 'dot' (got " + describe(info[0]) + ")");
+    }
+    if (kind_ == "bandwidth" && !info[1].IsUndefined()) {
+      bytes_ = to_positive_int(info[1], fn + ": bytes");
+      if (bytes_ > (int64_t{1} << 40)) throw_range_error(info.Env(), fn + ": bytes must be at most 2^40");
+    }
   }
-  if (kind == "fma") return Napi::Number::New(env, probe_fma_peak(kt, pool, 5));
-  if (kind == "dot") return Napi::Number::New(env, probe_dot_peak(kt, pool, 5));
-  throw_range_error(env, "probe: kind must be 'bandwidth', 'fma' or 'dot' (got " + describe(info[0]) + ")");
+  std::string execute(Work& work) override {
+    const KernelTable& kt = active_kernels();
+    ThreadPool& pool = ThreadPool::global();
+    constexpr int kReps = 5;
+    if (kind_ == "bandwidth") result_ = probe_read_bandwidth(kt, pool, bytes_, kReps, &work);
+    else if (kind_ == "fma") result_ = probe_fma_peak(kt, pool, kReps, &work);
+    else result_ = probe_dot_peak(kt, pool, kReps, &work);
+    return "";
+  }
+  Napi::Value settle(Napi::Env env) override { return Napi::Number::New(env, result_); }
+
+ private:
+  std::string kind_;
+  int64_t bytes_ = int64_t{1} << 30;
+  double result_ = 0.0;
+};
+
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  ProbeJob job(info, "probe");
+  Work work;
+  job.execute(work);
+  return job.settle(info.Env());
+}
+
+Napi::Value ProbeAsync(const Napi::CallbackInfo& info) {
+  return queue_async(info.Env(), "lowbit.probe", std::make_unique<ProbeJob>(info, "probeAsync"));
 }
 
 }  // namespace
@@ -87,6 +116,7 @@ void register_cpu(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("probeAsync", Napi::Function::New(env, ProbeAsync, "probeAsync"));
 }
 
 }  // namespace lowbit::napi

@@ -1,8 +1,11 @@
 // fileOpen / fileBytes / fileClose: the mapping primitives lib/mapping.ts builds model files on.
 #include "file_napi.h"
 
+#include <cerrno>
+
 #include "args.h"
 #include "bindings.h"
+#include "pinned.h"
 
 namespace lowbit::napi {
 
@@ -27,8 +30,14 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   std::shared_ptr<io::MappedFile> file;
   try {
     file = io::MappedFile::open(path, map);
-  } catch (const std::exception& e) {  // the OS error, or bad_alloc for the read fallback
-    throw Napi::Error::New(env, e.what());
+  } catch (const io::FileError& e) {  // the OS error; lib/errors.ts names it from errno
+    Napi::Error err = Napi::Error::New(env, e.what());
+    if (e.errno_value > 0) err.Set("errno", Napi::Number::New(env, e.errno_value));
+    throw err;
+  } catch (const std::exception& e) {  // bad_alloc for the read fallback
+    Napi::Error err = Napi::Error::New(env, path + ": " + e.what());
+    err.Set("errno", Napi::Number::New(env, ENOMEM));
+    throw err;
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("size", Napi::Number::New(env, static_cast<double>(file->size())));
@@ -41,7 +50,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
 }
 
 // fileBytes(handle, offset, byteLength) -> ArrayBuffer over [offset, offset + byteLength) of the file,
-// holding the mapping alive. The range is checked here, whatever the caller validated.
+// holding the mapping alive (lowbit memory: async calls use it in place). The range is checked here, whatever the caller validated.
 Napi::Value Bytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FileHandle& h = open_file_handle(info[0], "fileBytes");
@@ -52,10 +61,8 @@ Napi::Value Bytes(const Napi::CallbackInfo& info) {
         len == static_cast<double>(static_cast<uint64_t>(len))))
     throw_range_error(env, "fileBytes: [" + std::to_string(off) + ", +" + std::to_string(len) + ") is not inside " + h.path +
                                " (" + std::to_string(h.file->size()) + " bytes)");
-  auto* keep = new std::shared_ptr<io::MappedFile>(h.file);
-  uint8_t* p = (*keep)->mutable_data() + static_cast<size_t>(off);
-  return Napi::ArrayBuffer::New(env, p, static_cast<size_t>(len),
-                                [](Napi::Env, void*, std::shared_ptr<io::MappedFile>* k) { delete k; }, keep);
+  uint8_t* p = h.file->mutable_data() + static_cast<size_t>(off);
+  return owned_view(env, h.file, p, static_cast<size_t>(len));
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -93,7 +93,11 @@ Napi::Value Parse(const Napi::CallbackInfo& info) {
     g = io::parse_gguf(data, size);
   } catch (const io::GgufError& e) {
     Napi::Error err = Napi::Error::New(env, "openGGUF: " + h.path + ": " + e.what());
-    err.Set("code", Napi::String::New(env, "LOWBIT_BAD_GGUF"));
+    const char* code = e.kind == io::GgufError::Kind::kBadMagic    ? "BAD_MAGIC"
+                       : e.kind == io::GgufError::Kind::kTruncated  ? "TRUNCATED"
+                       : e.kind == io::GgufError::Kind::kUnsupported ? "UNSUPPORTED"
+                                                                     : "BAD_HEADER";
+    err.Set("code", Napi::String::New(env, code));
     err.Set("field", Napi::String::New(env, e.field));
     err.Set("offset", Napi::Number::New(env, static_cast<double>(e.offset)));
     throw err;

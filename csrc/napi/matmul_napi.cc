@@ -1,42 +1,37 @@
 // matmul / matmulAsync / matmulF32 bindings.
 #include <memory>
-#include <vector>
 
 #include "../core/dispatch.h"
 #include "../core/formats.h"
 #include "../core/matmul.h"
 #include "args.h"
+#include "async_call.h"
 #include "bindings.h"
 #include "prepare_napi.h"
+#include "qmatrix_napi.h"
 
 namespace lowbit::napi {
 namespace {
 
-// Validated arguments of one matmul call; napi_values are only used on the JS thread.
-struct MatmulJob {
-  Napi::Float32Array x, out;
-  Napi::Object w;
-  QMatrixView q;
-  std::shared_ptr<const Prepared> prepared;  // set when w is a PreparedMatrix
-  int64_t m = 0;
-  Activations act = Activations::kInt8;
-  std::vector<Napi::Value> keep;  // typed arrays the async worker must keep alive
-
-  MatmulJob(const Napi::CallbackInfo& info, const std::string& fn) {
+// One matmul call: arguments validated, then x, w's buffers and out pinned (pinned.h).
+class MatmulJob : public AsyncJob {
+ public:
+  MatmulJob(const Napi::CallbackInfo& info, const std::string& fn, bool async) {
     Napi::Env env = info.Env();
-    x = to_float32_array(info[0], fn + ": x");
-    prepared = unwrap_prepared(info[1], fn + ": w");
-    if (prepared) {
-      q.layout = prepared->layout();
+    Napi::Float32Array x = to_float32_array(info[0], fn + ": x");
+    prepared_ = unwrap_prepared(info[1], fn + ": w");
+    QMatrixArg qa;
+    if (prepared_) {
+      qa.view.layout = prepared_->layout();
     } else {
-      q = parse_qmatrix(info[1], fn + ": w", /*check_values=*/false);
+      qa = parse_qmatrix(info[1], fn + ": w", /*check_values=*/false);
     }
-    w = info[1].As<Napi::Object>();
-    const int64_t k = q.layout.cols, n = q.layout.rows;
-    m = rows_of(x, k, fn + ": x", "w.cols");
-    const FormatInfo& fi = format_info(q.layout.format);
+    const QuantLayout& L = qa.view.layout;
+    const int64_t k = L.cols, n = L.rows;
+    m_ = rows_of(x, k, fn + ": x", "w.cols");
+    const FormatInfo& fi = format_info(L.format);
     // int8 activations where the format's codes have an integer form, else float.
-    act = prepared ? prepared->activations() : fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
+    act_ = prepared_ ? prepared_->activations() : fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
     Napi::Value opts = info[2];
     Napi::Value out_v;
     if (!opts.IsUndefined()) {
@@ -46,89 +41,73 @@ struct MatmulJob {
       Napi::Object o = opts.As<Napi::Object>();
       reject_unknown_keys(o, {"out", "activations"}, fn);
       Napi::Value a = o.Get("activations");
+      out_v = o.Get("out");
       if (!a.IsUndefined()) {
         std::string s = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
-        if (prepared && (s == "float" || s == "int8") && s != (act == Activations::kInt8 ? "int8" : "float")) {
+        if (prepared_ && (s == "float" || s == "int8") && s != (act_ == Activations::kInt8 ? "int8" : "float")) {
           throw_range_error(env, fn + ": options.activations '" + s + "' differs from the prepared matrix's '" +
-                                     (act == Activations::kInt8 ? "int8" : "float") +
+                                     (act_ == Activations::kInt8 ? "int8" : "float") +
                                      "'; prepare it with { activations: '" + s + "' }");
         }
-        if (s == "float") act = Activations::kFloat;
-        else if (s == "int8" && fi.int8_activations) act = Activations::kInt8;
+        if (s == "float") act_ = Activations::kFloat;
+        else if (s == "int8" && fi.int8_activations) act_ = Activations::kInt8;
         else if (s == "int8") {
           throw_range_error(env, fn + ": options.activations 'int8' is not available for format '" +
-                                     format_name(q.layout.format) +
-                                     "' (its values have no integer form); use 'float' or omit it");
+                                     format_name(L.format) + "' (its values have no integer form); use 'float' or omit it");
         } else {
           std::string msg = fn + ": options.activations must be 'float' or 'int8' (got " + describe(a) + ")";
           if (!a.IsString()) throw_type_error(env, msg);
           throw_range_error(env, msg);
         }
       }
-      out_v = o.Get("out");
     }
-    out = output_array(env, out_v, m * n, fn + ": options.out",
-                       "m * w.rows (" + std::to_string(m) + " * " + std::to_string(n) + ")",
-                       {{x.Data(), x.ByteLength()},
-                        // A prepared matrix's weights are the addon's own memory: nothing to alias.
-                        {q.data, prepared ? 0 : static_cast<size_t>(q.layout.data_bytes())},
-                        {q.scales, prepared ? 0 : static_cast<size_t>(q.layout.stored_scales() *
-                                                                      scale_type_bytes(q.layout.scale_type))},
-                        {q.zeros, prepared ? 0 : static_cast<size_t>(q.layout.num_zeros())}});
-    if (act == Activations::kInt8) {
+    // No getter runs past this point: the buffers are checked and pinned as they now are.
+    bool fresh = false;
+    Napi::Float32Array out = output_array(env, out_v, m_ * n, fn + ": options.out",
+                                          "m * w.rows (" + std::to_string(m_) + " * " + std::to_string(n) + ")", &fresh);
+    check_no_alias(out, {x, qa.data, qa.scales, qa.zeros}, fn + ": options.out", "x or w");
+    if (act_ == Activations::kInt8) {
       // Quantizing NaN or Infinity to int8 has no meaning; the float path propagates them.
       require_finite(x, fn + ": x (with activations 'int8'; use 'float' to propagate NaN/Infinity)");
     }
-    if (prepared) {
-      keep = {x, out};  // the shared pointer keeps the weights alive, even through dispose()
-      return;
-    }
-    keep = {x, out, w.Get("data"), w.Get("scales")};
-    if (q.zeros) keep.push_back(w.Get("zeros"));
+    using A = PinnedArray::Access;
+    x_ = PinnedArray(x, static_cast<size_t>(m_ * k) * 4, A::kRead, async, fn + ": x");
+    // A prepared matrix's weights are the addon's own memory, held by prepared_ even through dispose().
+    if (!prepared_) w_ = PinnedQMatrix(qa, async, fn + ": w");
+    out_ = PinnedArray(out, static_cast<size_t>(m_ * n) * 4, A::kWrite, async, fn + ": options.out", fresh);
   }
 
-  void run() {
-    if (prepared) {
-      prepared->matmul(active_kernels(), x.Data(), m, out.Data(), ThreadPool::global());
+  std::string execute(Work&) override {
+    if (prepared_) {
+      prepared_->matmul(active_kernels(), x_.as<const float>(), m_, out_.as<float>(), ThreadPool::global());
     } else {
-      matmul(active_kernels(), q, x.Data(), m, act, out.Data(), ThreadPool::global());
+      matmul(active_kernels(), w_.view(), x_.as<const float>(), m_, act_, out_.as<float>(), ThreadPool::global());
     }
+    return "";
   }
+
+  Napi::Value settle(Napi::Env env) override {
+    out_.commit(env);
+    return out_.array();
+  }
+
+ private:
+  std::shared_ptr<const Prepared> prepared_;  // set when w is a PreparedMatrix
+  PinnedQMatrix w_;
+  PinnedArray x_, out_;
+  int64_t m_ = 0;
+  Activations act_ = Activations::kInt8;
 };
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  MatmulJob job(info, "matmul");
-  job.run();
-  return job.out;
+  MatmulJob job(info, "matmul", false);
+  Work work;
+  job.execute(work);
+  return job.settle(info.Env());
 }
 
-class MatmulWorker : public Napi::AsyncWorker {
- public:
-  MatmulWorker(Napi::Env env, std::unique_ptr<MatmulJob> job)
-      : Napi::AsyncWorker(env, "lowbit.matmul"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
-    // The job's napi_values die with the calling scope: references keep x, out
-    // and w's buffers (even if w's fields are reassigned) alive until we settle.
-    for (Napi::Value v : job_->keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    out_ = Napi::Persistent(job_->out);
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { job_->run(); }
-  void OnOK() override { deferred_.Resolve(out_.Value()); }
-
- private:
-  std::unique_ptr<MatmulJob> job_;
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> refs_;
-  Napi::Reference<Napi::Float32Array> out_;
-};
-
 Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
-  auto* worker = new MatmulWorker(info.Env(), std::make_unique<MatmulJob>(info, "matmulAsync"));
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
+  return queue_async(info.Env(), "lowbit.matmul", std::make_unique<MatmulJob>(info, "matmulAsync", true));
 }
 
 // y = x * w^T in plain fp32, w row-major [rows, cols]: the baseline kernel.
@@ -143,10 +122,13 @@ Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
                                std::to_string(rows * cols) + ")");
   }
   const int64_t m = rows_of(x, cols, "matmulF32: x", "cols");
-  Napi::Float32Array out = output_array(env, info[4], m * rows, "matmulF32: out",
-                                        "m * rows (" + std::to_string(m * rows) + ")",
-                                        {{x.Data(), x.ByteLength()}, {w.Data(), w.ByteLength()}});
-  sgemm(active_kernels(), x.Data(), w.Data(), m, rows, cols, out.Data(), ThreadPool::global());
+  Napi::Float32Array out = output_array(env, info[4], m * rows, "matmulF32: out", "m * rows (" + std::to_string(m * rows) + ")");
+  check_no_alias(out, {x, w}, "matmulF32: out", "x or w");
+  using A = PinnedArray::Access;
+  PinnedArray xp(x, static_cast<size_t>(m * cols) * 4, A::kRead, false, "matmulF32: x");
+  PinnedArray wp(w, static_cast<size_t>(rows * cols) * 4, A::kRead, false, "matmulF32: w");
+  PinnedArray op(out, static_cast<size_t>(m * rows) * 4, A::kWrite, false, "matmulF32: out");
+  sgemm(active_kernels(), xp.as<const float>(), wp.as<const float>(), m, rows, cols, op.as<float>(), ThreadPool::global());
   return out;
 }
 

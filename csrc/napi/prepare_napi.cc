@@ -6,7 +6,9 @@
 #include "../core/dispatch.h"
 #include "../core/formats.h"
 #include "args.h"
+#include "async_call.h"
 #include "bindings.h"
+#include "qmatrix_napi.h"
 
 namespace lowbit::napi {
 namespace {
@@ -100,17 +102,13 @@ PreparedWrap* as_wrap(Napi::Env env, Napi::Value v) {
 }
 
 // Validated arguments of one prepare call.
-struct PrepareJob {
-  QMatrixView q;
-  Activations act = Activations::kInt8;
-  std::vector<Napi::Value> keep;  // q's buffers, for the async worker
-  std::shared_ptr<const Prepared> result;
-
-  PrepareJob(const Napi::CallbackInfo& info, const std::string& fn) {
+class PrepareJob : public AsyncJob {
+ public:
+  PrepareJob(const Napi::CallbackInfo& info, const std::string& fn, bool async) {
     Napi::Env env = info.Env();
-    q = parse_qmatrix(info[0], fn + ": q");
-    const FormatInfo& fi = format_info(q.layout.format);
-    act = fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
+    QMatrixArg qa = parse_qmatrix(info[0], fn + ": q");
+    const FormatInfo& fi = format_info(qa.view.layout.format);
+    act_ = fi.int8_activations ? Activations::kInt8 : Activations::kFloat;
     Napi::Value opts = info[1];
     if (!opts.IsUndefined()) {
       if (!opts.IsObject() || opts.IsArray() || opts.IsTypedArray()) {
@@ -122,12 +120,12 @@ struct PrepareJob {
       if (!a.IsUndefined()) {
         const std::string s = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
         if (s == "float") {
-          act = Activations::kFloat;
+          act_ = Activations::kFloat;
         } else if (s == "int8" && fi.int8_activations) {
-          act = Activations::kInt8;
+          act_ = Activations::kInt8;
         } else if (s == "int8") {
           throw_range_error(env, fn + ": options.activations 'int8' is not available for format '" +
-                                     format_name(q.layout.format) + "' (its values have no integer form); use 'float'");
+                                     format_name(qa.view.layout.format) + "' (its values have no integer form); use 'float'");
         } else {
           const std::string msg = fn + ": options.activations must be 'int8' or 'float' (got " + describe(a) + ")";
           if (!a.IsString()) throw_type_error(env, msg);
@@ -135,50 +133,36 @@ struct PrepareJob {
         }
       }
     }
-    Napi::Object w = info[0].As<Napi::Object>();
-    keep = {w.Get("data"), w.Get("scales")};
-    if (q.zeros) keep.push_back(w.Get("zeros"));
+    q_ = PinnedQMatrix(qa, async, fn + ": q");
   }
 
-  void run() { result = std::make_shared<const Prepared>(q, act, active_kernels()); }
+  std::string execute(Work& work) override {
+    result_ = std::make_shared<const Prepared>(q_.view(), act_, active_kernels(), &work);
+    return "";
+  }
 
-  Napi::Value wrap(Napi::Env env) {
+  Napi::Value settle(Napi::Env env) override {
     Ctor* c = env.GetInstanceData<Ctor>();
     Napi::Object o = c->fn.New({Napi::External<int>::New(env, &kConstructToken)});
-    PreparedWrap::Unwrap(o)->attach(env, std::move(result));
+    PreparedWrap::Unwrap(o)->attach(env, std::move(result_));
     return o;
   }
+
+ private:
+  PinnedQMatrix q_;
+  Activations act_ = Activations::kInt8;
+  std::shared_ptr<const Prepared> result_;
 };
 
 Napi::Value Prepare(const Napi::CallbackInfo& info) {
-  PrepareJob job(info, "prepare");
-  job.run();
-  return job.wrap(info.Env());
+  PrepareJob job(info, "prepare", false);
+  Work work;
+  job.execute(work);
+  return job.settle(info.Env());
 }
 
-class PrepareWorker : public Napi::AsyncWorker {
- public:
-  PrepareWorker(Napi::Env env, std::unique_ptr<PrepareJob> job)
-      : Napi::AsyncWorker(env, "lowbit.prepare"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (Napi::Value v : job_->keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { job_->run(); }
-  void OnOK() override { deferred_.Resolve(job_->wrap(Env())); }
-
- private:
-  std::unique_ptr<PrepareJob> job_;
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> refs_;
-};
-
 Napi::Value PrepareAsync(const Napi::CallbackInfo& info) {
-  auto* worker = new PrepareWorker(info.Env(), std::make_unique<PrepareJob>(info, "prepareAsync"));
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
+  return queue_async(info.Env(), "lowbit.prepare", std::make_unique<PrepareJob>(info, "prepareAsync", true));
 }
 
 }  // namespace

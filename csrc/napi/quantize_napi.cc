@@ -3,129 +3,72 @@
 
 #include "../core/quantize.h"
 #include "args.h"
+#include "async_call.h"
 #include "bindings.h"
+#include "qmatrix_napi.h"
 
 namespace lowbit::napi {
 namespace {
 
-// Validated arguments and preallocated outputs of one quantize call. Outputs
-// are allocated on the JS thread so the async variant only fills them.
-struct QuantizeJob {
-  Napi::Float32Array weights;
-  QuantLayout layout;
-  Napi::Uint8Array data;
-  Napi::TypedArray scales;
-  Napi::Value zeros;
-  const float* w = nullptr;
-  uint8_t* data_ptr = nullptr;
-  void* scales_ptr = nullptr;
-  uint8_t* zeros_ptr = nullptr;
-  float tensor_scale = 1.0f;
-  std::string error;  // a RangeError message after run(), or empty
-
-  QuantizeJob(const Napi::CallbackInfo& info, const std::string& fn) {
+// Validated arguments and preallocated outputs of one quantize call; the async variant only fills
+// the outputs off the JS thread.
+class QuantizeJob : public AsyncJob {
+ public:
+  QuantizeJob(const Napi::CallbackInfo& info, const std::string& fn, bool async) : fn_(fn) {
     Napi::Env env = info.Env();
-    weights = to_float32_array(info[0], fn + ": weights");
-    int64_t rows = to_positive_int(info[1], fn + ": rows");
-    int64_t cols = to_positive_int(info[2], fn + ": cols");
+    Napi::Float32Array weights = to_float32_array(info[0], fn + ": weights");
+    const int64_t rows = to_positive_int(info[1], fn + ": rows");
+    const int64_t cols = to_positive_int(info[2], fn + ": cols");
     if (rows > (int64_t{1} << 40) / cols) throw_range_error(env, fn + ": rows * cols is too large");
     if (static_cast<int64_t>(weights.ElementLength()) != rows * cols) {
       throw_range_error(env, fn + ": weights.length (" + std::to_string(weights.ElementLength()) +
                                  ") must equal rows * cols (" + std::to_string(rows) + " * " + std::to_string(cols) +
                                  " = " + std::to_string(rows * cols) + ")");
     }
-    layout = parse_quantize_options(info[3], rows, cols, fn);
-    data = Napi::Uint8Array::New(env, static_cast<size_t>(layout.data_bytes()));
-    scales = new_scales_array(env, layout);
-    if (layout.scheme == Scheme::kAsymmetric) {
-      auto z = Napi::Uint8Array::New(env, static_cast<size_t>(layout.num_zeros()));
-      zeros_ptr = z.Data();
-      zeros = z;
-    } else {
-      zeros = env.Null();
-    }
-    w = weights.Data();
-    data_ptr = data.Data();
-    scales_ptr = static_cast<uint8_t*>(scales.ArrayBuffer().Data()) + scales.ByteOffset();
-    fn_ = fn;
+    const QuantLayout layout = parse_quantize_options(info[3], rows, cols, fn);
+    w_ = PinnedArray(weights, static_cast<size_t>(rows * cols) * 4, PinnedArray::Access::kRead, async, fn + ": weights");
+    out_ = QMatrixOut(env, layout);
   }
 
-  void run() {
-    int64_t bad = first_non_finite(w, layout.rows * layout.cols);
+  std::string execute(Work& work) override {
+    const QuantLayout& L = out_.layout();
+    const float* w = w_.as<const float>();
+    const int64_t bad = first_non_finite(w, L.rows * L.cols);
     if (bad >= 0) {
-      error = fn_ + ": weights[" + std::to_string(bad) + "] is not finite (" + (w[bad] != w[bad] ? "NaN" : "Infinity") +
-              "); weights must be finite";
-      return;
+      return fn_ + ": weights[" + std::to_string(bad) + "] is not finite (" + (w[bad] != w[bad] ? "NaN" : "Infinity") +
+             "); weights must be finite";
     }
-    if (const char* msg = quantize_matrix(w, layout, data_ptr, scales_ptr, zeros_ptr, &tensor_scale, &ThreadPool::global())) {
-      error = fn_ + ": " + msg;
+    if (const char* msg = quantize_matrix(w, L, out_.data(), out_.scales(), out_.zeros(), &out_.tensor_scale,
+                                          &ThreadPool::global(), &work)) {
+      return fn_ + ": " + msg;
     }
+    return "";
   }
 
-  // Only valid in the scope that constructed the job (the sync path).
-  Napi::Object result(Napi::Env env) { return make_qmatrix(env, layout, data, scales, zeros, tensor_scale); }
+  Napi::Value settle(Napi::Env env) override { return out_.object(env); }
 
  private:
   std::string fn_;
+  PinnedArray w_;
+  QMatrixOut out_;
 };
 
 Napi::Value Quantize(const Napi::CallbackInfo& info) {
-  QuantizeJob job(info, "quantize");
-  job.run();
-  if (!job.error.empty()) throw_range_error(info.Env(), job.error);
-  return job.result(info.Env());
+  QuantizeJob job(info, "quantize", false);
+  Work work;  // the sync call reports to no one
+  const std::string err = job.execute(work);
+  if (!err.empty()) throw_range_error(info.Env(), err);
+  return job.settle(info.Env());
 }
 
-class QuantizeWorker : public Napi::AsyncWorker {
- public:
-  QuantizeWorker(Napi::Env env, std::unique_ptr<QuantizeJob> job)
-      : Napi::AsyncWorker(env, "lowbit.quantize"),
-        job_(std::move(job)),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        // The job's napi_values die with the calling scope: hold references that
-        // keep the input and outputs alive until the promise settles.
-        weights_(Napi::Persistent(job_->weights)),
-        data_(Napi::Persistent(job_->data)),
-        scales_(Napi::Persistent(job_->scales)) {
-    if (job_->zeros.IsObject()) zeros_ = Napi::Persistent(job_->zeros.As<Napi::Object>());
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    job_->run();
-    if (!job_->error.empty()) SetError(job_->error);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Value zeros = zeros_.IsEmpty() ? env.Null() : static_cast<Napi::Value>(zeros_.Value());
-    deferred_.Resolve(make_qmatrix(env, job_->layout, data_.Value(), scales_.Value(), zeros, job_->tensor_scale));
-  }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value());
-  }
-
- private:
-  std::unique_ptr<QuantizeJob> job_;
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Float32Array> weights_;
-  Napi::Reference<Napi::Uint8Array> data_;
-  Napi::Reference<Napi::TypedArray> scales_;
-  Napi::ObjectReference zeros_;
-};
-
 Napi::Value QuantizeAsync(const Napi::CallbackInfo& info) {
-  auto job = std::make_unique<QuantizeJob>(info, "quantizeAsync");
-  auto* worker = new QuantizeWorker(info.Env(), std::move(job));
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
+  return queue_async(info.Env(), "lowbit.quantize", std::make_unique<QuantizeJob>(info, "quantizeAsync", true));
 }
 
 Napi::Value Dequantize(const Napi::CallbackInfo& info) {
-  QMatrixView q = parse_qmatrix(info[0], "dequantize: q");
-  auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(q.layout.rows * q.layout.cols));
-  dequantize_matrix(q, out.Data(), &ThreadPool::global());
+  PinnedQMatrix q(parse_qmatrix(info[0], "dequantize: q"), false, "dequantize: q");
+  auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(q.view().layout.rows * q.view().layout.cols));
+  dequantize_matrix(q.view(), out.Data(), &ThreadPool::global());
   return out;
 }
 
@@ -140,15 +83,17 @@ Napi::Value CheckQuantized(const Napi::CallbackInfo& info) {
 Napi::Value QuantizationError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto w = to_float32_array(info[0], "quantizationError: weights");
-  QMatrixView q = parse_qmatrix(info[1], "quantizationError: q");
-  int64_t n = q.layout.rows * q.layout.cols;
+  QMatrixArg qa = parse_qmatrix(info[1], "quantizationError: q");
+  const int64_t n = qa.view.layout.rows * qa.view.layout.cols;
   if (static_cast<int64_t>(w.ElementLength()) != n) {
     throw_range_error(env, "quantizationError: weights.length (" + std::to_string(w.ElementLength()) +
                                ") must equal q.rows * q.cols (" + std::to_string(n) + ")");
   }
   require_finite(w, "quantizationError: weights");
-  ErrorStats st = quantization_error(w.Data(), q);
-  double bytes = static_cast<double>(q.layout.byte_length());
+  PinnedArray wp(w, static_cast<size_t>(n) * 4, PinnedArray::Access::kRead, false, "quantizationError: weights");
+  PinnedQMatrix q(qa, false, "quantizationError: q");
+  ErrorStats st = quantization_error(wp.as<const float>(), q.view());
+  double bytes = static_cast<double>(q.view().layout.byte_length());
   double fp16 = 2.0 * static_cast<double>(n);
   Napi::Object o = Napi::Object::New(env);
   o.Set("relativeError", st.relative_error);

@@ -1,0 +1,37 @@
+// The one way an async entry point runs: arguments validated and pinned (pinned.h) on the JS thread,
+// the work on a libuv thread under a Work (progress, cancellation), the promise settled back on the
+// JS thread. Whatever happens to the environment meanwhile (a worker terminated, the process
+// exiting), settling never throws out of the completion callback: where JavaScript can no longer
+// run, the results are dropped and the job freed.
+//
+// Node waits for work already running on its threads before it tears an environment down, so a
+// terminated worker's calls finish (they are not interrupted: Node-API reports the teardown only
+// after they end); an AbortSignal is the way to stop one early.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "../core/work.h"
+
+namespace lowbit::napi {
+
+class AsyncJob {
+ public:
+  virtual ~AsyncJob() = default;
+  // Off the JS thread, with `work` current (so the thread pool stops when it is cancelled). Returns
+  // "" or the message of a RangeError to reject with.
+  virtual std::string execute(Work& work) = 0;
+  // On the JS thread after a successful execute: commits outputs and returns the value to resolve
+  // with; a Napi::Error thrown here rejects instead.
+  virtual Napi::Value settle(Napi::Env env) = 0;
+};
+
+// Queues `job` and returns { promise, cancel(), progress() }: cancel() asks the work to stop (the
+// promise then rejects with an Error whose code is 'ABORT_ERR'), progress() is the fraction done.
+// lib/async.ts turns this into the public options { signal, onProgress }.
+Napi::Value queue_async(Napi::Env env, const char* name, std::unique_ptr<AsyncJob> job);
+
+}  // namespace lowbit::napi
