@@ -149,6 +149,7 @@
         "csrc/napi/async_call.cc",
         "csrc/napi/pinned.cc",
         "csrc/napi/qmatrix_napi.cc",
+        "csrc/napi/scratch.cc",
         "csrc/napi/quantize_napi.cc",
         "csrc/napi/matmul_napi.cc",
         "csrc/napi/prepare_napi.cc",

@@ -44,17 +44,13 @@ export class CalibrationStats {
 
   /**
    * Like {@link add}, off the JS thread; `batch` is read as it was when the call started. One at a time.
-   * `signal` aborts it, leaving the statistics as they were.
+   * It takes no signal: a batch is added whole or not at all, and it is as quick as `add`.
    */
-  async addAsync(batch: Float32Array, options?: Pick<AsyncOptions, 'signal'>): Promise<this> {
+  async addAsync(batch: Float32Array): Promise<this> {
     this.guard();
-    const { signal } = splitAsyncOptions('CalibrationStats.addAsync', options);
     this.busy = true;
     try {
-      this.rows += await runAsync(
-        () => native.accumulateStatsAsync(batch, this.inFeatures, this.max, this.sumAbs, this.xtx),
-        signal,
-      );
+      this.rows += await runAsync(() => native.accumulateStatsAsync(batch, this.inFeatures, this.max, this.sumAbs, this.xtx));
     } finally {
       this.busy = false;
     }

@@ -126,7 +126,7 @@ function transposeScales(f: SafetensorsFile, name: string, prefix: string, group
     bad(prefix, `${name} has shape ${JSON.stringify(info.shape)}; [${groups}, ${out}] is needed`);
   }
   const src = info.dtype === 'F16' ? (f.tensor(name) as Uint16Array) : floats(f, name, prefix);
-  const dst = src instanceof Uint16Array ? new Uint16Array(src.length) : new Float32Array(src.length);
+  const dst = src instanceof Uint16Array ? native.allocate('uint16', src.length) : native.allocate('float32', src.length);
   for (let g = 0; g < groups; g++) for (let o = 0; o < out; o++) dst[o * groups + g] = src[g * out + o];
   return dst;
 }
@@ -156,12 +156,12 @@ function transposeWords(src: Uint32Array, rows: number, cols: number, dst: Uint3
 /** Packs lowbit's code grid [rows, cols] (value for (r, c) from `at`) into its row-major data layout. */
 function packCodes(rows: number, cols: number, bits: 4 | 8, at: (r: number, c: number) => number): Uint8Array {
   if (bits === 8) {
-    const d = new Uint8Array(rows * cols);
+    const d = native.allocate('uint8', rows * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = at(r, c);
     return d;
   }
   const rb = (cols + 1) >> 1;
-  const d = new Uint8Array(rows * rb);
+  const d = native.allocate('uint8', rows * rb);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * rb + (c >> 1)] |= at(r, c) << ((c & 1) * 4);
   return d;
 }
@@ -191,7 +191,7 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   const v1 = layout === 'gptq' && config.checkpoint_format !== 'gptq_v2';
   const mid = 1 << (b - 1);
   // Zero-points [out, groups] (lowbit order), from the packed [groups, out * bits / 32].
-  const zeros = new Uint8Array(out * groups);
+  const zeros = native.allocate('uint8', out * groups);
   let allMid = true;
   for (let g = 0; g < groups; g++) {
     for (let o = 0; o < out; o++) {
@@ -239,13 +239,13 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
     // A GPTQ word holds `per` consecutive inputs of one output, first input lowest: byte for byte the same
     // inputs of lowbit's row (two nibbles per byte, even column low; or one byte each). So the codes are the
     // [in / per, out] word grid transposed (symmetric 8-bit: every byte's top bit flipped, u - 128).
-    data = new Uint8Array(out * inF * b / 8);
+    data = native.allocate('uint8', out * inF * b / 8);
     transposeWords(new Uint32Array(qweight.buffer, qweight.byteOffset, qweight.length), qws[0], out,
       new Uint32Array(data.buffer), sym && b === 8 ? 0x80808080 : 0);
   } else if (layout === 'awq') {
     // Each word holds 8 outputs of one input (slot AWQ_SLOT[k] for output 8c + k): scatter its nibbles.
     const rb = (inF + 1) >> 1;
-    data = new Uint8Array(out * rb);
+    data = native.allocate('uint8', out * rb);
     const words = qws[1];
     for (let i = 0; i < inF; i++) {
       const shift = (i & 1) * 4;
@@ -326,14 +326,14 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
     if (!Number.isSafeInteger(nb) || nb <= 0 || typeof state.nested_offset !== 'number') bad(prefix, 'quant_state lacks nested_blocksize / nested_offset for a double-quantized absmax');
     if (code2.length !== 256) bad(prefix, `${w}.nested_quant_map has ${code2.length} entries; 256 are needed`);
     if (q.length !== nBlocks || a2.length !== Math.ceil(nBlocks / nb)) bad(prefix, `${w}.absmax / nested_absmax sizes do not match ${nBlocks} blocks of ${block}`);
-    absmax = new Float32Array(nBlocks);
+    absmax = native.allocate('float32', nBlocks);
     for (let i = 0; i < nBlocks; i++) absmax[i] = Math.fround(Math.fround(code2[q[i]] * a2[Math.floor(i / nb)]) + offset);
   } else {
     absmax = floats(file, `${w}.absmax`, prefix);
     if (absmax.length !== nBlocks) bad(prefix, `${w}.absmax has ${absmax.length} entries for ${nBlocks} blocks of ${block}`);
   }
   // bitsandbytes puts the even element in the high nibble; lowbit in the low one.
-  const data = new Uint8Array(packed.length);
+  const data = native.allocate('uint8', packed.length);
   for (let i = 0; i < packed.length; i++) data[i] = (packed[i] >> 4) | ((packed[i] & 0xf) << 4);
   const matrix: QuantizedMatrix = {
     format, rows: out, cols: inF, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: block,

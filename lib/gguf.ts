@@ -205,7 +205,10 @@ export class GGUFFile {
       case 'F32': {
         if (n === 0) return new Float32Array(0);
         const buf = this.#buffer(t);
-        return this.#aligned(t, 4) ? new Float32Array(buf, 0, n) : new Float32Array(buf.slice(0, n * 4));
+        if (this.#aligned(t, 4)) return new Float32Array(buf, 0, n);
+        const copy = native.allocate('float32', n);
+        new Uint8Array(copy.buffer, copy.byteOffset, n * 4).set(new Uint8Array(buf, 0, n * 4));
+        return copy;
       }
       case 'F16':
       case 'BF16': {

@@ -159,6 +159,22 @@ export async function matmulAsync(
   return runAsync(() => native.matmulAsync(x, w, rest), signal);
 }
 
+/**
+ * A zero-filled typed array in memory lowbit owns. Async calls read and write such memory in place,
+ * where an ordinary `ArrayBuffer` is copied when the call starts (it could be detached or shrunk while the
+ * call runs; docs/lifetimes.md): allocate large inputs of async calls (the weights for `quantizeAsync`)
+ * here to skip that copy. The memory is freed when the array is garbage-collected; it cannot be detached,
+ * and `postMessage` / `structuredClone` copy it.
+ */
+export function allocate(type: 'float32', length: number): Float32Array;
+export function allocate(type: 'float64', length: number): Float64Array;
+export function allocate(type: 'uint8', length: number): Uint8Array;
+export function allocate(type: 'uint16', length: number): Uint16Array;
+export function allocate(type: 'float32' | 'float64' | 'uint8' | 'uint16', length: number): Float32Array | Float64Array | Uint8Array | Uint16Array {
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`allocate: length must be a non-negative integer (got ${String(length)})`);
+  return native.allocate(type, length);
+}
+
 /** Plain fp32 `y = x · wᵀ` with `w` row-major `[rows, cols]`: lowbit's own fp32 kernel, the baseline. */
 export function matmulF32(x: Float32Array, w: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {
   return native.matmulF32(x, w, rows, cols, out);

@@ -75,8 +75,10 @@ function tiledMatrix(quantize: QuantizeOptions, cols: number, rows: number): Qua
   // The native bench's signal: a sine with a larger value every 97th, so scales vary.
   const seed = new Float32Array(16 * cols).map((_, i) => Math.sin(i * 0.618) * (i % 97 === 0 ? 8 : 1));
   const base = native.quantize(seed, 16, cols, quantize) as QuantizedMatrix;
+  // In lowbit's memory, so prepareAsync reads it without a copy.
   const tile = <T extends Uint8Array | Uint16Array | Float32Array>(a: T): T => {
-    const out = new (a.constructor as new (n: number) => T)((a.length / 16) * rows);
+    const type = a instanceof Float32Array ? 'float32' : a instanceof Uint16Array ? 'uint16' : 'uint8';
+    const out = native.allocate(type, (a.length / 16) * rows) as T;
     for (let off = 0; off < out.length; off += a.length) out.set(a.subarray(0, Math.min(a.length, out.length - off)), off);
     return out;
   };

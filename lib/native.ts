@@ -39,6 +39,10 @@ Object.defineProperty(native.PreparedMatrix.prototype, Symbol.dispose, {
 /** The raw native surface. Public wrappers in index.ts give it types. */
 export interface NativeAddon {
   PreparedMatrix: { prototype: object };
+  allocate(type: 'uint8', length: number): Uint8Array;
+  allocate(type: 'uint16', length: number): Uint16Array;
+  allocate(type: 'float32', length: number): Float32Array;
+  allocate(type: 'float64', length: number): Float64Array;
   allocate(type: 'uint8' | 'uint16' | 'float32' | 'float64', length: number): Uint8Array | Uint16Array | Float32Array | Float64Array;
   quantize(weights: Float32Array, rows: number, cols: number, options: unknown): unknown;
   quantizeAsync(weights: Float32Array, rows: number, cols: number, options: unknown): NativeCall<unknown>;

@@ -1,5 +1,6 @@
 #include "pinned.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -10,11 +11,6 @@ namespace {
 // taken for an Owner (another addon may wrap ArrayBuffers too).
 const napi_type_tag kOwnedTag = {0x6c6f77626974a11cULL, 0x3e9d5b2c71f04a86ULL};
 
-constexpr std::align_val_t kAlign{64};
-
-struct AlignedDelete {
-  void operator()(uint8_t* p) const { ::operator delete[](p, kAlign); }
-};
 
 void check(Napi::Env env, napi_status s) {
   if (s != napi_ok) NAPI_THROW_VOID(Napi::Error::New(env));
@@ -53,8 +49,10 @@ Napi::ArrayBuffer external(Napi::Env env, const Owner& owner, void* p, size_t by
 Napi::ArrayBuffer owned_buffer(Napi::Env env, size_t bytes) {
   // Zero bytes: V8 gives external buffers of length 0 no backing store, nothing to own.
   if (bytes == 0) return Napi::ArrayBuffer::New(env, 0);
-  std::shared_ptr<uint8_t> mem(static_cast<uint8_t*>(::operator new[](bytes, kAlign)), AlignedDelete());
-  std::memset(mem.get(), 0, bytes);
+  // calloc, not new + memset: large blocks come zeroed from the OS, so their pages are touched only
+  // when the work writes them, off the JS thread.
+  std::shared_ptr<uint8_t> mem(static_cast<uint8_t*>(std::calloc(bytes, 1)), [](uint8_t* p) { std::free(p); });
+  if (!mem) throw std::bad_alloc();
   bool refused = false;
   Napi::ArrayBuffer ab = external(env, mem, mem.get(), bytes, &refused);
   return refused ? Napi::ArrayBuffer::New(env, bytes) : ab;
@@ -131,7 +129,7 @@ PinnedArray::PinnedArray(Napi::TypedArray a, size_t bytes, Access access, bool a
   if (fresh || b.shared || bytes_ == 0) return;
   owner_ = owner_of(env, b.buffer);
   if (owner_) return;
-  scratch_.reset(new uint8_t[bytes_]);
+  scratch_ = take_scratch(bytes_);
   if (access != Access::kWrite) std::memcpy(scratch_.get(), b.data, bytes_);
   p_ = scratch_.get();
 }

@@ -22,12 +22,14 @@
 #include <memory>
 #include <string>
 
+#include "scratch.h"
+
 namespace lowbit::napi {
 
 // Keeps memory alive; what it points to is the owner's business (an allocation, a mapped file).
 using Owner = std::shared_ptr<const void>;
 
-// A new zero-filled ArrayBuffer of `bytes` in memory lowbit owns, 64-byte aligned. Where the
+// A new zero-filled ArrayBuffer of `bytes` in memory lowbit owns (malloc's alignment). Where the
 // runtime refuses external buffers (napi_no_external_buffers_allowed), an ordinary one.
 Napi::ArrayBuffer owned_buffer(Napi::Env env, size_t bytes);
 
@@ -84,7 +86,7 @@ class PinnedArray {
   Napi::TypedArray array_;                 // synchronous calls: the handle, valid within the call
   Napi::Reference<Napi::TypedArray> ref_;  // async calls: keeps the array (and a SharedArrayBuffer) alive
   Owner owner_;                            // lowbit memory: its native owner
-  std::unique_ptr<uint8_t[]> scratch_;     // other memory: the copy the work uses
+  Scratch scratch_;                        // other memory: the copy the work uses
   void* p_ = nullptr;
   size_t bytes_ = 0;
   Access access_ = Access::kRead;
