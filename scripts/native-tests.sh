@@ -1,57 +1,88 @@
 #!/usr/bin/env bash
-# Builds and runs the native kernel tests (csrc/tests) with sanitizers.
+# Builds the native kernel test program (csrc/tests) and runs it, optionally under an emulator.
 # Usage: scripts/native-tests.sh [x64|arm64] [runner...]
-#   x64   (default) builds with $CXX (g++) for this machine and runs it: every x86 kernel
-#         set this CPU runs natively, and (SIMDE=1, the default) the sets it lacks compiled
-#         a second time against SIMDe's portable intrinsics (Debian's libsimde-dev).
-#   arm64 cross-builds with aarch64-linux-gnu-g++; pass a runner such as
-#         "qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max".
-# SANITIZE=0 builds without -fsanitize (for emulators that cannot host ASan).
-# LOWBIT_ISA=<set> runs one set; LOWBIT_TEST_EMULATED=0 skips the SIMDe builds at run time, =all runs
-# them even for sets this CPU also runs natively.
+#   x64   (default) builds with $CXX (g++) for this machine; arm64 cross-builds with
+#         aarch64-linux-gnu-g++ (pass a runner such as "qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max").
+# Environment:
+#   SANITIZE=1 (default) ASan + UBSan; 0 a plain -O2 build (what emulators run).
+#   SIMDE=missing (x64 default) also compiles, against SIMDe's portable intrinsics (Debian's
+#         libsimde-dev), the x86 kernel sets this CPU lacks, so that every set is tested on any x86-64;
+#         all: every set (the emulation checked against the native sets); none.
+#   RUN=0 builds only and prints the program's path.
+# The program: LOWBIT_ISA=<set>[,<set>...] runs those sets; LOWBIT_TEST_EMULATED=0 skips the SIMDe
+# builds at run time, =all runs them even for sets this CPU also runs natively; LOWBIT_TEST_LIST=1
+# prints the sets dispatch offers and exits.
+# Each variant builds into its own folder and is rebuilt only when a source is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:-x64}
 shift || true
-out=build/native-tests/$arch
+san=${SANITIZE:-1}
+simde=${SIMDE:-$([ "$arch" = x64 ] && echo missing || echo none)}
+out=build/native-tests/$arch-$([ "$san" = 1 ] && echo asan || echo plain)-simde-$simde
 mkdir -p "$out"
-san=()
-if [ "${SANITIZE:-1}" = 1 ]; then san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined); fi
-common=(-std=c++17 -O2 -g -ffp-contract=off -Wall -Wextra -Wno-unused-parameter "${san[@]}")
-core=(csrc/core/quantize.cc csrc/core/kquants.cc csrc/core/matmul_ref.cc csrc/core/gemm_kquant_ref.cc csrc/core/matmul.cc csrc/core/matmul_super_blocks.cc csrc/core/activations_i8.cc csrc/core/packed.cc csrc/core/thread_pool.cc csrc/core/work.cc
-      csrc/core/cpu_features.cc csrc/core/dispatch.cc csrc/core/linalg.cc csrc/core/hadamard.cc
-      csrc/tests/test_kernels.cc)
+flags=()
+[ "$san" = 1 ] && flags=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+common=(-std=c++17 -O2 -g -ffp-contract=off -Wall -Wextra -Wno-unused-parameter "${flags[@]}")
+core=(csrc/core/quantize.cc csrc/core/kquants.cc csrc/core/matmul_ref.cc csrc/core/gemm_kquant_ref.cc
+      csrc/core/matmul.cc csrc/core/matmul_super_blocks.cc csrc/core/activations_i8.cc csrc/core/packed.cc
+      csrc/core/thread_pool.cc csrc/core/work.cc csrc/core/cpu_features.cc csrc/core/dispatch.cc
+      csrc/core/linalg.cc csrc/core/hadamard.cc csrc/tests/test_kernels.cc)
+bin=$out/test_kernels
+
+# Two compilers at a time: the machine CI runs on has two cores.
+jobs=()
+compile() { # object, then compiler arguments
+  local obj=$1
+  shift
+  objs+=("$obj")
+  # Rebuild when the object is missing or any source or header is newer.
+  if [ -f "$obj" ] && [ -z "$(find csrc -newer "$obj" -name '*.[hc]*' -print -quit)" ]; then return; fi
+  "$cxx" "${common[@]}" "$@" -c -o "$obj" & jobs+=($!)
+  if [ ${#jobs[@]} -ge 2 ]; then wait "${jobs[0]}"; jobs=("${jobs[@]:1}"); fi
+}
+objs=()
 defs=()
 if [ "$arch" = x64 ]; then
   cxx=${CXX:-g++}
   avx2=(-mavx2 -mfma -mf16c)
   avx512=("${avx2[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512dq)
-  # GCC 12's AVX-512 headers trip its own uninitialised-value warnings (_mm512_undefined_*).
-  quiet512=(-Wno-uninitialized -Wno-maybe-uninitialized)
-  # Two compilers at a time (the SIMDe units take minutes each under the sanitizers).
-  jobs=()
-  compile() { "$cxx" "${common[@]}" "$@" & jobs+=($!); if [ ${#jobs[@]} -ge 2 ]; then wait "${jobs[0]}"; jobs=("${jobs[@]:1}"); fi; }
-  compile -c csrc/x86/kernels_avx2.cc "${avx2[@]}" -o "$out/avx2.o"
-  compile -c csrc/x86/kernels_avxvnni.cc "${avx2[@]}" -mavxvnni -o "$out/avxvnni.o"
-  compile "${quiet512[@]}" -c csrc/x86/kernels_avx512.cc "${avx512[@]}" -o "$out/avx512.o"
-  compile "${quiet512[@]}" -c csrc/x86/kernels_avx512vnni.cc "${avx512[@]}" -mavx512vnni -o "$out/avx512vnni.o"
-  objs=("$out/avx2.o" "$out/avxvnni.o" "$out/avx512.o" "$out/avx512vnni.o")
-  if [ "${SIMDE:-1}" = 1 ]; then
+  # GCC 12's own AVX-512 and SIMDe headers trip its uninitialised-value warnings (_mm512_undefined_*).
+  quiet=(-Wno-uninitialized -Wno-maybe-uninitialized)
+  compile "$out/avx2.o" csrc/x86/kernels_avx2.cc "${avx2[@]}"
+  compile "$out/avxvnni.o" csrc/x86/kernels_avxvnni.cc "${avx2[@]}" -mavxvnni
+  compile "$out/avx512.o" "${quiet[@]}" csrc/x86/kernels_avx512.cc "${avx512[@]}"
+  compile "$out/avx512vnni.o" "${quiet[@]}" csrc/x86/kernels_avx512vnni.cc "${avx512[@]}" -mavx512vnni
+  # The flags each set needs, as /proc/cpuinfo names them.
+  declare -A needs=([avx2]="avx2 fma f16c" [avxvnni]="avx2 fma f16c avx_vnni"
+                    [avx512]="avx512f avx512bw avx512vl avx512dq"
+                    [avx512vnni]="avx512f avx512bw avx512vl avx512dq avx512_vnni")
+  for isa in avx2 avxvnni avx512 avx512vnni; do
+    want=0
+    case $simde in
+      all) want=1 ;;
+      missing) for f in ${needs[$isa]}; do grep -qw "$f" /proc/cpuinfo || want=1; done ;;
+    esac
+    [ $want = 1 ] || continue
     # Baseline x86-64 code (no -m flags), so the emulated sets run on any CPU and under qemu;
-    # -O1: SIMDe's element loops at -O2 under ASan cost minutes of compile time for nothing.
-    for isa in avx2 avxvnni avx512 avx512vnni; do
-      compile "${quiet512[@]}" -O1 -Wno-psabi -DLOWBIT_SIMDE -c "csrc/x86/kernels_$isa.cc" -o "$out/${isa}_simde.o"
-      objs+=("$out/${isa}_simde.o")
-    done
-    defs=(-DLOWBIT_TEST_SIMDE=1)
-  fi
-  for j in "${jobs[@]}"; do wait "$j"; done
+    # -O1: SIMDe's element loops at -O2 cost minutes of compile time for nothing.
+    compile "$out/${isa}_simde.o" "${quiet[@]}" -O1 -Wno-psabi -DLOWBIT_SIMDE "csrc/x86/kernels_$isa.cc"
+    defs+=("-DLOWBIT_TEST_SIMDE_${isa^^}=1")
+  done
 else
   cxx=${CXX:-aarch64-linux-gnu-g++}
-  "$cxx" "${common[@]}" -march=armv8-a -c csrc/arm/matmul_neon.cc -o "$out/neon.o"
-  "$cxx" "${common[@]}" -march=armv8.2-a+dotprod -c csrc/arm/matmul_neon_dotprod.cc -o "$out/dotprod.o"
-  "$cxx" "${common[@]}" -march=armv8.2-a+dotprod+i8mm -c csrc/arm/matmul_neon_i8mm.cc -o "$out/i8mm.o"
-  objs=("$out/neon.o" "$out/dotprod.o" "$out/i8mm.o")
+  compile "$out/neon.o" csrc/arm/matmul_neon.cc -march=armv8-a
+  compile "$out/dotprod.o" csrc/arm/matmul_neon_dotprod.cc -march=armv8.2-a+dotprod
+  compile "$out/i8mm.o" csrc/arm/matmul_neon_i8mm.cc -march=armv8.2-a+dotprod+i8mm
 fi
-"$cxx" "${common[@]}" "${defs[@]}" "${core[@]}" "${objs[@]}" -pthread -o "$out/test_kernels"
-"$@" "$out/test_kernels"
+for src in "${core[@]}"; do
+  name=${src#csrc/}
+  compile "$out/${name//\//_}.o" "${defs[@]}" "$src"
+done
+for j in "${jobs[@]}"; do wait "$j"; done
+"$cxx" "${common[@]}" "${objs[@]}" -pthread -o "$bin"
+if [ "${RUN:-1}" = 0 ]; then
+  echo "$bin"
+  exit 0
+fi
+"$@" "$bin"

@@ -22,13 +22,42 @@ function layer(f: SafetensorsFile, prefix: string, config?: QuantizationConfig):
   return l;
 }
 
+// Every layer the tests read, [kind, args, folder suffix]: written by one run of the reference.
+const GPTQ_CASES: number[][] = [];
+for (const bits of [4, 8])
+  for (const group of [32, 128, -1])
+    for (const sym of [0, 1])
+      for (const desc of [0, 1])
+        for (const version of [1, 2]) GPTQ_CASES.push([GPTQ_CASES.length + 1, 16, 256, bits, group, sym, desc, version]);
+const AWQ_CASES = [32, 64].map((group) => [40 + group, 16, 128, group]);
+const BNB_CASES: number[][] = [];
+for (const fp4 of [0, 1]) for (const nested of [0, 1]) for (const block of [64, 128]) BNB_CASES.push([50 + block + nested, 8, 256, block, nested, fp4]);
+const LAYERS: Array<[string, number[], string]> = [
+  ...GPTQ_CASES.map((a): [string, number[], string] => ['gptq', a, '']),
+  ...AWQ_CASES.map((a): [string, number[], string] => ['awq', a, '']),
+  ...BNB_CASES.map((a): [string, number[], string] => ['bnb', a, '']),
+  ['gptq', [90, 16, 128, 4, 32, 1, 0, 2], '-beside'],
+  ['gptq', [70, 16, 64, 4, 32, 0, 1, 1], '-bad'],
+  ['bnb', [80, 8, 128, 64, 1, 0], '-bad'],
+];
+const folder = (kind: string, args: number[], sub: string) => path.join(dir, `${kind}-${args.join('-')}${sub}`);
+const configs = (() => {
+  const manifest = LAYERS.map(([kind, args, sub]) => {
+    const d = folder(kind, args, sub);
+    fs.mkdirSync(d, { recursive: true });
+    return [kind, path.join(d, 'model.safetensors'), path.join(d, 'w.f32'), args];
+  });
+  const m = path.join(dir, 'layers.json');
+  fs.writeFileSync(m, JSON.stringify(manifest));
+  const out = JSON.parse(execFileSync(findPython(), [refScript, 'batch', m], { encoding: 'utf8', cwd: path.dirname(refScript) })) as Array<Record<string, unknown>>;
+  return new Map(LAYERS.map(([kind, args, sub], i) => [folder(kind, args, sub), out[i]]));
+})();
+
 function reference(kind: string, args: number[], sub = ''): { file: string; weights: Float32Array; config: Record<string, unknown> } {
-  const d = path.join(dir, `${kind}-${args.join('-')}${sub}`);
-  fs.mkdirSync(d, { recursive: true });
-  const file = path.join(d, 'model.safetensors');
-  const wFile = path.join(d, 'w.f32');
-  const out = execFileSync(findPython(), [refScript, kind, file, wFile, ...args.map(String)], { encoding: 'utf8', cwd: path.dirname(refScript) });
-  return { file, weights: readF32(wFile), config: JSON.parse(out) as Record<string, unknown> };
+  const d = folder(kind, args, sub);
+  const config = configs.get(d);
+  if (!config) throw new Error(`reference layer ${kind} ${args} ${sub} is not in LAYERS`);
+  return { file: path.join(d, 'model.safetensors'), weights: readF32(path.join(d, 'w.f32')), config: { ...config } };
 }
 
 /** Mismatches between the imported matrix (columns permuted by p) and the reference's [out, in] weights. */
@@ -42,50 +71,41 @@ function mismatches(q: QuantizedMatrix, p: Int32Array | undefined, ref: Float32A
 }
 
 t.test('GPTQ: every bits / group / sym / act-order / version combination dequantizes to the reference exactly', (tt) => {
-  const out = 16;
-  const inF = 256;
-  let seed = 1;
-  for (const bits of [4, 8]) {
-    for (const group of [32, 128, -1]) {
-      for (const sym of [0, 1]) {
-        for (const desc of [0, 1]) {
-          for (const version of [1, 2]) {
-            const what = `bits ${bits}, group ${group}, sym ${sym}, desc_act ${desc}, v${version}`;
-            const r = reference('gptq', [seed++, out, inF, bits, group, sym, desc, version]);
-            const f = openSafetensors(r.file);
-            const imp = layer(f, PREFIX); // the config comes from the test's argument below too
-            const { bias: refBias, ...config } = r.config;
-            const got = layer(f, PREFIX, config);
-            tt.equal(imp.source, 'gptq', `${what}: recognised without a config`);
-            tt.equal(got.matrix.scheme, sym ? 'symmetric' : 'asymmetric', `${what}: scheme`);
-            tt.equal(got.matrix.granularity, group === -1 ? 'row' : 'group', `${what}: granularity`);
-            tt.equal(got.matrix.scaleType, 'float16', `${what}: float16 scales kept`);
-            tt.equal(!!got.inputPermutation, !!desc && group !== -1, `${what}: a permutation exactly for act order with several groups`);
-            tt.equal(mismatches(got.matrix, got.inputPermutation, r.weights), 0, `${what}: every weight exact`);
-            tt.same(Array.from(got.bias ?? []), refBias, `${what}: bias`);
-            if (version === 1 && !sym) tt.equal(mismatches(imp.matrix, imp.inputPermutation, r.weights), 0, `${what}: without a config too`);
-            if (desc && bits === 4 && group === 32 && version === 2) {
-              // The permutation is applied to x once: matmul(x', matrix) is the layer x * W^T.
-              const x = randn(3 * inF, seed);
-              const p = got.inputPermutation as Int32Array;
-              const xp = new Float32Array(x.length);
-              for (let i = 0; i < 3; i++) for (let j = 0; j < inF; j++) xp[i * inF + j] = x[i * inF + p[j]];
-              const y = matmul(xp, got.matrix, { activations: 'float' });
-              const yRef = matmulF32(x, r.weights, out, inF);
-              const err = Math.max(...y.map((v, i) => Math.abs(v - yRef[i])));
-              tt.ok(err < 1e-4 * Math.max(...yRef.map(Math.abs)), `${what}: matmul with the permuted x is the layer (max error ${err.toExponential(2)})`);
-            }
-          }
-        }
-      }
+  for (const args of GPTQ_CASES) {
+    const [seed, out, inF, bits, group, sym, desc, version] = args;
+    const what = `bits ${bits}, group ${group}, sym ${sym}, desc_act ${desc}, v${version}`;
+    const r = reference('gptq', args);
+    const f = openSafetensors(r.file);
+    const imp = layer(f, PREFIX); // the config comes from the test's argument below too
+    const { bias: refBias, ...config } = r.config;
+    const got = layer(f, PREFIX, config);
+    tt.equal(imp.source, 'gptq', `${what}: recognised without a config`);
+    tt.equal(got.matrix.scheme, sym ? 'symmetric' : 'asymmetric', `${what}: scheme`);
+    tt.equal(got.matrix.granularity, group === -1 ? 'row' : 'group', `${what}: granularity`);
+    tt.equal(got.matrix.scaleType, 'float16', `${what}: float16 scales kept`);
+    tt.equal(!!got.inputPermutation, !!desc && group !== -1, `${what}: a permutation exactly for act order with several groups`);
+    tt.equal(mismatches(got.matrix, got.inputPermutation, r.weights), 0, `${what}: every weight exact`);
+    tt.same(Array.from(got.bias ?? []), refBias, `${what}: bias`);
+    if (version === 1 && !sym) tt.equal(mismatches(imp.matrix, imp.inputPermutation, r.weights), 0, `${what}: without a config too`);
+    if (desc && bits === 4 && group === 32 && version === 2) {
+      // The permutation is applied to x once: matmul(x', matrix) is the layer x * W^T.
+      const x = randn(3 * inF, seed);
+      const p = got.inputPermutation as Int32Array;
+      const xp = new Float32Array(x.length);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < inF; j++) xp[i * inF + j] = x[i * inF + p[j]];
+      const y = matmul(xp, got.matrix, { activations: 'float' });
+      const yRef = matmulF32(x, r.weights, out, inF);
+      const err = Math.max(...y.map((v, i) => Math.abs(v - yRef[i])));
+      tt.ok(err < 1e-4 * Math.max(...yRef.map(Math.abs)), `${what}: matmul with the permuted x is the layer (max error ${err.toExponential(2)})`);
     }
   }
   tt.end();
 });
 
 t.test('AWQ GEMM layout and bitsandbytes NF4 / FP4 dequantize to the reference exactly', (tt) => {
-  for (const group of [32, 64]) {
-    const r = reference('awq', [40 + group, 16, 128, group]);
+  for (const args of AWQ_CASES) {
+    const group = args[3];
+    const r = reference('awq', args);
     const f = openSafetensors(r.file);
     for (const config of [r.config, {}]) {
       const got = layer(f, PREFIX, config);
@@ -94,19 +114,16 @@ t.test('AWQ GEMM layout and bitsandbytes NF4 / FP4 dequantize to the reference e
       tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `group ${group}: every weight exact`);
     }
   }
-  for (const fp4 of [0, 1]) {
-    for (const nested of [0, 1]) {
-      for (const block of [64, 128]) {
-        const r = reference('bnb', [50 + block + nested, 8, 256, block, nested, fp4]);
-        const got = layer(openSafetensors(r.file), PREFIX);
-        const what = `${fp4 ? 'fp4' : 'nf4'} block ${block}${nested ? ', double-quantized absmax' : ''}`;
-        tt.same(
-          [got.source, got.matrix.format, got.matrix.groupSize, got.matrix.rows, got.matrix.cols],
-          [fp4 ? 'bnb-fp4' : 'bnb-nf4', fp4 ? 'bnb_fp4' : 'nf4', block, 8, 256], what,
-        );
-        tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `${what}: every weight exact`);
-      }
-    }
+  for (const args of BNB_CASES) {
+    const [, , , block, nested, fp4] = args;
+    const r = reference('bnb', args);
+    const got = layer(openSafetensors(r.file), PREFIX);
+    const what = `${fp4 ? 'fp4' : 'nf4'} block ${block}${nested ? ', double-quantized absmax' : ''}`;
+    tt.same(
+      [got.source, got.matrix.format, got.matrix.groupSize, got.matrix.rows, got.matrix.cols],
+      [fp4 ? 'bnb-fp4' : 'bnb-nf4', fp4 ? 'bnb_fp4' : 'nf4', block, 8, 256], what,
+    );
+    tt.equal(mismatches(got.matrix, undefined, r.weights), 0, `${what}: every weight exact`);
   }
   tt.end();
 });

@@ -184,12 +184,27 @@ def bnb(out_path, w_path, seed, out_f, in_f, block, nested, fp4):
     print(json.dumps({"quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": qt}))
 
 
-if __name__ == "__main__":
-    kind, out_path, w_path = sys.argv[1], sys.argv[2], sys.argv[3]
-    a = [int(x) for x in sys.argv[4:]]
+def write(kind, out_path, w_path, a):
     if kind == "gptq":
         gptq(out_path, w_path, a[0], a[1], a[2], a[3], a[4], bool(a[5]), bool(a[6]), a[7])
     elif kind == "awq":
         awq(out_path, w_path, *a)
     else:
         bnb(out_path, w_path, a[0], a[1], a[2], a[3], bool(a[4]), bool(a[5]))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "batch":
+        # batch MANIFEST: a JSON list of [kind, out_path, w_path, args]; prints the list of configs (one
+        # process for all of a test file's layers: starting Python and NumPy costs more than a layer).
+        import contextlib
+        import io
+        configs = []
+        for kind, out_path, w_path, a in json.load(open(sys.argv[2])):
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                write(kind, out_path, w_path, [int(x) for x in a])
+            configs.append(json.loads(buf.getvalue()))
+        print(json.dumps(configs))
+    else:
+        write(sys.argv[1], sys.argv[2], sys.argv[3], [int(x) for x in sys.argv[4:]])
