@@ -7,19 +7,14 @@
 'use strict';
 const lowbit = require('lowbit');
 const { printTable } = require('./common');
+const { gaussian, mulberry32 } = require('../scripts/rng');
 
 const CAL = 512, EVAL = 512;
 
 /** @param {number} seed */
 function prng(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { u, g: () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()) };
+  const u = mulberry32(seed);
+  return { u, g: () => gaussian(u) };
 }
 
 /** @param {number} rows @param {number} cols */

@@ -6,6 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { quantize, quantizationError } = require('lowbit');
+const { gaussian, mulberry32 } = require('./rng');
 
 const file = path.join(__dirname, '..', 'test', 'fixtures', 'seed-outlier-512x512.f32');
 const buf = fs.readFileSync(file);
@@ -42,14 +43,8 @@ for (const [name, opts] of table) {
 // A 512x512 Gaussian scale mixture (kurtosis far above normal: occasional weights 20-50x the
 // median), from a fixed seed so the table is reproducible.
 function heavyTailed() {
-  let a = 20261129;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const g = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  const u = mulberry32(20261129);
+  const g = () => gaussian(u);
   return Float32Array.from({ length: rows * cols }, () => g() * Math.exp(1.5 * g()));
 }
 

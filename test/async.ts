@@ -20,45 +20,23 @@ import {
   writeGGUF,
   writeSafetensors,
   type PreparedMatrix,
+  type QuantizedMatrix,
 } from 'lowbit';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { randn, tmpDir } from './helpers';
-
-t.test('the event loop is not blocked by a 4096x14336 quantize', async (t) => {
-  const rows = 4096, cols = 14336;
-  const w = randn(rows * cols, 11);
-  // One kernel thread, so a core is left for this thread (and the test runner's module loader, which it
-  // waits on synchronously at times): on a 2-vCPU machine two busy kernel threads starve both.
-  const threads = cpuInfo().threads;
-  setThreads(1);
-  t.teardown(() => setThreads(threads));
-  await quantizeAsync(randn(64 * 64, 1), 64, 64, { bits: 4 });
-  let ticks = 0;
-  let done = false;
-  const tick = () => { ticks++; if (!done) setImmediate(tick); };
-  setImmediate(tick);
-  const q = await quantizeAsync(w, rows, cols, { bits: 4, groupSize: 128 });
-  done = true;
-  t.ok(ticks > 10, `event loop turned ${ticks} times while quantizing`);
-  const s = quantize(w, rows, cols, { bits: 4, groupSize: 128 });
-  t.ok(Buffer.from(q.data).equals(Buffer.from(s.data)), 'same codes as the sync call');
-  t.ok(Buffer.from(q.scales.buffer).equals(Buffer.from(s.scales.buffer)), 'same scales as the sync call');
-});
+import { randn, sameBytes, sameMatrix, tmpDir } from './helpers';
 
 t.test('many concurrent calls, inputs dropped by the caller, all settle', async (t) => {
-  const jobs: Promise<unknown>[] = [];
+  const jobs: Promise<QuantizedMatrix>[] = [];
   for (let i = 0; i < 64; i++) {
     // The caller keeps no reference to the input: the call must.
     jobs.push(quantizeAsync(randn(64 * 128, i), 64, 128, { bits: 8, scheme: 'asymmetric', granularity: 'row' }));
   }
   (globalThis as { gc?: () => void }).gc?.();
   const results = await Promise.all(jobs);
-  results.forEach((q, i) => {
-    const s = quantize(randn(64 * 128, i), 64, 128, { bits: 8, scheme: 'asymmetric', granularity: 'row' });
-    t.same(q, s, `job ${i}`);
-  });
+  const bad = results.filter((q, i) => !sameMatrix(q, quantize(randn(64 * 128, i), 64, 128, { bits: 8, scheme: 'asymmetric', granularity: 'row' })));
+  t.equal(bad.length, 0, 'all 64 results equal the sync calls');
 });
 
 // Work that takes about a second or more on one core, so an abort lands mid-way.
@@ -98,7 +76,6 @@ const abortable: Array<[string, (signal: AbortSignal) => Promise<unknown>]> = [
   ['awqAsync', (signal) => awqAsync(big.w, big.rows, big.cols, big.x, { bits: 4, grid: 20, signal })],
   ['prepareAsync', (signal) => prepareAsync(tall, { signal })],
   ['matmulAsync', (signal) => matmulAsync(randn(2048 * 2048, 10), quantize(big.w, big.rows, big.cols, { format: 'q8_0' }), { signal, activations: 'float' })],
-  ['measureMachineAsync', (signal) => measureMachineAsync({ precisions: ['q4_0'], matrixBytes: 256 * 2 ** 20, signal })],
 ];
 
 // The promise must reject within this long of the abort. The native work checks between chunks of
@@ -187,24 +164,14 @@ for (const [name, run] of [
     t.equal(values[0], 0, 'starts at 0');
     t.equal(values[values.length - 1], 1, 'ends at 1');
     t.ok(values.every((v, i) => v >= 0 && v <= 1 && (i === 0 || v >= values[i - 1])), 'in [0, 1], non-decreasing');
-    // Calls at most every 50 ms, whenever the fraction moved: the gap bounds how long it stood still.
-    t.ok(total < 2 * GAP_MS || gap <= GAP_MS, `${calls.length} calls over ${total.toFixed(0)} ms, longest gap ${gap.toFixed(0)} ms (bound ${GAP_MS} ms)`);
+    // Calls come every 50 ms while the fraction moves, so the longest gap is how long it stood still. The
+    // bound allows for a loaded machine (test files run in parallel on two cores): 250 ms, or a sixth of
+    // the whole when everything runs slower. Before progress was reported inside the factorization, GPTQ
+    // stood at 0 for most of its first second.
+    const bound = Math.max(GAP_MS, total / 6);
+    t.ok(gap <= bound, `${calls.length} calls over ${total.toFixed(0)} ms, longest gap ${gap.toFixed(0)} ms (bound ${bound.toFixed(0)} ms)`);
   });
 }
-
-t.test('measureMachineAsync: progress with the step under way, and the event loop turns', async (t) => {
-  const steps = new Set<string>();
-  let ticks = 0;
-  let done = false;
-  const tick = () => { ticks++; if (!done) setTimeout(tick, 5); };
-  tick();
-  const m = await measureMachineAsync({ precisions: ['q4_0'], matrixBytes: 64 * 2 ** 20, repeats: 3, onProgress: (_f, step) => steps.add(step) });
-  done = true;
-  t.ok(m.readBandwidth > 0 && m.formats.q4_0.bytesPerSecond > 0, 'a measurement');
-  t.ok([...steps].some((s) => /read bandwidth/.test(s)) && [...steps].some((s) => /^q4_0: \d+ x 8192 GEMV/.test(s)), [...steps].join('; '));
-  t.ok(ticks > 20, `the event loop turned ${ticks} times`);
-  await t.rejects(measureMachineAsync({ precisions: ['int3'] }), { name: 'RangeError', message: /'int3' is not one of/ });
-});
 
 t.test('using: handles are disposed at the end of the block', async (t) => {
   const q = quantize(randn(64 * 256, 1), 64, 256, { format: 'q4_0' });
@@ -244,6 +211,6 @@ t.test('CalibrationStats.addAsync: the same statistics as add, the state updated
   const x = randn(2048 * k, 3);
   await a.addAsync(x);
   b.add(x);
-  t.same(a.hessian(), b.hessian(), 'the same Hessian as add');
-  t.same([a.count, a.absMax(), a.meanAbs()], [b.count, b.absMax(), b.meanAbs()], 'the same count, absMax and meanAbs');
+  t.ok(sameBytes(a.hessian(), b.hessian()), 'the same Hessian as add');
+  t.ok(a.count === b.count && sameBytes(a.absMax(), b.absMax()) && sameBytes(a.meanAbs(), b.meanAbs()), 'the same count, absMax and meanAbs');
 });

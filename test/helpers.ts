@@ -3,23 +3,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cpuInfo, type Isa, type QuantizedMatrix } from 'lowbit';
 
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { gaussian, mulberry32 } from '../scripts/rng';
 
-export function gaussian(r: () => number): number {
-  const u = 1 - r();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
-}
+/** mulberry32 (scripts/rng.js): small, seeded, reproducible. */
+export const rng = mulberry32;
+export { gaussian };
 
 export function randn(n: number, seed: number): Float32Array {
   const r = rng(seed);
@@ -93,4 +83,30 @@ export function checkBadFiles(
       tt.ok(err.message.startsWith(prefix(err)), `${c.what}: the message starts with '${prefix(err)}'`);
     }
   }
+}
+
+/**
+ * The kernel sets the JS tests multiply on: the one dispatch chose and scalar. Each set's numerics
+ * against the scalar reference are the native tests' (csrc/tests, every set natively and through SIMDe);
+ * these tests own the binding's contract. LOWBIT_TEST_ALL_ISAS=1 runs every set this CPU has.
+ */
+export function testedIsas(): Isa[] {
+  const all = cpuInfo().isas;
+  return process.env.LOWBIT_TEST_ALL_ISAS === '1' ? all : [...new Set([all[0], 'scalar' as Isa])];
+}
+
+/**
+ * Whether two typed arrays hold the same bytes: what `t.same` checks for them, without its element-by-
+ * element walk (seconds for a million floats). Bit patterns, so -0 differs from 0 and NaNs compare equal.
+ */
+export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Two QuantizedMatrix objects are the same: every field, and every buffer byte for byte. */
+export function sameMatrix(a: QuantizedMatrix, b: QuantizedMatrix): boolean {
+  const { data: ad, scales: as, zeros: az, ...ar } = a;
+  const { data: bd, scales: bs, zeros: bz, ...br } = b;
+  return JSON.stringify(ar) === JSON.stringify(br) && sameBytes(ad, bd) && sameBytes(as, bs) &&
+    (az === null ? bz === null : bz !== null && sameBytes(az, bz));
 }

@@ -24,7 +24,7 @@ import {
   type Format,
   type QuantizedMatrix,
 } from 'lowbit';
-import { findPython, gaussian, randn, readF32, rng, tmpDir, writeF32 } from './helpers';
+import { findPython, gaussian, randn, readF32, rng, tmpDir, writeF32, testedIsas } from './helpers';
 
 const FORMATS = ['q4_k', 'q5_k', 'q6_k'] as const;
 const BLOCK_BYTES = { q4_k: 144, q5_k: 176, q6_k: 210 };
@@ -143,7 +143,7 @@ const readF64 = (f: string) => {
   return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8).slice();
 };
 
-for (const isa of cpuInfo().isas) {
+for (const isa of testedIsas()) {
   t.test(`${isa}: matmul, int8 and float activations, against the references`, async (t) => {
     setIsa(isa);
     let worstF = 0, worstI = 0;

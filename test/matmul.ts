@@ -16,7 +16,7 @@ import {
   type QuantizedMatrix,
   type QuantizeOptions,
 } from 'lowbit';
-import { findPython, randn, readF32, rng, tmpDir, writeF32 } from './helpers';
+import { findPython, randn, readF32, rng, tmpDir, writeF32, testedIsas } from './helpers';
 
 const readF64 = (f: string) => {
   const b = fs.readFileSync(f);
@@ -71,7 +71,7 @@ for (const bits of [4, 8] as const) {
 fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
 execFileSync(findPython(), [path.join(__dirname, 'reference', 'matmul_ref.py'), path.join(dir, 'manifest.json')]);
 
-const isas = cpuInfo().isas;
+const isas = testedIsas();
 const initial = cpuInfo().isa;
 // Prepared once on the best kernel set; every set below multiplies by the same packed bytes.
 const prepared = new Map<string, PreparedMatrix>(cases.map((c) => [c.id, prepare(c.q)]));

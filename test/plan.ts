@@ -5,16 +5,33 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { formats, measureMachine, MODEL_PRESETS, plan, readMachineMeasurement, resolvePrecision, type PlanSpec } from 'lowbit';
+import { formats, measureMachine, MODEL_PRESETS, plan, readMachineMeasurement, resolvePrecision, type MachineMeasurement, type PlanSpec } from 'lowbit';
+import { main } from '../dist/cli';
 import { tmpDir } from './helpers';
 
 // Rates are a division or two away from the formula written here: equal to a few ulps.
 const close = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) <= 1e-12 * Math.abs(b);
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
-function run(...args: string[]) {
+/** `lowbit ...args` in its own process: the exit code and the streams as a user sees them. */
+function spawnCli(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+/** The same command in this process (main() of the built CLI), its output captured: milliseconds, not a Node start. */
+async function run(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const [write, writeErr] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((c: string | Uint8Array) => out.push(String(c)) > 0) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => err.push(String(c)) > 0) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out: out.join(''), err: err.join('') };
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
 }
 
 // The exercise: a 70B model, FP16 "about 140 GB"; nodes of four 40 GB GPUs; 30% of memory reserved;
@@ -140,13 +157,15 @@ t.test('decode rates and replicas for a load', async (t) => {
   t.ok(close(b.rows[0].tokensPerSecondPerReplica, (16 * bw) / (4e9 + kv)));
 });
 
-t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
-  const m = measureMachine({ precisions: ['int4 g128'], matrixBytes: 4 << 20, repeats: 3 });
-  t.equal(m.version, 1);
-  t.ok(m.readBandwidth > 0 && m.memoryBytes > 0);
+// A measurement as measureMachine() writes it (test/integration/machine.ts measures this machine for real).
+const MEASURED: MachineMeasurement = {
+  version: 1, date: '2026-12-04T00:00:00.000Z', cpu: 'test CPU', arch: 'x64', isa: 'avx2', threads: 2, memoryBytes: 24e9,
+  readBandwidth: 40e9, formats: { 'int4 g128': { bytesPerSecond: 36e9, matrixBytes: 534773760, rows: 122880, cols: 8192, medianSeconds: 0.01485 } },
+};
+
+t.test('a CPU machine: planned from its measured GEMV rates, saved and read back', async (t) => {
+  const m = MEASURED;
   const f = m.formats['int4 g128'];
-  t.ok(f.bytesPerSecond > 0 && f.rows % 16 === 0 && f.cols === 8192);
-  t.equal(f.matrixBytes, f.rows * f.cols * (4.25 / 8), 'the format\'s own bytes');
   const file = path.join(tmpDir('lowbit-plan-'), 'machine.json');
   fs.writeFileSync(file, JSON.stringify(m));
   const back = readMachineMeasurement(file);
@@ -160,7 +179,7 @@ t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
   const r = plan({ model: { params: 1e9 }, machine: back, node: { reserve: 0.25 }, precisions: ['fp16'] });
   t.equal(r.node.kind, 'cpu');
   t.equal(r.rows[0].usableBytesPerDevice, Math.round(m.memoryBytes * 0.75), "the machine's memory less the reserve");
-  const cmd = run('plan', '--params', '1e9', '--machine', file, '--reserve', '0.25', '--precision', 'int4 g128', '--json');
+  const cmd = await run('plan', '--params', '1e9', '--machine', file, '--reserve', '0.25', '--precision', 'int4 g128', '--json');
   t.equal(cmd.code, 0, cmd.err);
   t.equal(JSON.parse(cmd.out).rows[0].bandwidthSource, 'measured gemv');
   fs.writeFileSync(file, JSON.stringify({ ...m, readBandwidth: 'fast' }));
@@ -170,18 +189,24 @@ t.test('a CPU machine: measured GEMV rates, saved and read back', async (t) => {
 });
 
 t.test('the lowbit command', async (t) => {
-  const ex = run('plan', '--params', '70e9', '--devices-per-node', '4', '--device-memory', '40e9', '--reserve', '0.3', '--replicas', '12');
+  // In a process of its own once: what a user runs, exit codes and all.
+  const own = spawnCli('plan', '--params', '70e9', '--devices-per-node', '4', '--device-memory', '40e9', '--reserve', '0.3', '--replicas', '12');
+  t.equal(own.code, 0, own.err);
+  t.match(own.out, /\| int4 +\| 4 +\| 35\.0 /);
+  const bad = spawnCli('plan', '--params', 'lots');
+  t.same([bad.code, bad.out, bad.err], [2, '', "lowbit: --params: 'lots' is not a count (7e10, 70B, 8K)\n"], 'a bad flag: exit code 2, one line on stderr');
+  const ex = await run('plan', '--params', '70e9', '--devices-per-node', '4', '--device-memory', '40e9', '--reserve', '0.3', '--replicas', '12');
   t.equal(ex.code, 0, ex.err);
   t.match(ex.out, /\| int4 +\| 4 +\| 35\.0 /);
   t.match(ex.out, /GB = 10\^9 bytes/);
-  const j = run('plan', '--params', '70e9', '--devices-per-node', '4', '--device-memory', '40GB', '--reserve', '0.3', '--replicas', '12', '--json');
+  const j = await run('plan', '--params', '70e9', '--devices-per-node', '4', '--device-memory', '40GB', '--reserve', '0.3', '--replicas', '12', '--json');
   t.equal(j.code, 0, j.err);
   const out = JSON.parse(j.out) as { rows: Array<Record<string, unknown>> };
   for (const k of ['precision', 'weightBytes', 'kvBytes', 'nodesPerReplica', 'devicesPerReplica', 'totalNodes', 'totalDevices']) {
     t.ok(k in out.rows[0], `rows[].${k}`);
   }
   t.same(out.rows.map((r) => r.totalDevices), [96, 48, 48]);
-  t.equal(JSON.parse(run('plan', '--params', '1e9', '--device-memory', '40GiB', '--json').out).node.deviceMemory, 40 * 2 ** 30, 'GiB is 2^30');
+  t.equal(JSON.parse((await run('plan', '--params', '1e9', '--device-memory', '40GiB', '--json')).out).node.deviceMemory, 40 * 2 ** 30, 'GiB is 2^30');
   for (const [args, message] of [
     [['plan', '--params', 'lots', '--device-memory', '1e9'], /^lowbit: --params: 'lots' is not a count \(7e10, 70B, 8K\)/],
     [['plan', '--params', '70B', '--device-memory', '40XB'], /^lowbit: --device-memory: '40XB' is not a size/],
@@ -196,39 +221,34 @@ t.test('the lowbit command', async (t) => {
     [['launch'], /unknown command 'launch'/],
     [[], /usage: lowbit <command>/],
   ] as Array<[string[], RegExp]>) {
-    const r = run(...args);
+    const r = await run(...args);
     t.equal(r.code, 2, args.join(' '));
     t.match(r.err + (args.length ? '' : r.out), message);
     if (args.length) t.equal(r.err.trim().split('\n').length, 1, 'one line');
   }
   for (const cmd of ['plan', 'info', 'measure', 'bench']) {
-    const h = run(cmd, '--help');
+    const h = await run(cmd, '--help');
     t.equal(h.code, 0);
     t.match(h.out, new RegExp(`^usage: lowbit ${cmd}`));
   }
   // Bad flags are refused before any probing: these would take seconds each otherwise.
   for (const args of [['plan', '--params', '7e9', '--cpu', '--precision', 'int3'], ['measure', '--formats', 'int3']]) {
     const t0 = Date.now();
-    run(...args);
+    await run(...args);
     t.ok(Date.now() - t0 < 3000, `${args.join(' ')}: refused in ${Date.now() - t0} ms (a measurement takes seconds)`);
   }
-  const counts = JSON.parse(run('plan', '--params', '70B', '--device-memory', '40GB', '--context', '8K', '--batch', '2', '--layers', '80',
-    '--kv-heads', '8', '--head-dim', '128', '--json').out) as { model: { linearParams: number }; rows: Array<{ kvBytes: number }> };
+  const counts = JSON.parse((await run('plan', '--params', '70B', '--device-memory', '40GB', '--context', '8K', '--batch', '2', '--layers', '80',
+    '--kv-heads', '8', '--head-dim', '128', '--json')).out) as { model: { linearParams: number }; rows: Array<{ kvBytes: number }> };
   t.equal(counts.model.linearParams, 70e9, '70B is 7e10 parameters');
   t.equal(counts.rows[0].kvBytes, 2 * 80 * 8 * 128 * 2 * 2 * 8000, '8K tokens of context, counted decimally');
   const spec = path.join(tmpDir('lowbit-spec-'), 'spec.json');
   fs.writeFileSync(spec, JSON.stringify({ ...exercise, kvcache: { batch: 1, context: 4096 } }));
-  const typo = run('plan', '--spec', spec);
+  const typo = await run('plan', '--spec', spec);
   t.equal(typo.code, 2, 'a misspelt key in a spec file');
   t.match(typo.err, /^lowbit: plan: unknown key 'kvcache' in spec \(allowed: model, precisions, /);
   fs.writeFileSync(spec, JSON.stringify({ ...exercise, placement: 'device' }));
-  t.same(JSON.parse(run('plan', '--spec', spec, '--json').out).rows.map((r: { totalDevices: number }) => r.totalDevices), [60, 36, 24]);
-  t.same(JSON.parse(run('plan', '--spec', spec, '--replicas', '1', '--json').out).rows.map((r: { totalDevices: number }) => r.totalDevices), [5, 3, 2], 'flags override the file');
-  const info = run('info', '--json');
-  t.equal(info.code, 0, info.err);
-  const i = JSON.parse(info.out) as { isas: string[]; limits: { readGBps: number } };
-  t.ok(i.isas.length > 0 && i.limits.readGBps > 0);
-  t.match(info.err, /probing/, 'progress on stderr');
+  t.same(JSON.parse((await run('plan', '--spec', spec, '--json')).out).rows.map((r: { totalDevices: number }) => r.totalDevices), [60, 36, 24]);
+  t.same(JSON.parse((await run('plan', '--spec', spec, '--replicas', '1', '--json')).out).rows.map((r: { totalDevices: number }) => r.totalDevices), [5, 3, 2], 'flags override the file');
 });
 
 

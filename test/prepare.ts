@@ -11,7 +11,7 @@ import {
   setIsa,
   type QuantizedMatrix,
 } from 'lowbit';
-import { randn } from './helpers';
+import { randn, sameBytes, testedIsas } from './helpers';
 
 const rows = 70, cols = 256; // 70 rows: a partial last tile of 16
 const w = randn(rows * cols, 1);
@@ -74,7 +74,7 @@ t.test('every kernel set multiplies by the same prepared bytes', async (t) => {
     setIsa('scalar');
     return matmul(x, q);
   })();
-  for (const isa of cpuInfo().isas) {
+  for (const isa of testedIsas()) {
     setIsa(isa);
     const y = matmul(x, p);
     let worst = 0;
@@ -106,7 +106,7 @@ t.test('in-flight matmulAsync calls survive dispose()', async (t) => {
   const jobs = Array.from({ length: 8 }, () => matmulAsync(xs, p));
   p.dispose();
   (globalThis as { gc?: () => void }).gc?.();
-  for (const y of await Promise.all(jobs)) t.same(y, expect);
+  for (const y of await Promise.all(jobs)) t.ok(sameBytes(y, expect), 'the same product as before dispose()');
 });
 
 t.test('prepareAsync gives the same matrix as prepare', async (t) => {
@@ -138,7 +138,7 @@ t.test('bad input to prepare throws clearly', async (t) => {
 });
 
 t.test('garbage collection frees prepared matrices that were never disposed', async (t) => {
-  // A child with --expose-gc prepares 400 matrices of 2.1 MB each (840 MB if none were freed),
+  // A child with --expose-gc prepares 240 matrices of 2.1 MB each (500 MB if none were freed),
   // dropping each one; RSS must stay far below that. Node runs native finalizers after the
   // collection, once the event loop turns, hence the setImmediate.
   const { execFileSync } = await import('node:child_process');
@@ -147,7 +147,7 @@ t.test('garbage collection frees prepared matrices that were never disposed', as
     const q = l.quantize(new Float32Array(2048 * 2048).map((_, i) => Math.sin(i)), 2048, 2048, { bits: 4 });
     (async () => {
       let peak = 0;
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 240; i++) {
         const p = l.prepare(q);
         if (p.byteLength < 2e6) throw new Error('unexpected size ' + p.byteLength);
         if (i % 20 === 19) {
@@ -159,5 +159,5 @@ t.test('garbage collection frees prepared matrices that were never disposed', as
       console.log(peak);
     })();`;
   const peak = Number(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' }).trim());
-  t.ok(peak < 400e6, `peak RSS ${(peak / 1e6).toFixed(0)} MB with 840 MB prepared in total`);
+  t.ok(peak < 300e6, `peak RSS ${(peak / 1e6).toFixed(0)} MB with 500 MB prepared in total`);
 });

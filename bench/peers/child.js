@@ -8,17 +8,7 @@ const { model, FLOAT, UINT8 } = require('./onnx');
 const { c, lib, threads } = JSON.parse(process.argv[2]);
 const lowbit = require('lowbit');
 
-/** mulberry32 @param {number} seed */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { mulberry32: rng } = require('../../scripts/rng');
 /**
  * Roughly normal values (sum of uniforms), scaled so chained layers keep their magnitude.
  * @param {number} n @param {number} seed @param {number} scale

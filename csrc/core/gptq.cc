@@ -117,10 +117,14 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
     res.lambda *= 10.0;
   }
   hp = std::vector<float>();
-  // u^T with rows contiguous, the sgemm operand of the lazy updates.
+  // u^T with rows contiguous, the sgemm operand of the lazy updates; in 64 x 64 tiles, as a plain
+  // column walk misses the cache on nearly every element of a large n.
   std::vector<float> ut(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i; j < n; ++j) ut[j * n + i] = u[i * n + j];
+  constexpr int64_t kT = 64;
+  for (int64_t i0 = 0; i0 < n; i0 += kT)
+    for (int64_t j0 = i0; j0 < n; j0 += kT)
+      for (int64_t i = i0; i < std::min(n, i0 + kT); ++i)
+        for (int64_t j = std::max(i, j0); j < std::min(n, j0 + kT); ++j) ut[j * n + i] = u[i * n + j];
 
   // Scales fixed before the sweep: tensor, row, and group with act-order (static groups).
   const bool dynamic_groups = L.granularity == Granularity::kGroup && !o.act_order;

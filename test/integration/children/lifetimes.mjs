@@ -4,6 +4,9 @@
 // A crash (a signal, an abort) is what the parent looks for; wrong results throw.
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import * as lowbit from 'lowbit';
+import rng from '../../../scripts/rng.js';
+
+const { mulberry32 } = rng;
 
 const { quantize, quantizeAsync, prepare, prepareAsync, matmul, matmulAsync, gptq, gptqAsync, awq, awqAsync, CalibrationStats } =
   lowbit;
@@ -11,14 +14,9 @@ const { quantize, quantizeAsync, prepare, prepareAsync, matmul, matmulAsync, gpt
 const gc = globalThis.gc ?? (() => {});
 
 function rand(n, seed) {
-  let a = seed >>> 0;
+  const u = mulberry32(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
+  for (let i = 0; i < n; i++) out[i] = u() * 2 - 1;
   return out;
 }
 
