@@ -7,6 +7,7 @@ import { mxfp4FromGgml } from './ggml-mxfp4';
 import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { native } from './native';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
+import { TensorFile } from './tensor-file';
 import type { QuantizedMatrix } from './types';
 
 /** A metadata value's GGUF type: a scalar type or `array<scalar type>`. */
@@ -69,33 +70,24 @@ interface NativeFile {
 }
 
 /** An open GGUF file. Views it hands out stay valid after {@link close}; the mapping goes with the last one. */
-export class GGUFFile {
-  readonly path: string;
+export class GGUFFile extends TensorFile<GGUFTensorInfo> {
   readonly version: number;
   /** Alignment of tensor data (`general.alignment`, default 32). */
   readonly alignment: number;
   /** Where the tensor data section starts. */
   readonly dataOffset: number;
-  readonly fileSize: number;
-  /** Whether the file is memory-mapped (else it was read into memory). */
-  readonly mapped: boolean;
   /** Every key, in file order, with its value (an object without a prototype: any key is safe). */
   readonly metadata: Readonly<Record<string, GGUFValue>>;
   /** Each key's GGUF type, so that {@link writeGGUF} can write the values back unchanged. */
   readonly metadataTypes: Readonly<Record<string, GGUFValueType>>;
   readonly tensors: readonly GGUFTensorInfo[];
-  #file: Mapping;
-  #byName = new Map<string, GGUFTensorInfo>();
 
   /** @internal Use {@link openGGUF}. */
   constructor(file: Mapping, f: NativeFile) {
-    this.#file = file;
-    this.path = file.path;
+    super(file, 'GGUFFile', 'gguf');
     this.version = f.version;
     this.alignment = f.alignment;
     this.dataOffset = f.dataOffset;
-    this.fileSize = file.size;
-    this.mapped = file.mapped;
     const metadata: Record<string, GGUFValue> = Object.create(null);
     const types: Record<string, GGUFValueType> = Object.create(null);
     for (const [key, type, value] of f.metadata) {
@@ -117,27 +109,10 @@ export class GGUFFile {
           byteLength: t.byteLength,
           supported: (GGUF_TENSOR_TYPES as readonly string[]).includes(t.type),
         };
-        this.#byName.set(t.name, Object.freeze(info));
-        return info;
+        return Object.freeze(info);
       }),
     );
-  }
-
-  get closed(): boolean {
-    return this.#file.closed;
-  }
-
-  /** The tensor called `name`; a RangeError listing a few names when there is none. */
-  info(name: string): GGUFTensorInfo {
-    if (typeof name !== 'string') throw new TypeError(`GGUFFile: name must be a string (got ${typeof name})`);
-    const t = this.#byName.get(name);
-    if (t === undefined) {
-      const some = this.tensors.slice(0, 5).map((x) => `'${x.name}'`).join(', ');
-      throw new RangeError(
-        `GGUFFile: ${this.path} has no tensor '${name}' (it has ${this.tensors.length}${some ? `: ${some}${this.tensors.length > 5 ? ', ...' : ''}` : ''})`,
-      );
-    }
-    return t;
+    this.index(this.tensors);
   }
 
   /** The tensor's bytes exactly as stored, any type: a zero-copy view of the file. */
@@ -146,7 +121,7 @@ export class GGUFFile {
     if (t.byteLength === null) {
       throw new RangeError(`GGUFFile: tensor '${name}' has type id ${t.typeId}, which this build of lowbit does not know the size of`);
     }
-    return new Uint8Array(this.#buffer(t), 0, t.byteLength);
+    return new Uint8Array(this.buffer(t, t.byteLength as number), 0, t.byteLength);
   }
 
   /**
@@ -204,7 +179,7 @@ export class GGUFFile {
         return mxfp4FromGgml(this.bytes(name), t.rows, t.cols, `GGUFFile: tensor '${name}'`);
       case 'F32': {
         if (n === 0) return new Float32Array(0);
-        const buf = this.#buffer(t);
+        const buf = this.buffer(t, t.byteLength as number);
         if (this.#aligned(t, 4)) return new Float32Array(buf, 0, n);
         const copy = native.allocate('float32', n);
         new Uint8Array(copy.buffer, copy.byteOffset, n * 4).set(new Uint8Array(buf, 0, n * 4));
@@ -240,31 +215,11 @@ export class GGUFFile {
     return m;
   }
 
-  /** Releases this object's hold on the file. Views already handed out stay valid. Idempotent. */
-  close(): void {
-    this.#file.close();
-  }
-
-  /** {@link close}, for `using f = openGGUF(path)` (TypeScript 5.2+). */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   #aligned(t: GGUFTensorInfo, bytes: number): boolean {
     // The mapping (or heap copy) starts page- / malloc-aligned, so file offsets give the alignment.
     return t.offset % bytes === 0;
   }
 
-  #buffer(t: GGUFTensorInfo): ArrayBuffer {
-    try {
-      return this.#file.buffer(t.offset, t.byteLength as number);
-    } catch (e) {
-      if (e instanceof LowbitFileError) {
-        throw new LowbitFileError(`GGUFFile: ${e.message}`, e.code, e.path, { format: 'gguf', cause: e });
-      }
-      throw e;
-    }
-  }
 }
 
 /**

@@ -8,6 +8,7 @@
 import { describe } from './describe';
 import { LowbitFileError, type LowbitFileErrorCode } from './errors';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
+import { TensorFile } from './tensor-file';
 import { writeFileAtomically } from './write-file';
 
 export type SafetensorsDtype =
@@ -116,55 +117,28 @@ function parseHeader(file: Mapping): { headerLength: number; metadata: Record<st
 }
 
 /** An open safetensors file. Views it hands out stay valid after {@link close}. */
-export class SafetensorsFile {
-  readonly path: string;
-  readonly fileSize: number;
-  readonly mapped: boolean;
+export class SafetensorsFile extends TensorFile<SafetensorsTensorInfo> {
   /** Bytes of the JSON header (the data section starts at `8 + headerLength`). */
   readonly headerLength: number;
   /** The header's `__metadata__` (string values), an object without a prototype; empty when absent. */
   readonly metadata: Readonly<Record<string, string>>;
   /** Tensors in data order. */
   readonly tensors: readonly SafetensorsTensorInfo[];
-  #file: Mapping;
-  #byName = new Map<string, SafetensorsTensorInfo>();
 
   /** @internal Use {@link openSafetensors}. */
   constructor(file: Mapping) {
-    this.#file = file;
-    this.path = file.path;
-    this.fileSize = file.size;
-    this.mapped = file.mapped;
+    super(file, 'SafetensorsFile', 'safetensors');
     const h = parseHeader(file);
     this.headerLength = h.headerLength;
-    for (const t of h.tensors) this.#byName.set(t.name, t);
+    this.index(h.tensors);
     this.metadata = Object.freeze(h.metadata);
     this.tensors = Object.freeze(h.tensors);
-  }
-
-  get closed(): boolean {
-    return this.#file.closed;
-  }
-
-  has(name: string): boolean {
-    return this.#byName.has(name);
-  }
-
-  /** The tensor called `name`; a RangeError listing a few names when there is none. */
-  info(name: string): SafetensorsTensorInfo {
-    if (typeof name !== 'string') throw new TypeError(`SafetensorsFile: name must be a string (got ${describe(name)})`);
-    const t = this.#byName.get(name);
-    if (t === undefined) {
-      const some = this.tensors.slice(0, 5).map((x) => `'${x.name}'`).join(', ');
-      throw new RangeError(`SafetensorsFile: ${this.path} has no tensor '${name}' (it has ${this.tensors.length}${some ? `: ${some}${this.tensors.length > 5 ? ', ...' : ''}` : ''})`);
-    }
-    return t;
   }
 
   /** The tensor's bytes as stored: a zero-copy view of the file. */
   bytes(name: string): Uint8Array {
     const t = this.info(name);
-    return new Uint8Array(this.#buffer(t), 0, t.byteLength);
+    return new Uint8Array(this.buffer(t, t.byteLength), 0, t.byteLength);
   }
 
   /**
@@ -175,29 +149,8 @@ export class SafetensorsFile {
     const t = this.info(name);
     const Ctor = DTYPES[t.dtype];
     const n = t.byteLength / Ctor.BYTES_PER_ELEMENT;
-    const buf = this.#buffer(t);
+    const buf = this.buffer(t, t.byteLength);
     return t.offset % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(buf, 0, n) : new Ctor(buf.slice(0, t.byteLength), 0, n);
-  }
-
-  /** Releases this object's hold on the file. Views already handed out stay valid. Idempotent. */
-  close(): void {
-    this.#file.close();
-  }
-
-  /** {@link close}, for `using f = openSafetensors(path)` (TypeScript 5.2+). */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #buffer(t: SafetensorsTensorInfo): ArrayBuffer {
-    try {
-      return this.#file.buffer(t.offset, t.byteLength);
-    } catch (e) {
-      if (e instanceof LowbitFileError) {
-        throw new LowbitFileError(`SafetensorsFile: ${e.message}`, e.code, e.path, { format: 'safetensors', cause: e });
-      }
-      throw e;
-    }
   }
 }
 

@@ -17,7 +17,7 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
 
 /**
  * How weights are stored (see {@link formats} for bits per weight):
- * - `'int'`: the seed's integer codes above, `bits` 4 or 8, any scheme and granularity.
+ * - `'int'`: the integer codes above, `bits` 4 or 8, any scheme and granularity.
  * - `'q4_0'`, `'q8_0'`: ggml's blocks, byte-identical to GGUF tensors. Blocks of 32 columns, each an fp16
  *   scale `d` then the codes. Q8_0: `d = amax / 127`, `q = roundf(x * (1/d))` (halves away from zero, fp32), value
  *   `q * d`. Q4_0: `d = max / -8` where `max` is the block's largest-magnitude element with its sign,

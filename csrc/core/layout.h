@@ -9,7 +9,7 @@ namespace lowbit {
 
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
-// kInt: the seed's integer codes. The others are defined in lib/types.ts (QuantizeOptions.format).
+// kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/types.ts (QuantizeOptions.format).
 enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K };
 enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 

@@ -197,25 +197,6 @@ void permute_even_odd(T* row, int64_t k) {
   }
 }
 
-// Below this many multiply-adds a call finishes before other threads could join in.
-constexpr int64_t kMinParallelWork = int64_t(1) << 18;
-
-void run_tasks(ThreadPool& pool, int64_t m, int64_t n, int64_t k, TaskShape shape,
-               const std::function<void(int64_t i0, int64_t i1, int64_t n0, int64_t n1)>& fn) {
-  const int64_t mt = (m + shape.rows - 1) / shape.rows;
-  const int64_t nt = (n + shape.cols - 1) / shape.cols;
-  auto task = [&](int64_t t) {
-    // Column chunks vary fastest so concurrent tasks share the same x rows.
-    const int64_t mi = t / nt, ni = t % nt;
-    fn(mi * shape.rows, std::min(m, (mi + 1) * shape.rows), ni * shape.cols, std::min(n, (ni + 1) * shape.cols));
-  };
-  if (m * n * k < kMinParallelWork) {
-    for (int64_t t = 0; t < mt * nt; ++t) task(t);  // the same chunks, so the same bits
-  } else {
-    pool.parallel_for(mt * nt, task);
-  }
-}
-
 }  // namespace
 
 void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act, float* y,
@@ -261,7 +242,7 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
     if (permute) {
       for (int64_t i = 0; i < m; ++i) permute_even_odd(xbuf.data() + i * k, k);
     }
-    run_tasks(pool, m, n, k, f32_task(m), [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    run_chunks(pool, m, n, k, f32_task(m).rows, f32_task(m).cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
       kt.gemm_f32(w, xp + i0 * k, k, i1 - i0, n0, n1, y + i0 * n, n);
     });
   } else {
@@ -285,7 +266,7 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
       if (permute) permute_even_odd(qi, k);
     });
     const ActI8 a{xq.data(), xd.data(), xs.data(), k, nb};
-    run_tasks(pool, m, n, k, kDotTask, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    run_chunks(pool, m, n, k, kDotTask.rows, kDotTask.cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
       const ActI8 ai{a.q + i0 * k, a.d + i0 * nb, a.sum + i0 * nb, k, nb};
       kt.gemm_i8(w, ai, i1 - i0, n0, n1, y + i0 * n, n);
     });
@@ -298,7 +279,7 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
 
 void sgemm(const KernelTable& kernels, const float* x, const float* w, int64_t m, int64_t n, int64_t k, float* y,
            ThreadPool& pool) {
-  run_tasks(pool, m, n, k, f32_task(m), [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+  run_chunks(pool, m, n, k, f32_task(m).rows, f32_task(m).cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
     kernels.sgemm(x + i0 * k, k, w, k, k, i1 - i0, n0, n1, y + i0 * n, n);
   });
 }

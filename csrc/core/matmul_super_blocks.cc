@@ -11,23 +11,6 @@
 namespace lowbit {
 namespace {
 
-// Fixed chunks (never sized by the thread count) so results are bit-identical for any
-// number of threads; column chunks vary fastest so concurrent tasks share x rows.
-void run_chunks(ThreadPool& pool, int64_t m, int64_t n, int64_t k, int64_t rows_per_task, int64_t cols_per_task,
-                const std::function<void(int64_t, int64_t, int64_t, int64_t)>& fn) {
-  const int64_t mt = (m + rows_per_task - 1) / rows_per_task, nt = (n + cols_per_task - 1) / cols_per_task;
-  auto task = [&](int64_t t) {
-    const int64_t mi = t / nt, ni = t % nt;
-    fn(mi * rows_per_task, std::min(m, (mi + 1) * rows_per_task), ni * cols_per_task,
-       std::min(n, (ni + 1) * cols_per_task));
-  };
-  if (m * n * k < (int64_t{1} << 18)) {
-    for (int64_t t = 0; t < mt * nt; ++t) task(t);  // the same chunks, so the same bits
-  } else {
-    pool.parallel_for(mt * nt, task);
-  }
-}
-
 void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
                   ThreadPool& pool) {
   const QuantLayout& L = q.layout;

@@ -140,18 +140,11 @@ void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float*
   const int64_t tiles_per_task = std::max<int64_t>(2, (64 << 10) / w.tile_bytes);
   const int64_t rows_per_gemm = 64;
   const int64_t nt = (tiles + tiles_per_task - 1) / tiles_per_task, mt = (m + rows_per_gemm - 1) / rows_per_gemm;
-  const bool small = m * n * k < (1 << 18);  // too little work to be worth waking threads
-  auto task = [&](int64_t t) {
-    const int64_t mi = t / nt, ti = t % nt;
+  run_grid(pool, mt, nt, m * n * k, [&](int64_t mi, int64_t ti) {
     const int64_t i0 = mi * rows_per_gemm, i1 = std::min(m, i0 + rows_per_gemm);
     gemm(w, a.rows(i0), a.half_sums(i0), i1 - i0, ti * tiles_per_task,
          std::min(tiles, (ti + 1) * tiles_per_task), y + i0 * n, n);
-  };
-  if (small) {
-    for (int64_t t = 0; t < nt * mt; ++t) task(t);
-  } else {
-    pool.parallel_for(nt * mt, task);
-  }
+  });
 }
 
 }  // namespace lowbit

@@ -1,4 +1,4 @@
-// Scalar reference quantizer: the seed's formulas in float32, bit for bit.
+// The quantizer: the integer formats' formulas in float32, bit for bit as NumPy's float32 arithmetic.
 #pragma once
 
 #include <cstdint>

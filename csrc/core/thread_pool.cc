@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -165,6 +166,24 @@ void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>&
   std::lock_guard<std::mutex> lock(mu_);
   fn_ = nullptr;
   work_ = nullptr;
+}
+
+void run_grid(ThreadPool& pool, int64_t mt, int64_t nt, int64_t macs, const std::function<void(int64_t, int64_t)>& fn) {
+  auto task = [&](int64_t t) { fn(t / nt, t % nt); };
+  if (macs < kMinParallelWork) {
+    for (int64_t t = 0; t < mt * nt; ++t) task(t);
+  } else {
+    pool.parallel_for(mt * nt, task);
+  }
+}
+
+void run_chunks(ThreadPool& pool, int64_t m, int64_t n, int64_t k, int64_t rows_per_task, int64_t cols_per_task,
+                const std::function<void(int64_t, int64_t, int64_t, int64_t)>& fn) {
+  run_grid(pool, (m + rows_per_task - 1) / rows_per_task, (n + cols_per_task - 1) / cols_per_task, m * n * k,
+           [&](int64_t mi, int64_t ni) {
+             fn(mi * rows_per_task, std::min(m, (mi + 1) * rows_per_task), ni * cols_per_task,
+                std::min(n, (ni + 1) * cols_per_task));
+           });
 }
 
 }  // namespace lowbit

@@ -64,4 +64,19 @@ class ThreadPool {
   std::atomic<int> active_{0};  // workers still in the current region
 };
 
+// Below this many multiply-adds a matmul finishes before other threads could join in.
+constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+
+// Runs fn(mi, ni) for every cell of an mt x nt grid of tasks (row chunks of x times column chunks of the
+// output; the column index varies fastest, so concurrent tasks share rows of x). A call of fewer than
+// kMinParallelWork multiply-adds (`macs`) runs on the calling thread, in the same cells, so its results
+// are the same bits as on the pool.
+void run_grid(ThreadPool& pool, int64_t mt, int64_t nt, int64_t macs, const std::function<void(int64_t, int64_t)>& fn);
+
+// run_grid over the output of an m x k times k x n product cut into chunks of rows_per_task rows of x and
+// cols_per_task columns of the output: fn(i0, i1, n0, n1) for each. The chunks never depend on the
+// thread count, so neither do the results.
+void run_chunks(ThreadPool& pool, int64_t m, int64_t n, int64_t k, int64_t rows_per_task, int64_t cols_per_task,
+                const std::function<void(int64_t i0, int64_t i1, int64_t n0, int64_t n1)>& fn);
+
 }  // namespace lowbit

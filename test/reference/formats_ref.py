@@ -205,7 +205,7 @@ def quantize(W, fmt, gran, group, scale_type):
 
 
 def quantize_int(W, bits, scheme, gran, group, scale_type):
-    """The seed's integer codes with the scale rounded to its stored type first (float16 scales);
+    """The integer codes with the scale rounded to its stored type first (float16 scales);
     returns (data, scales bytes, zeros bytes, deq)."""
     rows, cols = W.shape
     X = scale_sets(W, gran, group)

@@ -1,4 +1,4 @@
-"""Independent reference for lowbit's quantization contract, written from the seed's
+"""Independent reference for lowbit's quantization contract, written from the textbook section's
 NumPy code (Code 22.2.1 and its asymmetric exercise) in float32 arithmetic.
 
 Usage: python3 quant_ref.py MANIFEST.json

@@ -1,13 +1,14 @@
-// The seed's Output 22.2.1, reproduced from its own 512x512 outlier matrix.
+// The textbook example's table (per-tensor and per-channel INT8 / INT4 on its 512x512 outlier matrix),
+// reproduced exactly.
 import * as fs from 'node:fs';
 import t from 'tap';
 import { quantizationError, quantize, type QuantizeOptions } from 'lowbit';
 import { fixturePath } from './helpers';
 
-const buf = fs.readFileSync(fixturePath('seed-outlier-512x512.f32'));
+const buf = fs.readFileSync(fixturePath('outlier-512x512.f32'));
 const W = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
 
-// name, options, rel_err, KiB, shrink_vs_fp16, exactly as printed by the seed (axis=0 is per column).
+// name, options, rel_err, KiB, shrink_vs_fp16, exactly as the textbook prints them (axis=0 is per column).
 const expected: [string, QuantizeOptions, string, string, string][] = [
   ['INT8 per-tensor', { bits: 8, granularity: 'tensor' }, '0.0702', '256.0', '2.0'],
   ['INT8 per-channel', { bits: 8, granularity: 'column' }, '0.0079', '258.0', '2.0'],
@@ -15,7 +16,7 @@ const expected: [string, QuantizeOptions, string, string, string][] = [
   ['INT4 per-channel', { bits: 4, granularity: 'column' }, '0.1450', '130.0', '3.9'],
 ];
 
-t.test('fixture is the seed matrix', async (t) => {
+t.test('the fixture is the textbook\'s matrix', async (t) => {
   t.equal(W.length, 512 * 512);
   const copy = W.slice();
   for (const [, opts] of expected) quantize(W, 512, 512, opts);

@@ -1,5 +1,5 @@
 // @ts-check
-// `npm start`: the seed's Output 22.2.1 for its own 512x512 outlier matrix, computed by lowbit,
+// `npm start`: the textbook example's table for its 512x512 outlier matrix, computed by lowbit,
 // plus the same rows for the asymmetric scheme and for groups of 32; then every weight format at
 // comparable bits on that matrix and on a heavy-tailed one.
 'use strict';
@@ -8,7 +8,7 @@ const path = require('node:path');
 const { quantize, quantizationError } = require('lowbit');
 const { gaussian, mulberry32 } = require('./rng');
 
-const file = path.join(__dirname, '..', 'test', 'fixtures', 'seed-outlier-512x512.f32');
+const file = path.join(__dirname, '..', 'test', 'fixtures', 'outlier-512x512.f32');
 const buf = fs.readFileSync(file);
 const W = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
 const rows = 512, cols = 512;
@@ -29,7 +29,7 @@ const table = [
   ['INT4 group-32 asym', { bits: 4, scheme: 'asymmetric', granularity: 'group', groupSize: 32 }],
 ];
 
-console.log(`The seed's outlier matrix: ${rows}x${cols}, eight columns x20 (per-channel = one scale per input column)`);
+console.log(`The textbook's outlier matrix: ${rows}x${cols}, eight columns x20 (per-channel = one scale per input column)`);
 console.log(`fp16 baseline mem=${((W.length * 2) / 1024).toFixed(1).padStart(7)} KiB`);
 for (const [name, opts] of table) {
   const e = quantizationError(W, quantize(W, rows, cols, opts));
@@ -41,7 +41,7 @@ for (const [name, opts] of table) {
 }
 
 // A 512x512 Gaussian scale mixture (kurtosis far above normal: occasional weights 20-50x the
-// median), from a fixed seed so the table is reproducible.
+// median), from a fixed seed, so the table is reproducible.
 function heavyTailed() {
   const u = mulberry32(20261129);
   const g = () => gaussian(u);
