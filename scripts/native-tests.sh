@@ -10,8 +10,8 @@
 #         all: every set (the emulation checked against the native sets); none.
 #   RUN=0 builds only and prints the program's path.
 # The program: LOWBIT_ISA=<set>[,<set>...] runs those sets; LOWBIT_TEST_EMULATED=0 skips the SIMDe
-# builds at run time, =all runs them even for sets this CPU also runs natively; LOWBIT_TEST_LIST=1
-# prints the sets dispatch offers and exits.
+# builds at run time, =all runs them even for sets this CPU also runs natively, =only runs them alone;
+# LOWBIT_TEST_LIST=1 prints the sets dispatch offers and exits.
 # Each variant builds into its own folder and is rebuilt only when a source is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

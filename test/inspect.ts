@@ -62,3 +62,20 @@ t.test('a safetensors checkpoint: quantized layers counted as layers', (tt) => {
   tt.equal(spawnSync(process.execPath, [cli, 'inspect'], { encoding: 'utf8' }).status, 2, 'a file is required');
   tt.end();
 });
+
+t.test('the format is told by the bytes, not the name; a file of neither says so', (tt) => {
+  const g = path.join(dir, 'looks-like.safetensors');
+  writeGGUF(g, { tensors: { w: quantize(randn(32 * 32, 3), 32, 32, { format: 'q8_0' }) } });
+  tt.equal(inspectModelFile(g).container, 'gguf', 'a GGUF file named .safetensors');
+  const garbage = path.join(dir, 'garbage.gguf');
+  fs.writeFileSync(garbage, Buffer.from('this is not a model file, only text'));
+  tt.throws(() => inspectModelFile(garbage), {
+    name: 'LowbitFileError', code: 'BAD_MAGIC', path: garbage,
+    message: /neither a GGUF file \(it does not start with 'GGUF'\) nor a safetensors file/,
+  });
+  const cliRun = spawnSync(process.execPath, [cli, 'inspect', garbage], { encoding: 'utf8' });
+  tt.same([cliRun.status, cliRun.stdout], [2, '']);
+  tt.match(cliRun.stderr, /^lowbit: inspect: .*garbage\.gguf: neither a GGUF file .* nor a safetensors file[^\n]*\n$/);
+  tt.throws(() => inspectModelFile(dir), { name: 'LowbitFileError', code: 'EISDIR' });
+  tt.end();
+});
