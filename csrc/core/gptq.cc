@@ -54,19 +54,18 @@ void store_params(const Params& p, int64_t idx, const QuantLayout& L, void* scal
   if (zeros) zeros[idx] = static_cast<uint8_t>(p.z);
 }
 
-// U with U^T U = H^-1, upper triangular, from one Cholesky and one triangular inverse:
-// with J the reversal, J H J = M M^T gives U = J M^-1 J.
-bool inverse_cholesky_upper(const std::vector<float>& hp, int64_t n, std::vector<float>& u,
-                            const KernelTable& kt, ThreadPool& pool, Work* progress) {
-  std::vector<float> a(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) a[i * n + j] = hp[(n - 1 - i) * n + (n - 1 - j)];
+// U with U^T U = H^-1, upper triangular, from one Cholesky and one triangular inverse: with J the
+// reversal, J H J = M M^T gives U = J M^-1 J. `a` holds J H J on entry and U on success (unspecified
+// otherwise): the factorisation works in place and U takes its buffer, as n x n floats are
+// gigabytes at n = 16384.
+bool inverse_cholesky_upper(std::vector<float>& a, int64_t n, const KernelTable& kt, ThreadPool& pool,
+                            Work* progress) {
   if (!cholesky_lower(a.data(), n, kt, pool, progress)) return false;
   std::vector<float> m_inv(static_cast<size_t>(n * n));
   invert_lower(a.data(), m_inv.data(), n, kt, pool, progress);
-  u.assign(static_cast<size_t>(n * n), 0.0f);
+  std::fill(a.begin(), a.end(), 0.0f);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i; j < n; ++j) u[i * n + j] = m_inv[(n - 1 - i) * n + (n - 1 - j)];
+    for (int64_t j = i; j < n; ++j) a[i * n + j] = m_inv[(n - 1 - i) * n + (n - 1 - j)];
   return true;
 }
 
@@ -96,7 +95,9 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
   }
   mean_diag /= static_cast<double>(n);
 
-  std::vector<float> hp(static_cast<size_t>(n * n)), u;
+  // u: first J (H + lambda I) J with H's rows and columns in sweep order (J the reversal), then, once
+  // the factorisation succeeds, U.
+  std::vector<float> u(static_cast<size_t>(n * n));
   res.lambda = o.damp * mean_diag;
   for (;; ++res.retries) {
     for (int64_t i = 0; i < n; ++i) {
@@ -104,10 +105,10 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
         const int64_t a = perm[i], b = perm[j];
         float v = (dead[a] || dead[b]) ? 0.0f : h[a * n + b];
         if (i == j) v = static_cast<float>((dead[a] ? 1.0 : static_cast<double>(v)) + res.lambda);
-        hp[i * n + j] = v;
+        u[(n - 1 - i) * n + (n - 1 - j)] = v;
       }
     }
-    if (inverse_cholesky_upper(hp, n, u, kt, pool, progress)) break;
+    if (inverse_cholesky_upper(u, n, kt, pool, progress)) break;
     if (work::cancelled()) return res;
     if (res.retries == 6) {
       res.error = "the Hessian is not positive definite even with dampening multiplied by 10^6; "
@@ -116,7 +117,6 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
     }
     res.lambda *= 10.0;
   }
-  hp = std::vector<float>();
   // u^T with rows contiguous, the sgemm operand of the lazy updates; in 64 x 64 tiles, as a plain
   // column walk misses the cache on nearly every element of a large n.
   std::vector<float> ut(static_cast<size_t>(n * n));
