@@ -52,6 +52,11 @@
       "sources": ["csrc/io/mapped_file.cc", "csrc/io/gguf.cc"]
     },
     {
+      "target_name": "lowbit_llm",
+      "type": "static_library",
+      "sources": ["csrc/llm/ops.cc", "csrc/llm/model.cc"]
+    },
+    {
       "target_name": "lowbit_x86_avx2",
       "type": "static_library",
       "conditions": [
@@ -136,6 +141,7 @@
       "target_name": "lowbit",
       "defines": ["NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "dependencies": [
+        "lowbit_llm",
         "lowbit_core",
         "lowbit_io",
         "lowbit_x86_avx2",
@@ -162,7 +168,8 @@
         "csrc/napi/calibrate_napi.cc",
         "csrc/napi/file_napi.cc",
         "csrc/napi/gguf_napi.cc",
-        "csrc/napi/memory_napi.cc"
+        "csrc/napi/memory_napi.cc",
+        "csrc/napi/llm_napi.cc"
       ]
     }
   ]

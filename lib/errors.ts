@@ -8,10 +8,13 @@ import * as util from 'node:util';
  * - `'BAD_MAGIC'`: the file is not of the format asked for (or, for `inspectModelFile`, of any lowbit reads);
  * - `'TRUNCATED'`: the header or a tensor's data runs past the end of the file;
  * - `'BAD_HEADER'`: the header is malformed (a bad value, type, offset, shape or JSON);
- * - `'UNSUPPORTED'`: a valid file that uses something lowbit does not read (a big-endian GGUF);
+ * - `'UNSUPPORTED'`: a valid file that uses something lowbit does not read (a big-endian GGUF, a model
+ *   architecture or tensor type `lowbit/llm` does not run);
+ * - `'BAD_MODEL'`: a valid GGUF that is not a model `lowbit/llm` can run as it says: a metadata key or tensor
+ *   missing, or a tensor's shape not what the hyperparameters imply (`field` names it);
  * - `'CLOSED'`: the file was closed and a new view of it was asked for.
  */
-export type LowbitFileErrorCode = 'BAD_MAGIC' | 'TRUNCATED' | 'BAD_HEADER' | 'UNSUPPORTED' | 'CLOSED' | (string & {});
+export type LowbitFileErrorCode = 'BAD_MAGIC' | 'TRUNCATED' | 'BAD_HEADER' | 'UNSUPPORTED' | 'BAD_MODEL' | 'CLOSED' | (string & {});
 
 export interface LowbitFileErrorDetails {
   /** The container format the file was read as, when known. */

@@ -73,5 +73,15 @@ export interface NativeAddon {
   fileBytes(handle: unknown, offset: number, byteLength: number): ArrayBuffer;
   fileClose(handle: unknown): void;
   ggufParse(handle: unknown): unknown;
+  llmModel(spec: unknown, weights: unknown, file: unknown): unknown;
+  llmModelAsync(spec: unknown, weights: unknown, file: unknown): NativeCall<unknown>;
+  llmModelInfo(model: unknown): { bytesPerToken: number; packedBytes: number; inPlaceBytes: number };
+  llmModelDispose(model: unknown): void;
+  llmSession(model: unknown, contextLength: number, kvType: string): unknown;
+  llmSessionState(session: unknown): { position: number; contextLength: number; kvBytes: number; busy: boolean };
+  llmSessionRewind(session: unknown, position: number): void;
+  llmSessionDispose(session: unknown): void;
+  llmForward(session: unknown, tokens: Int32Array, allLogits: boolean): Float32Array;
+  llmForwardAsync(session: unknown, tokens: Int32Array, allLogits: boolean): NativeCall<Float32Array>;
   ggmlTypes(): Array<{ id: number; name: string; block: number; bytes: number }>;
 }

@@ -48,6 +48,11 @@ export abstract class TensorFile<T extends { name: string; offset: number }> {
     return t;
   }
 
+  /** @internal The native file handle (loadModel passes it on, so the model can drop repacked pages). */
+  get nativeHandle(): unknown {
+    return this.#file.handle;
+  }
+
   /** Releases this object's hold on the file. Views already handed out stay valid. Idempotent. */
   close(): void {
     this.#file.close();

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
-// docs/api.md from the TSDoc comments of lib/: every export of lib/index.ts with its signature and its
-// documentation, by the TypeScript compiler's own reading of them.
+// docs/api.md from the TSDoc comments of lib/: every export of the package's entry points (lib/index.ts for
+// `lowbit`, lib/llm/index.ts for `lowbit/llm`) with its signature and its documentation, by the TypeScript
+// compiler's own reading of them.
 // Usage: node scripts/api-docs.js          writes docs/api.md
 //        node scripts/api-docs.js --check  exits 1 when docs/api.md differs from what lib/ says
 'use strict';
@@ -12,12 +13,11 @@ const ts = require('typescript');
 const root = path.join(__dirname, '..');
 const out = path.join(root, 'docs', 'api.md');
 
+const ENTRIES = [['lowbit', path.join(root, 'lib', 'index.ts')], ['lowbit/llm', path.join(root, 'lib', 'llm', 'index.ts')]];
+
 function generate() {
-  const entry = path.join(root, 'lib', 'index.ts');
-  const program = ts.createProgram([entry], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, types: ['node'] });
+  const program = ts.createProgram(ENTRIES.map(([, e]) => e), { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, types: ['node'] });
   const checker = program.getTypeChecker();
-  const file = /** @type {ts.SourceFile} */ (program.getSourceFile(entry));
-  const moduleSymbol = /** @type {ts.Symbol} */ (checker.getSymbolAtLocation(file));
   const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope;
 
   /** @param {ts.Symbol} s */
@@ -32,6 +32,21 @@ function generate() {
   /** @param {ts.Symbol} s */
   const resolve = (s) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
 
+  let md = '# API reference\n\nGenerated from the TSDoc comments of `lib/` by `node scripts/api-docs.js` (`npm test` checks that it\nis current). The guides: [formats](formats.md), [matmul](matmul.md), [calibration](calibration.md),\n[files](files.md), [planner](planner.md), [lifetimes](lifetimes.md), [running a model](llm.md).\n';
+  for (const [name, entry] of ENTRIES) md += moduleSections(program, checker, flags, name, entry, doc, internal, resolve);
+  // Type arguments every typed array carries in TypeScript 5.7+, and TSDoc links, read as plain code.
+  return md.replace(/<ArrayBufferLike>/g, '').replace(/\{@link ([^}\s]+) ?\}/g, '`$1`');
+}
+
+/**
+ * The sections of one entry point: `lowbit`'s under plain titles, the others' titled with the module.
+ * @param {ts.Program} program @param {ts.TypeChecker} checker @param {ts.TypeFormatFlags} flags
+ * @param {string} moduleName @param {string} entry @param {(s: ts.Symbol) => string} doc
+ * @param {(s: ts.Symbol) => boolean} internal @param {(s: ts.Symbol) => ts.Symbol} resolve
+ */
+function moduleSections(program, checker, flags, moduleName, entry, doc, internal, resolve) {
+  const file = /** @type {ts.SourceFile} */ (program.getSourceFile(entry));
+  const moduleSymbol = /** @type {ts.Symbol} */ (checker.getSymbolAtLocation(file));
   /** @type {Record<string, string[]>} */
   const sections = { Functions: [], Classes: [], 'Interfaces and types': [], Constants: [] };
   const exports = checker.getExportsOfModule(moduleSymbol).slice().sort((a, b) => a.name.localeCompare(b.name));
@@ -96,12 +111,11 @@ function generate() {
       sections.Constants.push(parts.join('\n\n'));
     }
   }
-  let md = '# API reference\n\nGenerated from the TSDoc comments of `lib/` by `node scripts/api-docs.js` (`npm test` checks that it\nis current). The guides: [formats](formats.md), [matmul](matmul.md), [calibration](calibration.md),\n[files](files.md), [planner](planner.md), [lifetimes](lifetimes.md).\n';
+  let md = '';
   for (const [title, items] of Object.entries(sections)) {
-    if (items.length) md += `\n## ${title}\n\n${items.join('\n\n')}\n`;
+    if (items.length) md += `\n## ${moduleName === 'lowbit' ? title : `${title}: \`${moduleName}\``}\n\n${items.join('\n\n')}\n`;
   }
-  // Type arguments every typed array carries in TypeScript 5.7+, and TSDoc links, read as plain code.
-  return md.replace(/<ArrayBufferLike>/g, '').replace(/\{@link ([^}\s]+) ?\}/g, '`$1`');
+  return md;
 }
 
 if (require.main === module) {

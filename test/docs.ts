@@ -1,12 +1,13 @@
 // Every TypeScript block of the README and docs/ type-checks under `strict` and runs, as a user would
 // paste it into an ES module of their own; and docs/api.md is what the TSDoc of lib/ says. The blocks run
-// in a folder holding the files they open (model.gguf, a GPTQ checkpoint, machine.json).
+// in a folder holding the files they open (model.gguf, tiny-llama.gguf, a GPTQ checkpoint, machine.json).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { exportLinear, quantize, writeGGUF, writeSafetensors, type MachineMeasurement } from 'lowbit';
 import { tmpDir } from './helpers';
+import { writeRandomModel } from '../scripts/random-model';
 
 const root = path.join(__dirname, '..');
 const pages = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -49,6 +50,7 @@ writeGGUF(path.join(run, 'model.gguf'), {
     'output_norm.weight': { type: 'F32', shape: [256], data: new Float32Array(256).fill(1) },
   },
 });
+writeRandomModel(path.join(run, 'tiny-llama.gguf'), { arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 32000, name: 'docs example' });
 const gptq = exportLinear(quantize(w(128, 256), 128, 256, { bits: 4, groupSize: 128, scaleType: 'float16' }), { layout: 'gptq', prefix: 'model.layers.0.mlp.down_proj' });
 fs.mkdirSync(path.join(run, 'gptq-model'));
 writeSafetensors(path.join(run, 'gptq-model', 'model.safetensors'), gptq.tensors);

@@ -52,6 +52,20 @@ void for_row_chunks(ThreadPool* pool, int64_t units, int64_t elems_per_unit,
 
 }  // namespace
 
+void quantize_row_q8_0(const float* x, int64_t n, uint8_t* out) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* p = x + b * 32;
+    uint8_t* blk = out + b * 34;
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(p[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t h = fp32_to_fp16(d);
+    std::memcpy(blk, &h, 2);
+    for (int i = 0; i < 32; ++i) blk[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::round(p[i] * id)));
+  }
+}
+
 int64_t first_non_finite(const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     if (!std::isfinite(x[i])) return i;
@@ -84,25 +98,20 @@ const char* const kKQuantRange =
 
 // ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref, one row.
 void quantize_ggml_row(const float* x, const QuantLayout& L, uint8_t* row) {
+  if (L.format == Format::kQ8_0) {
+    quantize_row_q8_0(x, L.cols, row);
+    return;
+  }
   for (int64_t b = 0; b < L.cols / 32; ++b) {
     const float* p = x + b * 32;
     uint8_t* blk = row + b * L.block_bytes();
-    if (L.format == Format::kQ8_0) {
-      float amax = 0.0f;
-      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(p[i]));
-      const float d = amax / 127.0f;
-      const float id = d != 0.0f ? 1.0f / d : 0.0f;
-      store_fp16(blk, d);
-      for (int i = 0; i < 32; ++i) blk[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::round(p[i] * id)));
-    } else {
-      const float d = signed_max(p, 32) / -8.0f;
-      const float id = d != 0.0f ? 1.0f / d : 0.0f;
-      store_fp16(blk, d);
-      for (int i = 0; i < 16; ++i) {
-        const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(p[i] * id + 8.5f)));
-        const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(p[i + 16] * id + 8.5f)));
-        blk[2 + i] = static_cast<uint8_t>(lo | (hi << 4));
-      }
+    const float d = signed_max(p, 32) / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    store_fp16(blk, d);
+    for (int i = 0; i < 16; ++i) {
+      const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(p[i] * id + 8.5f)));
+      const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(p[i + 16] * id + 8.5f)));
+      blk[2 + i] = static_cast<uint8_t>(lo | (hi << 4));
     }
   }
 }
@@ -276,9 +285,6 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   return nullptr;
 }
 
-namespace {
-
-// out[(r - r0) * cols + c] = scale * value(code) for rows [r0, r1).
 void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
   if (L.super_blocks()) {
@@ -293,8 +299,6 @@ void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
     for (int64_t i = 0; i < n; ++i) o[i] = s * code_value(L, element_code(L, q.data, r, c0 + i), z);
   });
 }
-
-}  // namespace
 
 void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool) {
   const int64_t cols = q.layout.cols;

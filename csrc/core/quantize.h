@@ -24,6 +24,13 @@ const char* quantize_matrix(const float* w, const QuantLayout& layout, uint8_t* 
 // out[r * cols + c] = scale * value(q), float32 (qmatrix.h: scale_at, code_value).
 void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool = nullptr);
 
+// ggml's Q8_0 blocks (34 bytes per 32 values: an fp16 d = amax / 127, then roundf(x / d)) of n values,
+// n a multiple of 32.
+void quantize_row_q8_0(const float* x, int64_t n, uint8_t* out);
+
+// The same for rows [r0, r1) only: out[(r - r0) * cols + c] (an embedding lookup).
+void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out);
+
 struct ErrorStats {
   double relative_error;  // ||w - w^||_F / ||w||_F (0 when w is all zeros)
   double max_abs_error;

@@ -118,8 +118,11 @@ void ThreadPool::worker_loop(uint64_t seen) {
       Work::Scope scope(work);
       run_tasks(tasks, *fn, work);
     }
-    // Sequentially consistent with the caller's caller_waiting_ store and active_ check (Dekker).
-    if (active_.fetch_sub(1) == 1 && caller_waiting_.load()) {
+    // The last worker out tells a caller that may be waiting. Under mu_, not through a flag the caller
+    // sets (a store-then-load handshake on two atomics): qemu's aarch64-on-x86 translation does not keep a
+    // release store before a later acquire load, and a lost wake-up hung the caller there. An uncontended
+    // lock and a notify without waiters cost no system call.
+    if (active_.fetch_sub(1) == 1) {
       std::lock_guard<std::mutex> lock(mu_);
       done_.notify_one();
     }
@@ -159,9 +162,7 @@ void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>&
   run_tasks(tasks, fn, work);
   if (!spin_until(spin_us_.load(std::memory_order_relaxed), [&] { return active_.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lock(mu_);
-    caller_waiting_ = true;
     done_.wait(lock, [&] { return active_.load() == 0; });
-    caller_waiting_ = false;
   }
   std::lock_guard<std::mutex> lock(mu_);
   fn_ = nullptr;

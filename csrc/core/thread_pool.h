@@ -55,7 +55,6 @@ class ThreadPool {
   std::atomic<int> spin_us_{100};
   std::atomic<uint64_t> generation_{0};  // bumped (under mu_) to open a region or to stop
   std::atomic<int> sleepers_{0};         // workers waiting on wake_ (changed under mu_)
-  std::atomic<bool> caller_waiting_{false};
   bool stop_ = false;
   const std::function<void(int64_t)>* fn_ = nullptr;
   Work* work_ = nullptr;

@@ -1,5 +1,6 @@
 #include "mapped_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstdint>
@@ -167,5 +168,35 @@ MappedFile::~MappedFile() {
 }
 
 #endif
+
+void MappedFile::release_except(std::vector<std::pair<size_t, size_t>> keep) {
+  if (!mapped_ || size_ == 0) return;
+#ifdef _WIN32
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  const size_t page = si.dwPageSize;
+#else
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+#endif
+  std::sort(keep.begin(), keep.end());
+  size_t from = 0;  // start of the next gap
+  auto drop = [&](size_t a, size_t b) {
+    a = (a + page - 1) / page * page;
+    b = b / page * page;
+    if (a >= b) return;
+#ifdef _WIN32
+    // On pages that are not locked, VirtualUnlock takes them out of the working set (it then
+    // reports ERROR_NOT_LOCKED, which is the expected outcome here).
+    VirtualUnlock(data_ + a, b - a);
+#else
+    madvise(data_ + a, b - a, MADV_DONTNEED);
+#endif
+  };
+  for (const auto& [off, len] : keep) {
+    if (off > from) drop(from, std::min(off, size_));
+    from = std::max(from, std::min(off + len, size_));
+  }
+  if (from < size_) drop(from, size_);
+}
 
 }  // namespace lowbit::io

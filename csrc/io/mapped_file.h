@@ -10,6 +10,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lowbit::io {
 
@@ -32,6 +34,12 @@ class MappedFile {
   uint8_t* mutable_data() { return data_; }
   size_t size() const { return size_; }
   bool mapped() const { return mapped_; }
+
+  // Drops this process's copies of the mapped pages outside the byte ranges `keep` ([offset, offset +
+  // length) of the file, any order); a kept range's partial pages stay. A page touched again is read
+  // from the file, so this is only for a mapping nothing was written through (a model's own mapping,
+  // once its weights were repacked). Nothing happens for a file read into memory.
+  void release_except(std::vector<std::pair<size_t, size_t>> keep);
 
  private:
   MappedFile() = default;

@@ -44,6 +44,7 @@ void complete(napi_env env, napi_status status, void* data) {
     napi_value outcome;
     bool ok = false;
     if (status == napi_cancelled || c->work->cancelled()) {
+      c->job->aborted();
       outcome = abort_error(e);
     } else if (c->out_of_memory) {
       outcome = Napi::Error::New(e, "not enough memory for this call").Value();

@@ -27,6 +27,9 @@ class AsyncJob {
   // On the JS thread after a successful execute: commits outputs and returns the value to resolve
   // with; a Napi::Error thrown here rejects instead.
   virtual Napi::Value settle(Napi::Env env) = 0;
+  // On the JS thread when the call rejects because it was cancelled, which may be after execute
+  // finished (the cancel came in between): undo what execute changed outside its own results.
+  virtual void aborted() {}
 };
 
 // Queues `job` and returns { promise, cancel(), progress() }: cancel() asks the work to stop (the

@@ -23,25 +23,12 @@
 #include "../core/qbuffers.h"
 #include "../core/quantize.h"
 #include "../core/weights.h"
+#include "check.h"
 
 using namespace lowbit;
+using namespace lowbit::tests;
 
 namespace {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    ++g_checks;                                            \
-    if (!(cond)) {                                         \
-      if (++g_failures <= 30) {                            \
-        std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-        std::fprintf(stderr, __VA_ARGS__);                 \
-        std::fprintf(stderr, "\n");                        \
-      }                                                    \
-    }                                                      \
-  } while (0)
 
 struct Config {
   Format format = Format::kInt;
@@ -685,7 +672,10 @@ int main() {
     std::printf("\n");
     return 0;
   }
-  if (selected(only, "scalar")) test_codecs();
+  if (selected(only, "scalar")) {
+    test_codecs();
+    test_thread_pool();
+  }
   const char* emu = std::getenv("LOWBIT_TEST_EMULATED");
   // LOWBIT_TEST_EMULATED=only: the SIMDe builds alone, every one of them (the native sets ran elsewhere).
   const bool emulated_only = emu && std::string(emu) == "only";

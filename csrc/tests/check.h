@@ -1,0 +1,26 @@
+// The native test program's checks: CHECK counts every check and prints the first 30 failures.
+#pragma once
+
+#include <cstdio>
+
+namespace lowbit::tests {
+
+inline int g_failures = 0;
+inline int g_checks = 0;
+
+// Tests of the runtime beside the kernels (test_runtime.cc).
+void test_thread_pool();
+
+}  // namespace lowbit::tests
+
+#define CHECK(cond, ...)                                            \
+  do {                                                              \
+    ++::lowbit::tests::g_checks;                                    \
+    if (!(cond)) {                                                  \
+      if (++::lowbit::tests::g_failures <= 30) {                    \
+        std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+        std::fprintf(stderr, __VA_ARGS__);                          \
+        std::fprintf(stderr, "\n");                                 \
+      }                                                             \
+    }                                                               \
+  } while (0)

@@ -1,0 +1,348 @@
+/**
+ * Running a model: {@link loadModel} reads a Llama-family decoder (GGUF architectures `llama`, `qwen2`,
+ * `qwen3`) into lowbit's kernels; a {@link Session} holds a KV cache and turns tokens into logits, one
+ * native call per forward pass.
+ */
+import { type AsyncOptions, runAsync, splitAsyncOptions } from '../async';
+import { describe } from '../describe';
+import { openGGUF, type GGUFFile } from '../gguf';
+import { native } from '../native';
+import { ARCHITECTURES, type Architecture, type GGUFModel, readGGUFModel } from './gguf-model';
+
+export { ARCHITECTURES, type Architecture };
+
+/** How a KV cache stores keys and values: fp16 (the default), or ggml's q8_0 (blocks of 32 int8 with an fp16 scale, 8.5 bits). */
+export type KvType = 'f16' | 'q8_0';
+
+export interface LoadModelOptions {
+  /**
+   * Default `true`: map the file. Matrices lowbit repacks are copied out and their pages of the mapping
+   * dropped; the others (K-quants, the embeddings) are read where they lie, so resident memory stays
+   * near the file's size. `false` reads the whole file into memory first.
+   */
+  mmap?: boolean;
+  /**
+   * Default `'int8'`: products with quantized matrices quantize their input to int8 per 32 values (lowbit's
+   * int8-activation contract, docs/matmul.md), the fast path. `'float'` multiplies float inputs by the weights'
+   * exact values (slower; matrices are read where they lie, none repacked): for checking a model's numerics.
+   */
+  activations?: 'int8' | 'float';
+}
+
+/** What a loaded model is. */
+export interface ModelInfo {
+  architecture: Architecture;
+  /** `general.name`, when the file has one. */
+  name: string | null;
+  /** Weights in the file (every tensor's element count). */
+  parameters: number;
+  layers: number;
+  embeddingLength: number;
+  feedForwardLength: number;
+  heads: number;
+  headsKv: number;
+  headSize: number;
+  vocabularySize: number;
+  /** The context length the model was trained for (`<arch>.context_length`). */
+  contextLength: number;
+  /** Whether the output matrix is the token embeddings. */
+  tiedOutput: boolean;
+  /** Bytes of tensors in the file by GGUF type (`{ Q4_0: ..., F32: ... }`). */
+  bytesByType: Record<string, number>;
+  fileSize: number;
+  /** Bytes of weights one generated token reads: every matrix once and one embedding row. */
+  bytesPerToken: number;
+  /** Bytes lowbit holds in repacked copies. */
+  packedBytes: number;
+  /** Bytes of the file it reads in place (mapped). */
+  inPlaceBytes: number;
+  /** The activations its products use ({@link LoadModelOptions.activations}). */
+  activations: 'int8' | 'float';
+}
+
+export interface SessionOptions {
+  /** Positions the KV cache holds: default the model's trained context, at most 4096. */
+  contextLength?: number;
+  /** Default `'f16'`. `'q8_0'` halves the cache (head sizes that are multiples of 32). */
+  kvType?: KvType;
+}
+
+export interface PrefillOptions {
+  /** Return the logits of every position, `[tokens.length, vocabularySize]` row-major (default: the last only). */
+  allLogits?: boolean;
+}
+
+const DEFAULT_CONTEXT = 4096;
+
+/** Tokens as the native side takes them; a TypeError or RangeError naming the bad one. */
+function toTokens(fn: string, tokens: unknown): Int32Array {
+  if (tokens instanceof Int32Array) return tokens;
+  if (!Array.isArray(tokens) && !(ArrayBuffer.isView(tokens) && !(tokens instanceof DataView))) {
+    throw new TypeError(`${fn}: tokens must be an array of token ids or an Int32Array (got ${describe(tokens)})`);
+  }
+  const src = tokens as ArrayLike<number | bigint>;
+  const out = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const t = Number(src[i]);
+    if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) {
+      throw new RangeError(`${fn}: tokens[${i}] must be a non-negative integer token id (got ${String(src[i])})`);
+    }
+    out[i] = t;
+  }
+  return out;
+}
+
+function toToken(fn: string, token: unknown): Int32Array {
+  if (typeof token !== 'number') throw new TypeError(`${fn}: token must be a number (got ${describe(token)})`);
+  return toTokens(fn, [token]);
+}
+
+/** A decoder's weights in lowbit's kernels. Sessions made from it share them. */
+export class Model {
+  readonly info: Readonly<ModelInfo>;
+  #handle: unknown;
+
+  /** @internal Use {@link loadModel} or {@link loadModelAsync}. */
+  constructor(handle: unknown, m: GGUFModel, f: GGUFFile) {
+    this.#handle = handle;
+    const n = native.llmModelInfo(handle);
+    const bytesByType: Record<string, number> = {};
+    let parameters = 0;
+    for (const t of f.tensors) {
+      bytesByType[t.type] = (bytesByType[t.type] ?? 0) + (t.byteLength ?? 0);
+      parameters += t.rows * t.cols;
+    }
+    const s = m.spec;
+    this.info = Object.freeze({
+      architecture: s.arch,
+      name: m.name,
+      parameters,
+      layers: s.layers,
+      embeddingLength: s.embd,
+      feedForwardLength: s.ff,
+      heads: s.heads,
+      headsKv: s.headsKv,
+      headSize: s.headDim,
+      vocabularySize: s.vocab,
+      contextLength: m.trainedContext,
+      tiedOutput: m.tiedOutput,
+      bytesByType: Object.freeze(bytesByType),
+      fileSize: f.fileSize,
+      bytesPerToken: n.bytesPerToken,
+      packedBytes: n.packedBytes,
+      inPlaceBytes: n.inPlaceBytes,
+      activations: s.activations,
+    });
+  }
+
+  get disposed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** A new sequence: its own KV cache, at position 0. */
+  createSession(options?: SessionOptions): Session {
+    const fn = 'createSession';
+    if (this.#handle === null) throw new Error('Model: this model was disposed');
+    let contextLength = Math.min(this.info.contextLength, DEFAULT_CONTEXT);
+    let kvType: KvType = 'f16';
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object (got ${describe(options)})`);
+      for (const k of Object.keys(options)) {
+        if (k !== 'contextLength' && k !== 'kvType') throw new RangeError(`${fn}: unknown option '${k}' (allowed: contextLength, kvType)`);
+      }
+      if (options.contextLength !== undefined) {
+        const c = options.contextLength;
+        if (typeof c !== 'number') throw new TypeError(`${fn}: options.contextLength must be a number (got ${describe(c)})`);
+        if (!Number.isSafeInteger(c) || c < 1) throw new RangeError(`${fn}: options.contextLength must be a positive integer (got ${c})`);
+        contextLength = c;
+      }
+      if (options.kvType !== undefined) {
+        const t = options.kvType as unknown;
+        if (t !== 'f16' && t !== 'q8_0') {
+          const msg = `${fn}: options.kvType must be 'f16' or 'q8_0' (got ${describe(t)})`;
+          throw typeof t === 'string' ? new RangeError(msg) : new TypeError(msg);
+        }
+        kvType = t;
+      }
+    }
+    return new Session(native.llmSession(this.#handle, contextLength, kvType), kvType, this.info.vocabularySize);
+  }
+
+  /**
+   * Frees the model's weights once its sessions are disposed too (each holds them). Idempotent; a later
+   * `createSession` throws.
+   */
+  dispose(): void {
+    if (this.#handle === null) return;
+    native.llmModelDispose(this.#handle);
+    this.#handle = null;
+  }
+
+  /** {@link dispose}, for `using model = loadModel(path)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * One sequence's state: a KV cache and a position. Tokens go in at the position and move it on; the logits
+ * that come back are those of the next token. A session runs one call at a time (an async call in flight
+ * makes the others throw); sessions of one model may run at the same time.
+ */
+export class Session {
+  readonly kvType: KvType;
+  readonly vocabularySize: number;
+  #handle: unknown;
+
+  /** @internal Use {@link Model.createSession}. */
+  constructor(handle: unknown, kvType: KvType, vocab: number) {
+    this.#handle = handle;
+    this.kvType = kvType;
+    this.vocabularySize = vocab;
+  }
+
+  #live(): unknown {
+    if (this.#handle === null) throw new Error('Session: this session was disposed');
+    return this.#handle;
+  }
+
+  /** Tokens processed so far: where the next token goes. */
+  get position(): number {
+    return native.llmSessionState(this.#live()).position;
+  }
+
+  /** Positions the cache holds. */
+  get contextLength(): number {
+    return native.llmSessionState(this.#live()).contextLength;
+  }
+
+  /** Bytes of the KV cache. */
+  get kvBytes(): number {
+    return native.llmSessionState(this.#live()).kvBytes;
+  }
+
+  get disposed(): boolean {
+    return this.#handle === null;
+  }
+
+  /**
+   * Runs `tokens` at the current position in one pass (batched: the prompt) and returns the logits of the
+   * last one (`Float32Array` of `vocabularySize`), or of each with `allLogits`. A token outside the
+   * vocabulary or past the context is a RangeError and changes nothing.
+   */
+  prefill(tokens: ArrayLike<number> | Int32Array, options?: PrefillOptions): Float32Array {
+    return native.llmForward(this.#live(), toTokens('prefill', tokens), allLogits('prefill', options));
+  }
+
+  /** {@link prefill} off the JS thread; `signal` stops it between layers, leaving the position unchanged. */
+  async prefillAsync(tokens: ArrayLike<number> | Int32Array, options?: PrefillOptions & Pick<AsyncOptions, 'signal'>): Promise<Float32Array> {
+    const { rest, signal } = splitAsyncOptions<PrefillOptions>('prefillAsync', options);
+    const t = toTokens('prefillAsync', tokens);
+    const all = allLogits('prefillAsync', rest);
+    const h = this.#live();
+    return runAsync(() => native.llmForwardAsync(h, t, all), signal);
+  }
+
+  /** One token (generation): its logits for the next. */
+  step(token: number): Float32Array {
+    return native.llmForward(this.#live(), toToken('step', token), false);
+  }
+
+  /** {@link step} off the JS thread. */
+  async stepAsync(token: number, options?: Pick<AsyncOptions, 'signal'>): Promise<Float32Array> {
+    const { signal } = splitAsyncOptions('stepAsync', options);
+    const t = toToken('stepAsync', token);
+    const h = this.#live();
+    return runAsync(() => native.llmForwardAsync(h, t, false), signal);
+  }
+
+  /** Back to position 0 (the cache is overwritten by the next tokens). */
+  reset(): void {
+    native.llmSessionRewind(this.#live(), 0);
+  }
+
+  /** Back to an earlier `position`, keeping the tokens before it (a shared prompt prefix, a retry). */
+  rewind(position: number): void {
+    native.llmSessionRewind(this.#live(), position);
+  }
+
+  /** Frees the KV cache (once an async call in flight settles). Idempotent. */
+  dispose(): void {
+    if (this.#handle === null) return;
+    native.llmSessionDispose(this.#handle);
+    this.#handle = null;
+  }
+
+  /** {@link dispose}, for `using session = model.createSession()`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function allLogits(fn: string, options: PrefillOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object (got ${describe(options)})`);
+  for (const k of Object.keys(options)) {
+    if (k !== 'allLogits') throw new RangeError(`${fn}: unknown option '${k}' (allowed: allLogits${fn.endsWith('Async') ? ', signal' : ''})`);
+  }
+  const a = options.allLogits;
+  if (a !== undefined && typeof a !== 'boolean') throw new TypeError(`${fn}: options.allLogits must be a boolean (got ${describe(a)})`);
+  return a === true;
+}
+
+function openModel(fn: string, path: string, options: LoadModelOptions | undefined): { f: GGUFFile; m: GGUFModel } {
+  let activations: 'int8' | 'float' = 'int8';
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`${fn}: path must be a non-empty string (got ${describe(path)})`);
+  let open: { mmap?: boolean } | undefined;
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object (got ${describe(options)})`);
+    for (const k of Object.keys(options)) {
+      if (k !== 'mmap' && k !== 'activations') throw new RangeError(`${fn}: unknown option '${k}' (allowed: mmap, activations${fn.endsWith('Async') ? ', signal, onProgress' : ''})`);
+    }
+    const { activations: a, ...rest } = options;
+    if (a !== undefined) {
+      if (a !== 'int8' && a !== 'float') {
+        const msg = `${fn}: options.activations must be 'int8' or 'float' (got ${describe(a)})`;
+        throw typeof a === 'string' ? new RangeError(msg) : new TypeError(msg);
+      }
+      activations = a;
+    }
+    open = rest;
+  }
+  const f = openGGUF(path, open);
+  try {
+    return { f, m: readGGUFModel(f, fn, activations) };
+  } catch (e) {
+    f.close();
+    throw e;
+  }
+}
+
+/**
+ * Loads a GGUF decoder (`llama`: Llama 2/3, Mistral, TinyLlama; `qwen2`; `qwen3`) for the kernel set in use:
+ * Q4_0 and Q8_0 matrices repacked for the int8 kernels, K-quants read in place, F16/BF16 converted to F32.
+ * A file lowbit cannot run is a LowbitFileError naming the key or tensor (`code` `'UNSUPPORTED'` or
+ * `'BAD_MODEL'`). The file must not be truncated or rewritten while the model uses it (it is mapped: the
+ * process would fault on a page that is gone).
+ */
+export function loadModel(path: string, options?: LoadModelOptions): Model {
+  const { f, m } = openModel('loadModel', path, options);
+  try {
+    return new Model(native.llmModel(m.spec, m.weights, f.nativeHandle), m, f);
+  } finally {
+    f.close();
+  }
+}
+
+/** {@link loadModel} with the repacking off the JS thread, with `signal` and `onProgress` ({@link AsyncOptions}). */
+export async function loadModelAsync(path: string, options?: LoadModelOptions & AsyncOptions): Promise<Model> {
+  const { rest, signal, onProgress } = splitAsyncOptions<LoadModelOptions>('loadModelAsync', options);
+  if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+  const { f, m } = openModel('loadModelAsync', path, rest);
+  try {
+    const handle = await runAsync(() => native.llmModelAsync(m.spec, m.weights, f.nativeHandle), signal, onProgress);
+    return new Model(handle, m, f);
+  } finally {
+    f.close();
+  }
+}
