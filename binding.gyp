@@ -54,7 +54,7 @@
     {
       "target_name": "lowbit_llm",
       "type": "static_library",
-      "sources": ["csrc/llm/ops.cc", "csrc/llm/model.cc"]
+      "sources": ["csrc/llm/ops.cc", "csrc/llm/attention.cc", "csrc/llm/model.cc"]
     },
     {
       "target_name": "lowbit_x86_avx2",

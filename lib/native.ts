@@ -78,7 +78,12 @@ export interface NativeAddon {
   llmModelInfo(model: unknown): { bytesPerToken: number; packedBytes: number; inPlaceBytes: number };
   llmModelDispose(model: unknown): void;
   llmSession(model: unknown, contextLength: number, kvType: string): unknown;
-  llmSessionState(session: unknown): { position: number; contextLength: number; kvBytes: number; busy: boolean };
+  llmSessionState(session: unknown): {
+    position: number;
+    contextLength: number;
+    kvBytes: number;
+    profile: { forwards: number; tokens: number; totalNs: number; matmulNs: number; attentionNs: number };
+  };
   llmSessionRewind(session: unknown, position: number): void;
   llmSessionDispose(session: unknown): void;
   llmForward(session: unknown, tokens: Int32Array, allLogits: boolean): Float32Array;

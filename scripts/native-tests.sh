@@ -27,7 +27,8 @@ common=(-std=c++17 -O2 -g -ffp-contract=off -Wall -Wextra -Wno-unused-parameter 
 core=(csrc/core/quantize.cc csrc/core/kquants.cc csrc/core/matmul_ref.cc csrc/core/gemm_kquant_ref.cc
       csrc/core/matmul.cc csrc/core/matmul_super_blocks.cc csrc/core/activations_i8.cc csrc/core/packed.cc
       csrc/core/thread_pool.cc csrc/core/work.cc csrc/core/cpu_features.cc csrc/core/dispatch.cc
-      csrc/core/linalg.cc csrc/core/hadamard.cc csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc)
+      csrc/core/linalg.cc csrc/core/hadamard.cc csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc
+      csrc/tests/test_conversions.cc)
 bin=$out/test_kernels
 
 # Two compilers at a time: the machine CI runs on has two cores.

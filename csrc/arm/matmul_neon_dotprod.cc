@@ -2,6 +2,7 @@
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
@@ -16,8 +17,9 @@ namespace {
 #include "matmul_neon_impl.inc"
 #include "gemm_packed_neon_impl.inc"
 #include "gemm_kquant_neon_impl.inc"
+#include "convert_neon_impl.inc"
 }  // namespace
 
-extern const KernelTable kTable = {"neon-dotprod", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed, gemm_i8_kquant};
+extern const KernelTable kTable = {"neon-dotprod", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read, true, gemm_i8_packed, gemm_i8_kquant, f16_to_f32, f32_to_f16};
 
 }  // namespace lowbit::neon_dotprod

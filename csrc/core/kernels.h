@@ -166,6 +166,11 @@ struct KQuantArgs {
 using GemmI8KQuantFn = void (*)(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0,
                                 int64_t n1, float* y, int64_t y_stride);
 
+// IEEE binary16 bit patterns to float32 (exact) and float32 to binary16 rounded to nearest even
+// (overflow to infinity), n values: a KV cache's rows. NaNs stay NaNs (payloads may differ by set).
+using F16ToF32Fn = void (*)(const uint16_t* h, float* f, int64_t n);
+using F32ToF16Fn = void (*)(const float* f, uint16_t* h, int64_t n);
+
 // Machine-limit probes for the benchmarks: each runs `iters` iterations of the
 // ISA's best instruction mix and returns the operations it performed.
 using PeakFn = double (*)(int64_t iters);
@@ -188,6 +193,8 @@ struct KernelTable {
   GemmI8PackedFn gemm_i8_packed;
   // K-quant super-blocks with int8 activations; nullptr where the set has none (the scalar one runs).
   GemmI8KQuantFn gemm_i8_kquant;
+  F16ToF32Fn f16_to_f32;
+  F32ToF16Fn f32_to_f16;
 };
 
 }  // namespace lowbit

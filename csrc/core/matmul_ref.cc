@@ -176,7 +176,15 @@ float read(const float* p, int64_t n) {
   return s[0] + s[1] + s[2] + s[3];
 }
 
-const KernelTable kTable = {"scalar", quantize_act, gemm_i8,  gemm_f32,       sgemm,         fwht, fma_peak,
-                            dot_peak, read,         false,    gemm_i8_packed, gemm_i8_kquant};
+void f16_to_f32(const uint16_t* h, float* f, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) f[i] = fp16_to_fp32(h[i]);
+}
+
+void f32_to_f16(const float* f, uint16_t* h, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) h[i] = fp32_to_fp16(f[i]);
+}
+
+const KernelTable kTable = {"scalar", quantize_act, gemm_i8,  gemm_f32,       sgemm,          fwht,       fma_peak,
+                            dot_peak, read,         false,    gemm_i8_packed, gemm_i8_kquant, f16_to_f32, f32_to_f16};
 
 }  // namespace lowbit::ref

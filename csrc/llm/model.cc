@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -9,6 +10,24 @@
 #include "../core/work.h"
 
 namespace lowbit::llm {
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Adds the time from construction to destruction to *sum.
+class Timed {
+ public:
+  explicit Timed(int64_t* sum) : sum_(sum), t0_(now_ns()) {}
+  ~Timed() { *sum_ += now_ns() - t0_; }
+
+ private:
+  int64_t* sum_;
+  int64_t t0_;
+};
+
+}  // namespace
 
 Linear Linear::prepared(std::shared_ptr<const Prepared> p) {
   Linear l;
@@ -125,6 +144,7 @@ Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx, KvType kv)
   v_new_.resize(k_new_.size());
   g_.resize(static_cast<size_t>(kChunk * c.n_ff));
   u_.resize(g_.size());
+  attn_scratch_.resize(static_cast<size_t>(attention_scratch(c.n_head_kv, c.head_dim, n_ctx_)));
 }
 
 uint8_t* Session::k_row(int64_t layer, int64_t kv_head, int64_t pos) {
@@ -141,6 +161,8 @@ bool Session::forward(const KernelTable& kt, ThreadPool& pool, const int32_t* to
                       float* logits) {
   const int64_t start = pos_;
   const int64_t vocab = model_->config.n_vocab;
+  Timed timed(&profile_.total_ns);
+  ++profile_.forwards;
   for (int64_t done = 0; done < n; done += kChunk) {
     const int64_t b = std::min(kChunk, n - done);
     const bool last = done + b == n;
@@ -152,6 +174,7 @@ bool Session::forward(const KernelTable& kt, ThreadPool& pool, const int32_t* to
       return false;
     }
     pos_ += b;
+    profile_.tokens += b;
   }
   return true;
 }
@@ -160,7 +183,7 @@ void Session::run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* 
                         float* logits) {
   const Model& m = *model_;
   const Config& c = m.config;
-  const int64_t d = c.n_embd, hd = c.head_dim, nh = c.n_head, nkv = c.n_head_kv, group = nh / nkv;
+  const int64_t d = c.n_embd, hd = c.head_dim, nh = c.n_head, nkv = c.n_head_kv;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   float* x = x_.data();
   float* h = h_.data();
@@ -169,9 +192,12 @@ void Session::run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* 
     if (work::cancelled()) return;
     const Layer& L = m.layers[l];
     for (int64_t i = 0; i < b; ++i) rms_norm(x + i * d, L.attn_norm.data(), d, c.rms_eps, h + i * d);
-    L.wq.apply(kt, h, b, q_.data(), pool);
-    L.wk.apply(kt, h, b, k_new_.data(), pool);
-    L.wv.apply(kt, h, b, v_new_.data(), pool);
+    {
+      Timed t(&profile_.matmul_ns);
+      L.wq.apply(kt, h, b, q_.data(), pool);
+      L.wk.apply(kt, h, b, k_new_.data(), pool);
+      L.wv.apply(kt, h, b, v_new_.data(), pool);
+    }
     for (int64_t i = 0; i < b; ++i) {
       float* q = q_.data() + i * nh * hd;
       float* k = k_new_.data() + i * nkv * hd;
@@ -188,32 +214,37 @@ void Session::run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* 
       apply_rope(m.rope, q, nh, hd, pos_ + i);
       apply_rope(m.rope, k, nkv, hd, pos_ + i);
       for (int64_t hh = 0; hh < nkv; ++hh) {
-        kv_store(kv_, k + hh * hd, hd, k_row(l, hh, pos_ + i));
-        kv_store(kv_, v + hh * hd, hd, v_row(l, hh, pos_ + i));
+        kv_store(kt, kv_, k + hh * hd, hd, k_row(l, hh, pos_ + i));
+        kv_store(kt, kv_, v + hh * hd, hd, v_row(l, hh, pos_ + i));
       }
     }
-    // Each (token, head) attends over the positions up to its own; fixed tasks, so results do not
-    // depend on the thread count.
-    pool.parallel_for(b * nh, [&](int64_t t) {
-      const int64_t i = t / nh, hh = t % nh, kvh = hh / group;
-      thread_local std::vector<float> scratch;
-      const int64_t len = pos_ + i + 1;
-      if (static_cast<int64_t>(scratch.size()) < len + 2 * hd) scratch.resize(static_cast<size_t>(len + 2 * hd));
-      attend(q_.data() + (i * nh + hh) * hd, k_row(l, kvh, 0), v_row(l, kvh, 0), kv_, len, hd, scale,
-             att_.data() + (i * nh + hh) * hd, scratch.data());
-    });
-    L.wo.apply(kt, att_.data(), b, y_.data(), pool);
+    const KvLayer kv{k_row(l, 0, 0), v_row(l, 0, 0), n_ctx_ * row_bytes_, row_bytes_, kv_};
+    {
+      Timed t(&profile_.attention_ns);
+      attention(kt, pool, q_.data(), b, pos_, nh, nkv, hd, scale, kv, attn_scratch_.data(), att_.data());
+    }
+    {
+      Timed t(&profile_.matmul_ns);
+      L.wo.apply(kt, att_.data(), b, y_.data(), pool);
+    }
     for (int64_t j = 0; j < b * d; ++j) x[j] += y_[j];
     for (int64_t i = 0; i < b; ++i) rms_norm(x + i * d, L.ffn_norm.data(), d, c.rms_eps, h + i * d);
-    L.gate.apply(kt, h, b, g_.data(), pool);
-    L.up.apply(kt, h, b, u_.data(), pool);
+    {
+      Timed t(&profile_.matmul_ns);
+      L.gate.apply(kt, h, b, g_.data(), pool);
+      L.up.apply(kt, h, b, u_.data(), pool);
+    }
     silu_mul(g_.data(), u_.data(), b * c.n_ff);
-    L.down.apply(kt, g_.data(), b, y_.data(), pool);
+    {
+      Timed t(&profile_.matmul_ns);
+      L.down.apply(kt, g_.data(), b, y_.data(), pool);
+    }
     for (int64_t j = 0; j < b * d; ++j) x[j] += y_[j];
   }
   if (!logits) return;
   const int64_t first = all_logits ? 0 : b - 1, rows = b - first;
   for (int64_t i = first; i < b; ++i) rms_norm(x + i * d, m.output_norm.data(), d, c.rms_eps, h + (i - first) * d);
+  Timed t(&profile_.matmul_ns);
   m.output.apply(kt, h, rows, logits, pool);
 }
 

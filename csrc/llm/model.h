@@ -13,6 +13,7 @@
 #include "../core/matmul.h"
 #include "../core/prepared.h"
 #include "../core/thread_pool.h"
+#include "attention.h"
 #include "ops.h"
 
 namespace lowbit::llm {
@@ -121,6 +122,14 @@ struct Model {
   std::vector<Range> in_place() const;
 };
 
+// Where a session's forward passes spent their time, summed since the session was made (steady
+// clock, nanoseconds): the weight products, attention, and the rest of the passes (norms, rotary
+// embeddings, cache stores, SwiGLU, residuals, embedding rows).
+struct Profile {
+  int64_t forwards = 0, tokens = 0;
+  int64_t total_ns = 0, matmul_ns = 0, attention_ns = 0;
+};
+
 // A sequence's state: its KV cache and position, and the scratch of a forward pass.
 class Session {
  public:
@@ -133,6 +142,7 @@ class Session {
   // Bytes the KV cache holds.
   int64_t kv_bytes() const { return static_cast<int64_t>(k_.size() + v_.size()); }
   void reset() { pos_ = 0; }
+  const Profile& profile() const { return profile_; }
   // Back to an earlier position (the cache beyond it is overwritten by the next tokens).
   void rewind(int64_t pos) { pos_ = pos; }
 
@@ -155,6 +165,8 @@ class Session {
   int64_t pos_ = 0;
   std::vector<uint8_t> k_, v_;  // [layer][kv_head][position] rows
   std::vector<float> x_, h_, q_, k_new_, v_new_, att_, g_, u_, y_;
+  std::vector<float> attn_scratch_;  // attention()'s fp32 keys and values of one layer
+  Profile profile_;
 };
 
 // Tokens of a forward pass processed together (the scratch is sized for this many).

@@ -47,14 +47,11 @@ int64_t kv_row_bytes(KvType t, int64_t head_dim) {
   return t == KvType::kF16 ? head_dim * 2 : head_dim / 32 * 34;
 }
 
-void kv_store(KvType t, const float* x, int64_t head_dim, uint8_t* row) {
+void kv_store(const KernelTable& kt, KvType t, const float* x, int64_t head_dim, uint8_t* row) {
   if (t == KvType::kQ8_0) {
     quantize_row_q8_0(x, head_dim, row);
-    return;
-  }
-  for (int64_t i = 0; i < head_dim; ++i) {
-    const uint16_t h = fp32_to_fp16(x[i]);
-    std::memcpy(row + 2 * i, &h, 2);
+  } else {
+    kt.f32_to_f16(x, reinterpret_cast<uint16_t*>(row), head_dim);
   }
 }
 
@@ -76,31 +73,6 @@ void kv_load(KvType t, const uint8_t* row, int64_t head_dim, float* x) {
   }
 }
 
-void attend(const float* q, const uint8_t* k, const uint8_t* v, KvType t, int64_t n, int64_t head_dim, float scale,
-            float* out, float* scratch) {
-  const int64_t rb = kv_row_bytes(t, head_dim);
-  float* s = scratch;
-  float* row = scratch + n;
-  float max = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) {
-    kv_load(t, k + j * rb, head_dim, row);
-    float d = 0.0f;
-    for (int64_t i = 0; i < head_dim; ++i) d += q[i] * row[i];
-    s[j] = d * scale;
-    max = std::max(max, s[j]);
-  }
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = std::exp(s[j] - max);
-    sum += s[j];
-  }
-  std::fill(out, out + head_dim, 0.0f);
-  for (int64_t j = 0; j < n; ++j) {
-    kv_load(t, v + j * rb, head_dim, row);
-    const float p = s[j] / sum;
-    for (int64_t i = 0; i < head_dim; ++i) out[i] += p * row[i];
-  }
-}
 
 void silu_mul(float* g, const float* u, int64_t n) {
   for (int64_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];

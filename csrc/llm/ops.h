@@ -1,10 +1,12 @@
-// The decoder's operations besides the matrix products: RMSNorm, rotary embeddings, causal attention over
-// a KV cache, SwiGLU. Scalar C++ in fp32 with fp64 where a sum runs over a whole vector (the norm); each
+// The decoder's operations besides the matrix products and attention (attention.h): RMSNorm, rotary
+// embeddings, the KV cache's rows, SwiGLU. Scalar C++ in fp32 with fp64 where a sum runs over a whole vector (the norm); each
 // is a small fraction of a token's time next to the weight matrices (attention grows with the context).
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+#include "../core/kernels.h"
 
 namespace lowbit::llm {
 
@@ -27,14 +29,10 @@ void apply_rope(const Rope& r, float* v, int64_t heads, int64_t head_dim, int64_
 enum class KvType : uint8_t { kF16, kQ8_0 };
 
 int64_t kv_row_bytes(KvType t, int64_t head_dim);
-void kv_store(KvType t, const float* x, int64_t head_dim, uint8_t* row);
+// Stores a row (fp16 through the kernel set's conversion) / loads a q8_0 row (fp16 rows load with
+// kt.f16_to_f32 directly).
+void kv_store(const KernelTable& kt, KvType t, const float* x, int64_t head_dim, uint8_t* row);
 void kv_load(KvType t, const uint8_t* row, int64_t head_dim, float* x);
-
-// One query vector of head_dim against keys and values rows [0, n) (each kv_row_bytes apart):
-// out = softmax(q . k_j * scale) . v, with the maximum subtracted before exp (stable), fp32 sums in j's
-// order. `scratch` holds n + 2 * head_dim floats.
-void attend(const float* q, const uint8_t* k, const uint8_t* v, KvType t, int64_t n, int64_t head_dim, float scale,
-            float* out, float* scratch);
 
 // g = silu(g) * u over n values (SwiGLU after its two projections).
 void silu_mul(float* g, const float* u, int64_t n);

@@ -355,15 +355,23 @@ Napi::Value LlmSession(const Napi::CallbackInfo& info) {
   return account(env, ext, s->kv_bytes(), &h->accounted);
 }
 
-// llmSessionState(session) -> { position, contextLength, kvBytes, busy }
+// llmSessionState(session) -> { position, contextLength, kvBytes, profile }: not while an async call runs
+// (the forward pass moves the position and the profile on another thread).
 Napi::Value LlmSessionState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  SessionHandle& h = session_handle(info[0], "llmSessionState", false);
+  SessionHandle& h = session_handle(info[0], "llmSessionState", true);
   Napi::Object o = Napi::Object::New(env);
   o.Set("position", Napi::Number::New(env, static_cast<double>(h.session->position())));
   o.Set("contextLength", Napi::Number::New(env, static_cast<double>(h.session->context())));
   o.Set("kvBytes", Napi::Number::New(env, static_cast<double>(h.session->kv_bytes())));
-  o.Set("busy", Napi::Boolean::New(env, h.busy));
+  const llm::Profile& p = h.session->profile();
+  Napi::Object prof = Napi::Object::New(env);
+  prof.Set("forwards", Napi::Number::New(env, static_cast<double>(p.forwards)));
+  prof.Set("tokens", Napi::Number::New(env, static_cast<double>(p.tokens)));
+  prof.Set("totalNs", Napi::Number::New(env, static_cast<double>(p.total_ns)));
+  prof.Set("matmulNs", Napi::Number::New(env, static_cast<double>(p.matmul_ns)));
+  prof.Set("attentionNs", Napi::Number::New(env, static_cast<double>(p.attention_ns)));
+  o.Set("profile", prof);
   return o;
 }
 

@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "../core/kernels.h"
+
 namespace lowbit::tests {
 
 inline int g_failures = 0;
@@ -10,6 +12,8 @@ inline int g_checks = 0;
 
 // Tests of the runtime beside the kernels (test_runtime.cc).
 void test_thread_pool();
+// A kernel set's fp16 <-> fp32 conversions (test_conversions.cc).
+void test_f16_conversions(const KernelTable& kt);
 
 }  // namespace lowbit::tests
 

@@ -511,6 +511,7 @@ void test_table(const KernelTable& kt) {
   test_sgemm(kt, rng);
   test_fp8_special_codes(kt);
   test_fwht(kt, rng);
+  test_f16_conversions(kt);
   test_linalg(kt, rng);
   const int64_t ms[] = {1, 2, 3, 7, 8, 33, 128};
   int variant = 0;
@@ -672,10 +673,9 @@ int main() {
     std::printf("\n");
     return 0;
   }
-  if (selected(only, "scalar")) {
-    test_codecs();
-    test_thread_pool();
-  }
+  if (selected(only, "scalar")) test_codecs();
+  // Whatever sets were selected: the pool is what every run (and every emulator) exercises.
+  test_thread_pool();
   const char* emu = std::getenv("LOWBIT_TEST_EMULATED");
   // LOWBIT_TEST_EMULATED=only: the SIMDe builds alone, every one of them (the native sets ran elsewhere).
   const bool emulated_only = emu && std::string(emu) == "only";

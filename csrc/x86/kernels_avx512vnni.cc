@@ -23,8 +23,9 @@ namespace lowbit::LOWBIT_NS {
 #include "gemm_packed_impl.inc"
 #include "gemm_kquant_impl.inc"
 #include "probes_impl.inc"
+#include "convert_impl.inc"
 
 extern const KernelTable kTable = {"avx512vnni", quantize_act, gemm_i8, gemm_f32, sgemm, fwht, fma_peak, dot_peak, read,
-                                   true, gemm_i8_packed, gemm_i8_kquant};
+                                   true, gemm_i8_packed, gemm_i8_kquant, f16_to_f32, f32_to_f16};
 
 }  // namespace lowbit::LOWBIT_NS

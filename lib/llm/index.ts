@@ -67,6 +67,21 @@ export interface SessionOptions {
   kvType?: KvType;
 }
 
+/** {@link Session.profile}: sums over the session's forward passes. */
+export interface SessionProfile {
+  /** Native forward calls (`prefill`, `step` and their async variants). */
+  forwards: number;
+  /** Tokens they ran. */
+  tokens: number;
+  seconds: number;
+  /** In the weight products. */
+  matmulSeconds: number;
+  /** In attention over the cache. */
+  attentionSeconds: number;
+  /** The rest: norms, rotary embeddings, cache stores, SwiGLU, residuals, embedding rows. */
+  otherSeconds: number;
+}
+
 export interface PrefillOptions {
   /** Return the logits of every position, `[tokens.length, vocabularySize]` row-major (default: the last only). */
   allLogits?: boolean;
@@ -192,6 +207,10 @@ export class Model {
 export class Session {
   readonly kvType: KvType;
   readonly vocabularySize: number;
+  /** Positions the cache holds. */
+  readonly contextLength: number;
+  /** Bytes of the KV cache. */
+  readonly kvBytes: number;
   #handle: unknown;
 
   /** @internal Use {@link Model.createSession}. */
@@ -199,6 +218,9 @@ export class Session {
     this.#handle = handle;
     this.kvType = kvType;
     this.vocabularySize = vocab;
+    const s = native.llmSessionState(handle);
+    this.contextLength = s.contextLength;
+    this.kvBytes = s.kvBytes;
   }
 
   #live(): unknown {
@@ -206,19 +228,28 @@ export class Session {
     return this.#handle;
   }
 
-  /** Tokens processed so far: where the next token goes. */
+  /** Tokens processed so far: where the next token goes. Not readable while an async call runs (it moves). */
   get position(): number {
     return native.llmSessionState(this.#live()).position;
   }
 
-  /** Positions the cache holds. */
-  get contextLength(): number {
-    return native.llmSessionState(this.#live()).contextLength;
-  }
-
-  /** Bytes of the KV cache. */
-  get kvBytes(): number {
-    return native.llmSessionState(this.#live()).kvBytes;
+  /**
+   * Where this session's forward passes spent their time since it was made (not while an async call runs):
+   * the weight products, attention, and the rest of the passes (norms, rotary embeddings, the cache's
+   * stores, SwiGLU, residuals), in seconds of the native call. What a caller measures beyond `seconds` is
+   * the call's own cost (N-API, argument checks, the logits' array).
+   */
+  get profile(): SessionProfile {
+    const p = native.llmSessionState(this.#live()).profile;
+    const s = (ns: number) => ns / 1e9;
+    return {
+      forwards: p.forwards,
+      tokens: p.tokens,
+      seconds: s(p.totalNs),
+      matmulSeconds: s(p.matmulNs),
+      attentionSeconds: s(p.attentionNs),
+      otherSeconds: s(p.totalNs - p.matmulNs - p.attentionNs),
+    };
   }
 
   get disposed(): boolean {
