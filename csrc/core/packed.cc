@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "activations_i8.h"
 #include "matmul.h"
@@ -126,24 +127,50 @@ void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work
 
 void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
                    ThreadPool& pool) {
-  const int64_t k = w.k, n = w.n;
+  const PackedArgs* ws[] = {&w};
+  float* ys[] = {y};
+  matmul_packed_multi(kernels, ws, ys, 1, x, m, pool);
+}
+
+void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* ws, float* const* ys, int count,
+                         const float* x, int64_t m, ThreadPool& pool) {
+  const int64_t k = ws[0]->k;
+  const bool half = ws[0]->group == 16;
   const GemmI8PackedFn gemm = kernels.gemm_i8_packed ? kernels.gemm_i8_packed : ref::gemm_i8_packed;
-  const ActivationsI8 a = quantize_activations(kernels, x, m, k, w.group == 16, pool);
+  const ActivationsI8 a = quantize_activations(kernels, x, m, k, half, pool);
   // Chunks never depend on the thread count, and each output runs the same instruction
   // sequence wherever it falls, so results are bit-identical for any number of threads.
   // About 64 KiB of weights per chunk: enough to amortise a task, small enough to balance;
   // and at least two tiles, which the x86 kernels stream side by side for the rows of x left
   // over from their row tiles (all of a GEMV; NEON takes its tiles one at a time): with one
   // stream per core a 16384x8192 int4 g32 GEMV on Zen 5 ran at 65-75% of the read probe's
-  // bandwidth on 2 threads, with two at the probe's pace.
-  const int64_t tiles = (n + kPackRows - 1) / kPackRows;
-  const int64_t tiles_per_task = std::max<int64_t>(2, (64 << 10) / w.tile_bytes);
+  // bandwidth on 2 threads, with two at the probe's pace. The matrices' chunks form one grid.
+  struct Part {
+    const PackedArgs* w;
+    float* y;
+    int64_t tiles, tiles_per_task, first;  // first: the part's first chunk in the grid
+  };
+  std::vector<Part> parts;
+  int64_t chunks = 0, macs = 0;
+  for (int i = 0; i < count; ++i) {
+    const PackedArgs& w = *ws[i];
+    const int64_t tiles = (w.n + kPackRows - 1) / kPackRows;
+    const int64_t per = std::max<int64_t>(2, (64 << 10) / w.tile_bytes);
+    parts.push_back({&w, ys[i], tiles, per, chunks});
+    chunks += (tiles + per - 1) / per;
+    macs += m * w.n * k;
+  }
   const int64_t rows_per_gemm = 64;
-  const int64_t nt = (tiles + tiles_per_task - 1) / tiles_per_task, mt = (m + rows_per_gemm - 1) / rows_per_gemm;
-  run_grid(pool, mt, nt, m * n * k, [&](int64_t mi, int64_t ti) {
+  const int64_t mt = (m + rows_per_gemm - 1) / rows_per_gemm;
+  run_grid(pool, mt, chunks, macs, [&](int64_t mi, int64_t c) {
+    const Part* p = &parts[0];
+    for (const Part& q : parts) {
+      if (q.first <= c) p = &q;
+    }
+    const int64_t ti = c - p->first, n = p->w->n;
     const int64_t i0 = mi * rows_per_gemm, i1 = std::min(m, i0 + rows_per_gemm);
-    gemm(w, a.rows(i0), a.half_sums(i0), i1 - i0, ti * tiles_per_task,
-         std::min(tiles, (ti + 1) * tiles_per_task), y + i0 * n, n);
+    gemm(*p->w, a.rows(i0), a.half_sums(i0), i1 - i0, ti * p->tiles_per_task,
+         std::min(p->tiles, (ti + 1) * p->tiles_per_task), p->y + i0 * n, n);
   });
 }
 

@@ -34,4 +34,10 @@ void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work
 void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
                    ThreadPool& pool);
 
+// Several packed matrices multiplying one x (the same k, and all or none with group 16): y_i = x * W_i^T
+// with x quantized once and one parallel region over all their chunks (a layer's q, k and v products;
+// gate and up). Each output gets the bits matmul_packed gives it.
+void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* w, float* const* y, int count,
+                         const float* x, int64_t m, ThreadPool& pool);
+
 }  // namespace lowbit

@@ -28,6 +28,8 @@ class Prepared {
   const QuantLayout& layout() const { return layout_; }
   Activations activations() const { return act_; }
   bool packed() const { return packed_; }
+  // The packed tiles' description, or null for a plain copy.
+  const PackedArgs* packed_args() const { return packed_ ? &packed_args_ : nullptr; }
   // Bytes the addon holds for it.
   int64_t bytes() const { return bytes_; }
   // Why the plain layout was kept (empty when packed).

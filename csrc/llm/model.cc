@@ -94,6 +94,26 @@ void Rows::in_place(std::vector<Range>& out) const {
   else out.push_back({floats_, static_cast<size_t>(rows_ * cols_ * 4)});
 }
 
+void Linear::apply_all(const KernelTable& kt, std::initializer_list<std::pair<const Linear*, float*>> products,
+                       const float* x, int64_t m, ThreadPool& pool) {
+  std::vector<const PackedArgs*> ws;
+  std::vector<float*> ys;
+  for (const auto& [l, y] : products) {
+    const PackedArgs* p = l->prepared_ ? l->prepared_->packed_args() : nullptr;
+    if (!p || p->k != products.begin()->first->cols_ || (p->group == 16) != (ws.empty() ? p->group == 16 : ws[0]->group == 16)) {
+      ws.clear();
+      break;
+    }
+    ws.push_back(p);
+    ys.push_back(y);
+  }
+  if (!ws.empty() && kt.gemm_i8_packed) {
+    matmul_packed_multi(kt, ws.data(), ys.data(), static_cast<int>(ws.size()), x, m, pool);
+    return;
+  }
+  for (const auto& [l, y] : products) l->apply(kt, x, m, y, pool);
+}
+
 void Rows::row(int64_t r, float* out) const {
   if (quantized_) {
     dequantize_rows(view_, r, r + 1, out);
@@ -194,9 +214,7 @@ void Session::run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* 
     for (int64_t i = 0; i < b; ++i) rms_norm(x + i * d, L.attn_norm.data(), d, c.rms_eps, h + i * d);
     {
       Timed t(&profile_.matmul_ns);
-      L.wq.apply(kt, h, b, q_.data(), pool);
-      L.wk.apply(kt, h, b, k_new_.data(), pool);
-      L.wv.apply(kt, h, b, v_new_.data(), pool);
+      Linear::apply_all(kt, {{&L.wq, q_.data()}, {&L.wk, k_new_.data()}, {&L.wv, v_new_.data()}}, h, b, pool);
     }
     for (int64_t i = 0; i < b; ++i) {
       float* q = q_.data() + i * nh * hd;
@@ -231,8 +249,7 @@ void Session::run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* 
     for (int64_t i = 0; i < b; ++i) rms_norm(x + i * d, L.ffn_norm.data(), d, c.rms_eps, h + i * d);
     {
       Timed t(&profile_.matmul_ns);
-      L.gate.apply(kt, h, b, g_.data(), pool);
-      L.up.apply(kt, h, b, u_.data(), pool);
+      Linear::apply_all(kt, {{&L.gate, g_.data()}, {&L.up, u_.data()}}, h, b, pool);
     }
     silu_mul(g_.data(), u_.data(), b * c.n_ff);
     {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +58,10 @@ class Linear {
   void in_place(std::vector<Range>& out) const;
   // y [m, rows] = x [m, cols] * W^T.
   void apply(const KernelTable& kt, const float* x, int64_t m, float* y, ThreadPool& pool) const;
+  // Several products of the same x (q, k and v; gate and up): one parallel region over all of them
+  // when they are packed alike, else one after another. The outputs' bits are apply()'s either way.
+  static void apply_all(const KernelTable& kt, std::initializer_list<std::pair<const Linear*, float*>> products,
+                        const float* x, int64_t m, ThreadPool& pool);
 
  private:
   std::shared_ptr<const Prepared> prepared_;
