@@ -1,6 +1,7 @@
 // @ts-check
 // `npm run bench [-- suite...]`: quantize, limits, gemv, gemm (default: all), printed as Markdown tables;
-// `npm run bench -- peers` compares with onnxruntime-node (bench/peers).
+// `npm run bench -- peers` compares with onnxruntime-node (bench/peers), `npm run bench -- llm` runs models
+// beside llama.cpp (bench/llm).
 'use strict';
 const os = require('node:os');
 const lowbit = require('lowbit');
@@ -13,3 +14,5 @@ if (process.argv.length <= 2 || ['limits', 'gemv', 'gemm'].some((s) => process.a
 // Not part of the default run: it installs onnxruntime-node on first use and takes minutes.
 // `npm run bench -- peers [filter...]`: only cases whose id contains a filter (e.g. gemv, 'g128').
 if (process.argv[2] === 'peers') require('./peers').run(process.argv.slice(3));
+// `npm run bench -- llm [file.gguf...]`: whole models beside llama.cpp (bench/llm); installs node-llama-cpp on first use.
+if (process.argv[2] === 'llm') require('./llm').run(process.argv.slice(3));

@@ -23,7 +23,8 @@ commands:
   measure   time lowbit's GEMV per format on this machine and save it for plans
   plan      size a deployment: bytes, devices and nodes per replica, decode rate, fleet
   inspect   what a GGUF or safetensors model file holds: tensors, parameters, bytes per storage type
-  bench     run the repository's benchmark tables (a source checkout)
+  bench     a model file's tokens/s beside the read roofline (lowbit bench MODEL.gguf), or the
+            repository's benchmark tables (a source checkout)
 
 lowbit <command> --help for its options; lowbit --version`,
   info: `usage: lowbit info [--threads N] [--json]
@@ -69,10 +70,19 @@ The textbook's exercise: lowbit plan --params 70e9 --devices-per-node 4 --device
 Opens a GGUF or safetensors file (memory-mapped; no tensor data is read) and prints its tensors grouped by
 storage type (GGUF tensor types; safetensors dtypes, with GPTQ, AWQ and bitsandbytes layers counted as
 layers): tensors, parameters, bytes, bits per weight and whether lowbit multiplies them as they are.`,
-  bench: `usage: lowbit bench [suite...]
+  bench: `usage: lowbit bench MODEL.gguf [--threads LIST] [--pp N] [--tg N] [--repetitions N] [--json]
+       lowbit bench [suite...]
 
-Runs the benchmark suites of a source checkout (quantize, limits, gemv, gemm, peers); they are not part
-of the installed package. Same as 'npm run bench -- [suite...]'.`,
+With a GGUF model file (llama, qwen2, qwen3): prompt processing (ppN: a prompt of N tokens in one pass,
+default 512) and generation (tgN: N tokens one at a time, default 128) in tokens/s, from an empty context,
+medians of the runs (default 3), at each thread count (default 1 and every core), like llama-bench; beside
+the bytes of weights a token reads, the read probe at the same thread count and the fraction of that
+roofline generation reaches; and a token's milliseconds in the weight products, attention, the rest of
+the forward pass and the call around it.
+  --threads LIST   comma-separated thread counts
+
+Without a file: the benchmark suites of a source checkout (quantize, limits, gemv, gemm, peers, llm);
+they are not part of the installed package. Same as 'npm run bench -- [suite...]'.`,
 };
 
 // Counts take decimal suffixes (70B parameters, 8K tokens); byte sizes decimal or binary units (40GB, 40GiB),
@@ -367,9 +377,54 @@ function inspect(args: string[]): void {
 
 function bench(args: string[]): number {
   if (args.includes('--help') || args.includes('-h')) return void console.log(HELP.bench), 0;
+  if (args.length > 0 && (args[0].toLowerCase().endsWith('.gguf') || (fs.existsSync(args[0]) && fs.statSync(args[0]).isFile()))) {
+    benchFile(args[0], args.slice(1));
+    return 0;
+  }
   const script = path.join(__dirname, '..', 'bench', 'index.js');
   if (!fs.existsSync(script)) throw new UsageError('bench: the benchmark suites are in the source repository (bench/), not in the installed package');
   return spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' }).status ?? 1;
+}
+
+function benchFile(file: string, args: string[]): void {
+  const { values: v } = parse(args, {
+    threads: { type: 'string' }, pp: { type: 'string' }, tg: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' },
+  });
+  const int = (flag: string, s: string | undefined, min: number): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = quantity(flag, s, 'count');
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag}: '${s}' is not an integer >= ${min}`);
+    return n;
+  };
+  const threadList = v.threads === undefined ? undefined : String(v.threads).split(',').map((t) => {
+    const n = int('threads', t, 1)!;
+    if (n > 1024) throw new UsageError(`--threads: '${t}' is not an integer from 1 to 1024`);
+    return n;
+  });
+  const options = { threads: threadList, pp: int('pp', v.pp as string | undefined, 0), tg: int('tg', v.tg as string | undefined, 0), repetitions: int('repetitions', v.repetitions as string | undefined, 1) };
+  // Loaded here, not at the top: the other commands need no model runner.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { benchModel } = require('./llm/bench') as typeof import('./llm/bench');
+  let report;
+  try {
+    report = benchModel(file, { ...options, onProgress: v.json ? undefined : (step) => progress(step) });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.name === 'LowbitFileError' || e instanceof RangeError || e instanceof TypeError) throw new UsageError(`bench: ${err.message}`);
+    throw e;
+  }
+  if (v.json) return void console.log(JSON.stringify(report, null, 2));
+  const types = Object.entries(report.bytesByType).sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${gb(b)} GB`).join(', ');
+  console.log(`${report.path}: ${report.architecture}, ${(report.parameters / 1e9).toFixed(2)}B parameters, ${gb(report.fileSize)} GB (${types})`);
+  console.log(`${report.cpu}, kernels ${report.isa}, ${report.date.slice(0, 10)}; ${gb(report.results[0]?.bytesPerToken ?? 0)} GB of weights read per token`);
+  console.log(table(
+    ['test', 'threads', 'tokens/s', 'read probe GB/s', 'roofline tokens/s', 'of roofline', 'ms/token: products', 'attention', 'rest of pass', 'call'],
+    report.results.map((r) => [
+      `${r.test}${r.tokens}`, String(r.threads), r.tokensPerSecond.toFixed(1), gb(r.readBandwidth),
+      r.rooflineTokensPerSecond?.toFixed(1) ?? '', r.rooflineFraction !== undefined ? `${(r.rooflineFraction * 100).toFixed(0)}%` : '',
+      r.msPerToken.matmul.toFixed(2), r.msPerToken.attention.toFixed(2), r.msPerToken.other.toFixed(2), r.msPerToken.call.toFixed(3),
+    ]),
+  ));
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -377,3 +377,5 @@ export async function loadModelAsync(path: string, options?: LoadModelOptions & 
     f.close();
   }
 }
+
+export { benchModel, type BenchModelOptions, type BenchModelReport, type BenchModelResult } from './bench';
