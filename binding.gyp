@@ -32,6 +32,8 @@
         "csrc/core/activations_i8.cc",
         "csrc/core/kquants.cc",
         "csrc/core/gemm_kquant_ref.cc",
+        "csrc/core/gemm_packed_kquant_ref.cc",
+        "csrc/core/packed_kquant.cc",
         "csrc/core/packed.cc",
         "csrc/core/prepared.cc",
         "csrc/core/thread_pool.cc",

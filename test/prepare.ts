@@ -31,6 +31,9 @@ t.test('layout: packed for int8-activation formats, plain otherwise', async (t) 
     ['nvfp4', quantize(w, rows, cols, { format: 'nvfp4' })],
     ['bnb_fp4', quantize(w, rows, cols, { format: 'bnb_fp4' })],
   ];
+  // The K-quants' tiles need 256 columns (a super-block).
+  const kw = randn(rows * 512, 5);
+  for (const format of ['q4_k', 'q5_k', 'q6_k'] as const) packed.push([format, quantize(kw, rows, 512, { format })]);
   for (const [name, q] of packed) {
     const p = prepare(q);
     t.equal(p.layout, 'packed', name);

@@ -3,7 +3,8 @@
 // Build and run: bench/native/run.sh [suite...]   suites: limits gemv gemm (default all)
 // LOWBIT_ISA=<set> runs one kernel set (default: every set this CPU supports);
 // LOWBIT_NUM_THREADS caps the thread counts (1 and the maximum are measured);
-// LOWBIT_BENCH_CASE=<name> (e.g. "int4 g32") runs one weight format in the gemv and gemm suites.
+// LOWBIT_BENCH_CASE=<name>[,<name>...] (e.g. "int4 g32,q4_k") runs those weight formats in the gemv and
+// gemm suites.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -67,7 +68,7 @@ const Case kCases[] = {
     {"nf4 g64", Format::kNF4, 4, Scheme::kSymmetric, 64},
     {"mxfp4", Format::kMXFP4, 4, Scheme::kSymmetric, 32},
     {"nvfp4", Format::kNVFP4, 4, Scheme::kSymmetric, 16},
-    // K-quants have no packed layout: their rows run the plain super-block kernels.
+    // K-quants: "plain" is ggml's row-major blocks and their kernels, "packed" the tiles.
     {"q4_k", Format::kQ4_K, 4, Scheme::kSymmetric, 256},
     {"q5_k", Format::kQ5_K, 5, Scheme::kSymmetric, 256},
     {"q6_k", Format::kQ6_K, 6, Scheme::kSymmetric, 256},
@@ -135,7 +136,11 @@ int main(int argc, char** argv) {
       std::printf("| %d | %.1f | %.0f | %.0f |\n", threads[ti], bw[ti], probe_fma_peak(kt, pool, 5), dot[ti]);
     }
     const char* only_case = std::getenv("LOWBIT_BENCH_CASE");
-    auto skipped = [only_case](const Case& c) { return only_case && *only_case && std::string(c.name) != only_case; };
+    auto skipped = [only_case](const Case& c) {
+      if (!only_case || !*only_case) return false;
+      const std::string list = std::string(",") + only_case + ",";
+      return list.find(std::string(",") + c.name + ",") == std::string::npos;
+    };
     if (wanted(argc, argv, "gemv")) {
       // 16384 x 8192 cycled over copies totalling >= 256 MiB: streamed from DRAM.
       const int64_t n = 16384, k = 8192;
@@ -147,7 +152,7 @@ int main(int argc, char** argv) {
         std::vector<Matrix> ms;
         ms.push_back(make(c, n, k, w));
         while (int64_t(ms.size()) * ms[0].bytes() < (int64_t(256) << 20)) ms.push_back(ms[0]);
-        for (auto& m : ms) m.pa.data = m.packed.data();  // K-quants: empty, never read
+        for (auto& m : ms) m.pa.data = m.packed.data();
         std::vector<float> y(n);
         for (size_t ti = 0; ti < threads.size(); ++ti) {
           pool.set_threads(threads[ti]);
@@ -172,8 +177,10 @@ int main(int argc, char** argv) {
       for (int64_t nk : {4096, 16384}) {
         const int64_t n = nk, k = nk == 4096 ? 4096 : 8192;
         const std::vector<float> w = signal(n * k);
-        for (const Case& c : {kCases[0], kCases[1], kCases[5]}) {
-          if (skipped(c)) continue;
+        for (const Case& c : kCases) {
+          // int4 g32 / g128 and q8_0 the anchors; q4_0 and the K-quants, whose GEMM is set beside q4_0's.
+          const std::string name = c.name;
+          if (skipped(c) || !(name == "int4 g32" || name == "int4 g128" || name == "q8_0" || name == "q4_0" || name.find("_k") != std::string::npos)) continue;
           const Matrix mat = make(c, n, k, w);
           for (int64_t m : {32, 128}) {
             const std::vector<float> x = signal(m * k);

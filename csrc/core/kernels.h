@@ -118,8 +118,24 @@ using FwhtFn = void (*)(float* v, int64_t n);
 // so a vector of kPackRows lanes accumulates kPackRows output rows with no
 // horizontal sums. Rows past n in the last tile are zero codes with zero scales.
 constexpr int64_t kPackRows = 16;
+//
+// The K-quants (codes kQ4K, kQ5K, kQ6K; group 256, stype kF16) keep ggml's two-level
+// scales: each tile's 256-column super-block starts with a header
+//   q4_k / q5_k: d[kPackRows] and dmin[kPackRows] (the rows' fp16 bits), then sc[8][kPackRows]
+//                and m[8][kPackRows] (sub-block j's 6-bit scale and min, one byte each);
+//   q6_k:        d[kPackRows] (fp16), then sc[16][kPackRows] (each 16 columns' int8 scale);
+// and its 8 blocks of codes follow, each the 4 chunks of 4-bit codes above holding the
+// codes' low 4 bits, then the high bits:
+//   q5_k: 1 chunk; bit t of byte e of row r is bit 4 of the column whose low bits sit in
+//         chunk t % 4, byte e, low nibble (t < 4) or high nibble (t >= 4);
+//   q6_k: 2 chunks; in chunk h, bits 2s and 2s + 1 of byte e of row r are bits 4 and 5 of
+//         column 16h + 4s + e.
+// So decoding is a shift and a mask per chunk, every row stays in its own lane, and a tile
+// holds the bytes ggml's blocks hold plus 4 bytes per row and super-block for q4_k / q5_k
+// (the scales unpacked from 12 bytes to 16), none for q6_k. Codes are unsigned: q4_k 0..15,
+// q5_k 0..31, q6_k 0..63 with value u - 32.
 
-enum class PCode : uint8_t { kU4, kLut4, kU8 };
+enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K };
 
 struct PackedArgs {
   const uint8_t* data = nullptr;
@@ -133,15 +149,31 @@ struct PackedArgs {
   float scale_mul = 1.0f;  // decoded scales are multiplied by this (the int8 path's scale_mul_i8)
   const int8_t* lut = nullptr;  // kLut4: 16 signed values
   int lut_bias = 0;             // lut[u] + lut_bias is in [0, 255] for every u
+  bool kquant() const { return code == PCode::kQ4K || code == PCode::kQ5K || code == PCode::kQ6K; }
+  // Whether the kernels read the activation codes' sums per 16 columns (ActI8 half sums).
+  bool half_sums() const { return group == 16 || code == PCode::kQ6K; }
   // Bytes of a scale group's header (scales and zero-points) and of one block of codes.
   int64_t scale_bytes() const { return stype == SType::kF32 ? 4 : stype == SType::kF16 ? 2 : 1; }
-  int64_t header_bytes() const { return (group == 16 ? 2 : 1) * kPackRows * scale_bytes() + (zeros ? kPackRows : 0); }
-  int64_t code_block_bytes() const { return code == PCode::kU8 ? 32 * kPackRows : 16 * kPackRows; }
+  int64_t header_bytes() const {
+    if (code == PCode::kQ6K) return kPackRows * (2 + 16);
+    if (kquant()) return kPackRows * (2 + 2 + 8 + 8);
+    return (group == 16 ? 2 : 1) * kPackRows * scale_bytes() + (zeros ? kPackRows : 0);
+  }
+  int64_t code_block_bytes() const {
+    switch (code) {
+      case PCode::kU8: return 32 * kPackRows;
+      case PCode::kQ5K: return 20 * kPackRows;
+      case PCode::kQ6K: return 24 * kPackRows;
+      default: return 16 * kPackRows;
+    }
+  }
 };
 
 // y[i * y_stride + j] for i in [0, m), j in rows of tiles [t0, t1) (clipped to n): the
-// gemm_i8 contract on packed weights. `half_sum` (group 16 only) holds the sums of the
-// activation codes per 16 columns, 2 * nb per row.
+// gemm_i8 contract on packed weights (K-quants: the GemmI8KQuantFn contract below, each
+// block's term computed as d_x,b * (d * I_b - dmin * M_b) in that order, so every set gives
+// the scalar kernel's bits). `half_sum` (half_sums() only) holds the sums of the activation
+// codes per 16 columns, 2 * nb per row.
 using GemmI8PackedFn = void (*)(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t t0,
                                 int64_t t1, float* y, int64_t y_stride);
 

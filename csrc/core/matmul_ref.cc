@@ -58,7 +58,7 @@ void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t
 // gemm_i8, so both give the same bits.
 void gemm_i8_packed(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t t0, int64_t t1,
                     float* y, int64_t y_stride) {
-  (void)half_sum;
+  if (w.kquant()) return gemm_i8_packed_kquant(w, x, half_sum, m, t0, t1, y, y_stride);
   const int64_t sb = w.scale_bytes(), nb = w.k / 32;
   for (int64_t t = t0; t < t1; ++t) {
     const uint8_t* tile = w.data + t * w.tile_bytes;

@@ -7,6 +7,7 @@
 #include "activations_i8.h"
 #include "matmul.h"
 #include "matmul_ref.h"
+#include "packed_kquant.h"
 #include "qmatrix.h"
 
 namespace lowbit {
@@ -14,10 +15,7 @@ namespace lowbit {
 PackPlan plan_pack(const QMatrixView& q) {
   const QuantLayout& L = q.layout;
   PackPlan p;
-  if (L.super_blocks()) {
-    p.why = "the K-quants have no packed kernels yet";
-    return p;
-  }
+  if (L.super_blocks()) return plan_pack_kquant(q);
   const WeightArgs w = weight_args(q);
   PackedArgs& a = p.args;
   a.n = L.rows;
@@ -104,9 +102,16 @@ void pack_block(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, 
 
 void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress) {
   const PackedArgs& a = plan.args;
-  const WeightArgs w = weight_args(q);
   const int64_t tiles = (a.n + kPackRows - 1) / kPackRows, sb = a.scale_bytes();
   if (progress) progress->set_total(tiles);
+  if (a.kquant()) {
+    ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
+      pack_kquant_tile(q, a, t, out + t * a.tile_bytes);
+      if (progress) progress->advance(1);
+    });
+    return;
+  }
+  const WeightArgs w = weight_args(q);
   ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
     uint8_t* p = out + t * a.tile_bytes;
     const int64_t r0 = t * kPackRows;
@@ -135,7 +140,8 @@ void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float*
 void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* ws, float* const* ys, int count,
                          const float* x, int64_t m, ThreadPool& pool) {
   const int64_t k = ws[0]->k;
-  const bool half = ws[0]->group == 16;
+  bool half = false;
+  for (int i = 0; i < count; ++i) half = half || ws[i]->half_sums();
   const GemmI8PackedFn gemm = kernels.gemm_i8_packed ? kernels.gemm_i8_packed : ref::gemm_i8_packed;
   const ActivationsI8 a = quantize_activations(kernels, x, m, k, half, pool);
   // Chunks never depend on the thread count, and each output runs the same instruction

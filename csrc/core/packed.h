@@ -15,8 +15,8 @@ namespace lowbit {
 
 // Everything about a packed matrix except its bytes. `packable` says whether the
 // layout takes q at all (int8-activation formats; k a multiple of 32; group 16 only
-// for 4-bit tables; no column scales, which matmul folds into x instead); `why` says
-// why not.
+// for 4-bit tables; no column scales, which matmul folds into x instead; the K-quants in
+// their own tiles); `why` says why not.
 struct PackPlan {
   bool packable = false;
   std::string why;
@@ -34,7 +34,7 @@ void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work
 void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
                    ThreadPool& pool);
 
-// Several packed matrices multiplying one x (the same k, and all or none with group 16): y_i = x * W_i^T
+// Several packed matrices multiplying one x (the same k; any codes): y_i = x * W_i^T
 // with x quantized once and one parallel region over all their chunks (a layer's q, k and v products;
 // gate and up). Each output gets the bits matmul_packed gives it.
 void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* w, float* const* y, int count,

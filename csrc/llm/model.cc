@@ -100,7 +100,7 @@ void Linear::apply_all(const KernelTable& kt, std::initializer_list<std::pair<co
   std::vector<float*> ys;
   for (const auto& [l, y] : products) {
     const PackedArgs* p = l->prepared_ ? l->prepared_->packed_args() : nullptr;
-    if (!p || p->k != products.begin()->first->cols_ || (p->group == 16) != (ws.empty() ? p->group == 16 : ws[0]->group == 16)) {
+    if (!p || p->k != products.begin()->first->cols_) {
       ws.clear();
       break;
     }

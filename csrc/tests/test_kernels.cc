@@ -159,8 +159,42 @@ void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vect
             ys[i * n + j], yr[i * n + j], err, tol);
     }
   }
+  // Packed tiles: the scalar packed kernel and every set's packed kernel form the same integer
+  // sums and the same float operations in the same order as the scalar kernel on ggml's blocks
+  // (kernels.h), so all three give the same bits, for any row tiling and thread count.
   const PackPlan plan = plan_pack(q.view());
-  CHECK(!plan.packable, "%s: K-quants have no packed layout", tag);
+  CHECK(plan.packable, "%s: K-quants pack (%s)", tag, plan.why.c_str());
+  if (!plan.packable) return;
+  const int64_t nsb = k / 256;
+  const int64_t header = q.L.format == Format::kQ6_K ? 16 * 18 : 16 * 20;
+  const int64_t block = q.L.format == Format::kQ4_K ? 256 : q.L.format == Format::kQ5_K ? 320 : 384;
+  CHECK(plan.args.tile_bytes == nsb * header + nb * block, "%s packed tile of %lld bytes", tag, (long long)plan.args.tile_bytes);
+  std::vector<uint8_t> buf(plan.bytes + 1, 0xAB);
+  pack_weights(q.view(), plan, buf.data());
+  CHECK(buf[plan.bytes] == 0xAB, "%s pack_weights wrote past its %lld bytes", tag, (long long)plan.bytes);
+  PackedArgs pa = plan.args;
+  pa.data = buf.data();
+  std::vector<float> yrp(m * n), ykp(m * n);
+  matmul_packed(ref::kTable, pa, x.data(), m, yrp.data(), pool);
+  CHECK(std::memcmp(yr.data(), yrp.data(), yr.size() * 4) == 0, "%s scalar packed kernel differs from scalar plain", tag);
+  matmul_packed(kt, pa, x.data(), m, ykp.data(), pool);
+  for (int64_t e = 0; e < m * n; ++e) {
+    CHECK(std::memcmp(&ykp[e], &yr[e], 4) == 0, "%s packed y[%lld]=%.9g scalar %.9g", tag, (long long)e, ykp[e], yr[e]);
+  }
+  for (int64_t i : {int64_t{0}, m - 1}) {
+    if (m == 1) break;
+    std::vector<float> y1(n);
+    matmul_packed(kt, pa, x.data() + i * k, 1, y1.data(), pool);
+    CHECK(std::memcmp(y1.data(), ykp.data() + i * n, n * 4) == 0, "%s packed row %lld alone differs", tag, (long long)i);
+  }
+  const int saved = pool.threads();
+  for (int t : {1, 3}) {
+    pool.set_threads(t);
+    std::vector<float> yt(m * n);
+    matmul_packed(kt, pa, x.data(), m, yt.data(), pool);
+    CHECK(std::memcmp(yt.data(), ykp.data(), ykp.size() * 4) == 0, "%s packed path differs with %d threads", tag, t);
+  }
+  pool.set_threads(saved);
 }
 
 void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int64_t k, const Config& cfg, int64_t m,

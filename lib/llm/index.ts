@@ -17,7 +17,7 @@ export type KvType = 'f16' | 'q8_0';
 export interface LoadModelOptions {
   /**
    * Default `true`: map the file. Matrices lowbit repacks are copied out and their pages of the mapping
-   * dropped; the others (K-quants, the embeddings) are read where they lie, so resident memory stays
+   * dropped; the others (the embeddings, the norms) are read where they lie, so resident memory stays
    * near the file's size. `false` reads the whole file into memory first.
    */
   mmap?: boolean;
@@ -351,7 +351,7 @@ function openModel(fn: string, path: string, options: LoadModelOptions | undefin
 
 /**
  * Loads a GGUF decoder (`llama`: Llama 2/3, Mistral, TinyLlama; `qwen2`; `qwen3`) for the kernel set in use:
- * Q4_0 and Q8_0 matrices repacked for the int8 kernels, K-quants read in place, F16/BF16 converted to F32.
+ * Q4_0, Q8_0 and K-quant (Q4_K, Q5_K, Q6_K) matrices repacked for the int8 kernels, F16/BF16 converted to F32.
  * A file lowbit cannot run is a LowbitFileError naming the key or tensor (`code` `'UNSUPPORTED'` or
  * `'BAD_MODEL'`). The file must not be truncated or rewritten while the model uses it (it is mapped: the
  * process would fault on a page that is gone).
