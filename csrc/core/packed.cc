@@ -144,13 +144,21 @@ void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* ws
   for (int i = 0; i < count; ++i) half = half || ws[i]->half_sums();
   const GemmI8PackedFn gemm = kernels.gemm_i8_packed ? kernels.gemm_i8_packed : ref::gemm_i8_packed;
   const ActivationsI8 a = quantize_activations(kernels, x, m, k, half, pool);
-  // Chunks never depend on the thread count, and each output runs the same instruction
-  // sequence wherever it falls, so results are bit-identical for any number of threads.
-  // About 64 KiB of weights per chunk: enough to amortise a task, small enough to balance;
-  // and at least two tiles, which the x86 kernels stream side by side for the rows of x left
-  // over from their row tiles (all of a GEMV; NEON takes its tiles one at a time): with one
+  // Each output row runs the same instruction sequence whichever tiles share its chunk or pass
+  // (kernels.h), so results are bit-identical for any chunking and any number of threads.
+  // At least two tiles per chunk, which the x86 kernels stream side by side for the rows of x
+  // left over from their row tiles (all of a GEMV; NEON takes its tiles one at a time): with one
   // stream per core a 16384x8192 int4 g32 GEMV on Zen 5 ran at 65-75% of the read probe's
-  // bandwidth on 2 threads, with two at the probe's pace. The matrices' chunks form one grid.
+  // bandwidth on 2 threads, with two at the probe's pace. GEMM chunks hold about 64 KiB of
+  // weights: enough to amortise a task, small enough to balance. A GEMV's chunks are longer, about
+  // an eighth of a thread's share of the weights (64 KiB to 1 MiB): each chunk's streams start
+  // cold, and on short rows (k = 2048: 18 KiB tiles) 64 KiB chunks held a 2-thread q4_0 GEMV at
+  // 63-66% of the probe where 256 KiB and 1 MiB chunks gave 71-84% (Zen 5, TinyLlama's shapes).
+  // The matrices' chunks form one grid.
+  int64_t total_bytes = 0;
+  for (int i = 0; i < count; ++i) total_bytes += (ws[i]->n + kPackRows - 1) / kPackRows * ws[i]->tile_bytes;
+  const int64_t chunk_bytes =
+      m > 4 ? int64_t{64} << 10 : std::clamp<int64_t>(total_bytes / (8 * pool.threads()), int64_t{64} << 10, int64_t{1} << 20);
   struct Part {
     const PackedArgs* w;
     float* y;
@@ -161,7 +169,7 @@ void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* ws
   for (int i = 0; i < count; ++i) {
     const PackedArgs& w = *ws[i];
     const int64_t tiles = (w.n + kPackRows - 1) / kPackRows;
-    const int64_t per = std::max<int64_t>(2, (64 << 10) / w.tile_bytes);
+    const int64_t per = std::max<int64_t>(2, chunk_bytes / w.tile_bytes);
     parts.push_back({&w, ys[i], tiles, per, chunks});
     chunks += (tiles + per - 1) / per;
     macs += m * w.n * k;

@@ -539,6 +539,44 @@ std::vector<Config> configs() {
   return out;
 }
 
+// A GEMV's chunks scale with the thread count (matmul_packed_multi): on a matrix large enough for
+// that to change the chunks (1.1 MiB of q4_0, 2.3 MiB of q4_k), every thread count gives the same
+// bits, and a multi-matrix call gives each output what its own call gives.
+void test_packed_gemv_chunking(const KernelTable& kt, std::mt19937& rng) {
+  ThreadPool& pool = ThreadPool::global();
+  const int saved = pool.threads();
+  for (Format f : {Format::kQ4_0, Format::kQ4_K}) {
+    Config c;
+    c.format = f;
+    c.bits = 4;
+    c.group = f == Format::kQ4_K ? 256 : 32;
+    c.scale_type = ScaleType::kF16;
+    const int64_t n = 1000, k = f == Format::kQ4_K ? 4096 : 2048;
+    const Quantized q = make_quantized(random_matrix(rng, n * k, 0), n, k, c);
+    const PackPlan plan = plan_pack(q.view());
+    std::vector<uint8_t> buf(plan.bytes);
+    pack_weights(q.view(), plan, buf.data());
+    PackedArgs pa = plan.args;
+    pa.data = buf.data();
+    const std::vector<float> x = random_matrix(rng, 2 * k, 0);
+    std::vector<float> y1(n), yt(n), y2(n);
+    pool.set_threads(1);
+    matmul_packed(kt, pa, x.data(), 1, y1.data(), pool);
+    for (int t : {2, 3, 5, 16}) {
+      pool.set_threads(t);
+      matmul_packed(kt, pa, x.data(), 1, yt.data(), pool);
+      CHECK(std::memcmp(y1.data(), yt.data(), n * 4) == 0, "[%s] %s GEMV %lldx%lld differs with %d threads", kt.name,
+            format_name(f), (long long)n, (long long)k, t);
+      const PackedArgs* ws[] = {&pa, &pa};
+      float* ys[] = {yt.data(), y2.data()};
+      matmul_packed_multi(kt, ws, ys, 2, x.data(), 1, pool);
+      CHECK(std::memcmp(y1.data(), yt.data(), n * 4) == 0 && std::memcmp(y1.data(), y2.data(), n * 4) == 0,
+            "[%s] %s multi-matrix GEMV differs from one matrix's with %d threads", kt.name, format_name(f), t);
+    }
+  }
+  pool.set_threads(saved);
+}
+
 void test_table(const KernelTable& kt) {
   std::mt19937 rng(1234);
   test_quantize_act(kt, rng);
@@ -547,6 +585,7 @@ void test_table(const KernelTable& kt) {
   test_fwht(kt, rng);
   test_f16_conversions(kt);
   test_linalg(kt, rng);
+  test_packed_gemv_chunking(kt, rng);
   const int64_t ms[] = {1, 2, 3, 7, 8, 33, 128};
   int variant = 0;
   for (const Config& c : configs()) {

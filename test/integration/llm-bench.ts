@@ -1,18 +1,19 @@
 // benchModel and `lowbit bench MODEL.gguf`: the report's arithmetic (tokens/s from runs, the roofline from
 // the probe and the bytes a token reads, a token's time split), the options' checks and the CLI's output.
-// Speed itself is measured by benchmarks, never asserted here.
+// Speed itself is measured by benchmarks, never asserted here. An integration test: every thread count
+// of every call starts with the read probe (about 1.7 s each).
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import t from 'tap';
 import { cpuInfo } from 'lowbit';
 import { benchModel, loadModel } from 'lowbit/llm';
-import { tmpDir } from './helpers';
-import { writeRandomModel } from '../scripts/random-model';
+import { tmpDir } from '../helpers';
+import { writeRandomModel } from '../../scripts/random-model';
 
 const dir = tmpDir('lowbit-llm-bench-');
 const file = path.join(dir, 'bench.gguf');
 writeRandomModel(file, { arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 300, types: { default: 'Q4_0' }, tokenizer: false, seed: 7 });
-const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
 t.test('benchModel: one result per test and thread count, the roofline and the time split consistent', (tt) => {
   const threadsBefore = cpuInfo().threads;
