@@ -117,6 +117,38 @@ std::vector<float> dequantized(const Quantized& q) {
   return out;
 }
 
+// q packed into a buffer one byte longer than the plan, whose last byte must stay untouched.
+std::vector<uint8_t> packed_copy(const Quantized& q, const PackPlan& plan, const char* tag) {
+  std::vector<uint8_t> buf(plan.bytes + 1, 0xAB);
+  pack_weights(q.view(), plan, buf.data());
+  CHECK(buf[plan.bytes] == 0xAB, "%s pack_weights wrote past its %lld bytes", tag, (long long)plan.bytes);
+  return buf;
+}
+
+// Each row's float operations do not depend on the pass that carries it (8-, 4- or 1-row passes):
+// the first and last rows alone, through the GEMV pass, give the bits they got in the GEMM; and
+// 1 and 3 threads give the same bits (padding rows in the last tile are never written: y's stride
+// is exactly n here).
+void check_packed_invariance(const KernelTable& kt, const PackedArgs& pa, const std::vector<float>& x, int64_t m,
+                             int64_t n, int64_t k, const std::vector<float>& yp, const char* tag) {
+  ThreadPool& pool = ThreadPool::global();
+  for (int64_t i : {int64_t{0}, m - 1}) {
+    if (m == 1) break;
+    std::vector<float> y1(n);
+    matmul_packed(kt, pa, x.data() + i * k, 1, y1.data(), pool);
+    CHECK(std::memcmp(y1.data(), yp.data() + i * n, n * 4) == 0, "%s packed row %lld of %lld differs from its GEMV",
+          tag, (long long)i, (long long)m);
+  }
+  const int saved = pool.threads();
+  for (int t : {1, 3}) {
+    pool.set_threads(t);
+    std::vector<float> yt(m * n);
+    matmul_packed(kt, pa, x.data(), m, yt.data(), pool);
+    CHECK(std::memcmp(yt.data(), yp.data(), yp.size() * 4) == 0, "%s packed path differs with %d threads", tag, t);
+  }
+  pool.set_threads(saved);
+}
+
 // K-quant int8 path against the scalar kernel: the same exact integer sums per 32-column block;
 // the SIMD kernels scale integer partials of 4 columns (16 for q6_k's halves) separately and add
 // them in their own order, so (2 nb + 16) * 2^-24 of the partials' magnitude bounds the difference:
@@ -169,9 +201,7 @@ void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vect
   const int64_t header = q.L.format == Format::kQ6_K ? 16 * 18 : 16 * 20;
   const int64_t block = q.L.format == Format::kQ4_K ? 256 : q.L.format == Format::kQ5_K ? 320 : 384;
   CHECK(plan.args.tile_bytes == nsb * header + nb * block, "%s packed tile of %lld bytes", tag, (long long)plan.args.tile_bytes);
-  std::vector<uint8_t> buf(plan.bytes + 1, 0xAB);
-  pack_weights(q.view(), plan, buf.data());
-  CHECK(buf[plan.bytes] == 0xAB, "%s pack_weights wrote past its %lld bytes", tag, (long long)plan.bytes);
+  const std::vector<uint8_t> buf = packed_copy(q, plan, tag);
   PackedArgs pa = plan.args;
   pa.data = buf.data();
   std::vector<float> yrp(m * n), ykp(m * n);
@@ -181,20 +211,7 @@ void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vect
   for (int64_t e = 0; e < m * n; ++e) {
     CHECK(std::memcmp(&ykp[e], &yr[e], 4) == 0, "%s packed y[%lld]=%.9g scalar %.9g", tag, (long long)e, ykp[e], yr[e]);
   }
-  for (int64_t i : {int64_t{0}, m - 1}) {
-    if (m == 1) break;
-    std::vector<float> y1(n);
-    matmul_packed(kt, pa, x.data() + i * k, 1, y1.data(), pool);
-    CHECK(std::memcmp(y1.data(), ykp.data() + i * n, n * 4) == 0, "%s packed row %lld alone differs", tag, (long long)i);
-  }
-  const int saved = pool.threads();
-  for (int t : {1, 3}) {
-    pool.set_threads(t);
-    std::vector<float> yt(m * n);
-    matmul_packed(kt, pa, x.data(), m, yt.data(), pool);
-    CHECK(std::memcmp(yt.data(), ykp.data(), ykp.size() * 4) == 0, "%s packed path differs with %d threads", tag, t);
-  }
-  pool.set_threads(saved);
+  check_packed_invariance(kt, pa, x, m, n, k, ykp, tag);
 }
 
 void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int64_t k, const Config& cfg, int64_t m,
@@ -304,9 +321,7 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
         "%s packable=%d (%s)", tag, plan.packable, plan.why.c_str());
   std::vector<float> yp;
   if (plan.packable) {
-    std::vector<uint8_t> buf(plan.bytes + 1, 0xAB);
-    pack_weights(q.view(), plan, buf.data());
-    CHECK(buf[plan.bytes] == 0xAB, "%s pack_weights wrote past its %lld bytes", tag, (long long)plan.bytes);
+    const std::vector<uint8_t> buf = packed_copy(q, plan, tag);
     PackedArgs pa = plan.args;
     pa.data = buf.data();
     std::vector<float> yref(m * n), yref_packed(m * n);
@@ -321,24 +336,7 @@ void test_matmul_config(const KernelTable& kt, std::mt19937& rng, int64_t n, int
       CHECK(std::fabs(static_cast<double>(yp[i]) - yref[i]) <= tol, "%s packed y[%lld]=%.9g ref %.9g (tol %.3g)", tag,
             (long long)i, yp[i], yref[i], tol);
     }
-    // Each row's float operations do not depend on the pass that carries it (8-, 4- or
-    // 1-row passes): the first and last rows alone, through the GEMV pass, give the same bits.
-    for (int64_t i : {int64_t{0}, m - 1}) {
-      if (m == 1) break;
-      std::vector<float> y1(n);
-      matmul_packed(kt, pa, x.data() + i * k, 1, y1.data(), pool);
-      CHECK(std::memcmp(y1.data(), yp.data() + i * n, n * 4) == 0, "%s packed row %lld of %lld differs from its GEMV",
-            tag, (long long)i, (long long)m);
-    }
-    // Padding rows in the last tile must never be written: y's stride is exactly n here.
-    const int saved_p = pool.threads();
-    for (int t : {1, 3}) {
-      pool.set_threads(t);
-      std::vector<float> yt(m * n);
-      matmul_packed(kt, pa, x.data(), m, yt.data(), pool);
-      CHECK(std::memcmp(yt.data(), yp.data(), yp.size() * 4) == 0, "%s packed path differs with %d threads", tag, t);
-    }
-    pool.set_threads(saved_p);
+    check_packed_invariance(kt, pa, x, m, n, k, yp, tag);
   }
 
   // Bit-identical results for every thread count.
