@@ -1,19 +1,18 @@
 #!/usr/bin/env node
 /**
- * The `lowbit` command: info, measure, plan, inspect and bench. Tables on stdout, progress on stderr, `--json` for
+ * The `lowbit` command: info, measure, plan, inspect, run, chat and bench. Tables on stdout, progress on stderr, `--json` for
  * scripts; a bad flag or spec exits with code 2 and one line on stderr.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cpuInfo, probe, setThreads } from './index';
+import { parse, progress, progressLine, quantity, threads, UsageError } from './cli-common';
+import { chatCommand, runCommand } from './cli-text';
+import { cpuInfo, probe } from './index';
 import { inspectModelFile, type ModelFileSummary } from './inspect';
 import { cpuModel, measureMachineAsync, readMachineMeasurement, type MachineMeasurement } from './measure';
 import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan';
 import { resolvePrecision } from './precision';
-
-class UsageError extends Error {}
 
 const HELP: Record<string, string> = {
   main: `usage: lowbit <command> [options]
@@ -23,6 +22,8 @@ commands:
   measure   time lowbit's GEMV per format on this machine and save it for plans
   plan      size a deployment: bytes, devices and nodes per replica, decode rate, fleet
   inspect   what a GGUF or safetensors model file holds: tensors, parameters, bytes per storage type
+  run       generate text from a prompt with a GGUF model (lowbit run MODEL.gguf -p "...")
+  chat      talk with a GGUF model through its chat template
   bench     a model file's tokens/s beside the read roofline (lowbit bench MODEL.gguf), or the
             repository's benchmark tables (a source checkout)
 
@@ -84,74 +85,6 @@ the forward pass and the call around it.
 Without a file: the benchmark suites of a source checkout (quantize, limits, gemv, gemm, peers, llm);
 they are not part of the installed package. Same as 'npm run bench -- [suite...]'.`,
 };
-
-// Counts take decimal suffixes (70B parameters, 8K tokens); byte sizes decimal or binary units (40GB, 40GiB),
-// and rates a trailing '/s'. Letters are case-insensitive; 'b' alone is a billion for a count, a byte for a size.
-const COUNT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, b: 1e9, g: 1e9, t: 1e12 };
-const BYTE_UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
-};
-
-/** A flag's number: 'plain' (7e10, 0.3), 'count' (70B, 8K, 7e10) or 'bytes' (40GB, 40GiB, 3350GB/s). */
-export function quantity(flag: string, s: string, kind: 'plain' | 'count' | 'bytes' = 'plain'): number {
-  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)(\/s)?\s*$/i.exec(s);
-  const units = kind === 'bytes' ? BYTE_UNITS : kind === 'count' ? COUNT_UNITS : { '': 1 };
-  const unit = m ? m[2].toLowerCase() : '';
-  if (!m || units[unit] === undefined || (m[3] !== undefined && kind !== 'bytes')) {
-    const what = kind === 'bytes' ? 'a size (40e9, 40GB, 40GiB)' : kind === 'count' ? 'a count (7e10, 70B, 8K)' : 'a number';
-    throw new UsageError(`--${flag}: '${s}' is not ${what}`);
-  }
-  return Number(m[1]) * units[unit];
-}
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-function parse(args: string[], options: ParseArgsConfig['options']): { values: Values } {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
-  } catch (e) {
-    // Node's messages go on to explain '--' for positionals: the first sentence is the point.
-    throw new UsageError((e as Error).message.split(/\.\s/)[0]);
-  }
-}
-
-function threads(v: string | undefined): void {
-  if (v !== undefined) {
-    const n = quantity('threads', v);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--threads: '${v}' is not an integer from 1 to 1024`);
-    setThreads(n);
-  }
-}
-
-const progress = (m: string) => process.stderr.write(`lowbit: ${m}...\n`);
-
-/**
- * Progress of a measurement on stderr: one line rewritten in place on a terminal, a line per step
- * otherwise (logs stay readable). Returns the callback and a function that ends the line.
- */
-function progressLine(): { report: (fraction: number, step: string) => void; end: () => void } {
-  if (!process.stderr.isTTY) {
-    let last = '';
-    return {
-      report: (_f, step) => {
-        if (step !== last && step !== 'done') progress(step);
-        last = step;
-      },
-      end: () => {},
-    };
-  }
-  let shown = false;
-  return {
-    report: (f, step) => {
-      process.stderr.write(`\r\x1b[2Klowbit: ${step} ${(100 * f).toFixed(0)}%`);
-      shown = true;
-    },
-    end: () => {
-      if (shown) process.stderr.write('\r\x1b[2K');
-    },
-  };
-}
 
 /** Measures this machine with progress, after the caller has validated everything else. */
 async function measureWithProgress(options: Parameters<typeof measureMachineAsync>[0] = {}): Promise<MachineMeasurement> {
@@ -353,12 +286,7 @@ function printPlan(p: Plan): void {
 }
 
 function inspect(args: string[]): void {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message.split(/\.\s/)[0]);
-  }
+  const parsed = parse(args, { json: { type: 'boolean' } }, true);
   if (parsed.values.help) return void console.log(HELP.inspect);
   if (parsed.positionals.length !== 1) throw new UsageError('inspect: give one model file (lowbit inspect FILE)');
   let s: ModelFileSummary;
@@ -445,8 +373,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'plan': await planCommand(rest); return 0;
       case 'inspect': inspect(rest); return 0;
       case 'bench': return bench(rest);
+      case 'run': await runCommand(rest); return 0;
+      case 'chat': await chatCommand(rest); return 0;
       default:
-        throw new UsageError(`unknown command '${cmd}' (info, measure, plan, inspect, bench; lowbit --help)`);
+        throw new UsageError(`unknown command '${cmd}' (info, measure, plan, inspect, run, chat, bench; lowbit --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

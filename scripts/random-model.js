@@ -17,8 +17,11 @@ const { gaussian, mulberry32 } = require('./rng');
  *   arch?: Arch, layers: number, embd: number, ff: number, heads: number, headsKv?: number, headDim?: number,
  *   vocab: number, context?: number, ropeBase?: number, eps?: number, tiedOutput?: boolean, ropeFreqs?: boolean,
  *   types?: Partial<Record<'default' | 'token_embd' | 'output' | 'attn_v' | 'ffn_down', TensorType>>,
- *   weights?: 'gaussian' | 'codes', seed?: number, name?: string, tokenizer?: boolean, logitScale?: number
+ *   weights?: 'gaussian' | 'codes', seed?: number, name?: string, logitScale?: number,
+ *   tokenizer?: boolean | Record<string, any>
  * }} RandomModelOptions
+ * `tokenizer`: true (default) a made-up SentencePiece vocabulary of `vocab` pieces; false none; or GGUF
+ * `tokenizer.*` metadata as JSON values (test/fixtures/tokenizers/*.json), whose tokens must number `vocab`.
  */
 
 const GGML_BLOCK = { Q4_0: [32, 18], Q8_0: [32, 34], Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210] };
@@ -225,7 +228,16 @@ function writeRandomModel(path, o) {
     mtypes[`${arch}.attention.key_length`] = 'uint32';
     mtypes[`${arch}.attention.value_length`] = 'uint32';
   }
-  if (o.tokenizer ?? true) {
+  if (typeof o.tokenizer === 'object') {
+    const tokens = o.tokenizer['tokenizer.ggml.tokens'];
+    if (tokens.length !== o.vocab) throw new RangeError(`writeRandomModel: the tokenizer has ${tokens.length} tokens, vocab is ${o.vocab}`);
+    for (const [k, v] of Object.entries(o.tokenizer)) {
+      if (k === 'tokenizer.ggml.token_type') metadata[k] = Int32Array.from(v);
+      else if (k === 'tokenizer.ggml.scores') metadata[k] = Float32Array.from(v);
+      else metadata[k] = v;
+      if (k.endsWith('_id')) mtypes[k] = 'uint32';
+    }
+  } else if (o.tokenizer ?? true) {
     const v = vocabulary(o.vocab);
     Object.assign(metadata, {
       'tokenizer.ggml.model': 'llama',

@@ -7,7 +7,10 @@ import { type AsyncOptions, runAsync, splitAsyncOptions } from '../async';
 import { describe } from '../describe';
 import { openGGUF, type GGUFFile } from '../gguf';
 import { native } from '../native';
+import { Chat, type ChatOptions } from './chat';
+import { Generation, generateOptions, generateTokens, type GenerateOptions } from './generate';
 import { ARCHITECTURES, type Architecture, type GGUFModel, readGGUFModel } from './gguf-model';
+import { Tokenizer, tokenizerFromGGUF } from './tokenizer';
 
 export { ARCHITECTURES, type Architecture };
 
@@ -116,10 +119,20 @@ function toToken(fn: string, token: unknown): Int32Array {
 export class Model {
   readonly info: Readonly<ModelInfo>;
   #handle: unknown;
+  #tokenizer: Tokenizer | null = null;
+  #tokenizerError: unknown = null;
 
   /** @internal Use {@link loadModel} or {@link loadModelAsync}. */
   constructor(handle: unknown, m: GGUFModel, f: GGUFFile) {
     this.#handle = handle;
+    if (f.metadata['tokenizer.ggml.model'] !== undefined) {
+      // A tokenizer lowbit cannot read leaves the model usable with token ids; `tokenizer` says why.
+      try {
+        this.#tokenizer = tokenizerFromGGUF(f, 'loadModel');
+      } catch (e) {
+        this.#tokenizerError = e;
+      }
+    }
     const n = native.llmModelInfo(handle);
     const bytesByType: Record<string, number> = {};
     let parameters = 0;
@@ -154,33 +167,50 @@ export class Model {
     return this.#handle === null;
   }
 
+  /**
+   * The file's tokenizer (`tokenizer.ggml.*`), or null when it has none. A tokenizer lowbit cannot read
+   * (an unknown `tokenizer.ggml.pre`, say) throws its LowbitFileError here; the model still runs token ids.
+   */
+  get tokenizer(): Tokenizer | null {
+    if (this.#tokenizerError !== null) throw this.#tokenizerError;
+    return this.#tokenizer;
+  }
+
   /** A new sequence: its own KV cache, at position 0. */
   createSession(options?: SessionOptions): Session {
     const fn = 'createSession';
     if (this.#handle === null) throw new Error('Model: this model was disposed');
-    let contextLength = Math.min(this.info.contextLength, DEFAULT_CONTEXT);
-    let kvType: KvType = 'f16';
-    if (options !== undefined) {
-      if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object (got ${describe(options)})`);
-      for (const k of Object.keys(options)) {
-        if (k !== 'contextLength' && k !== 'kvType') throw new RangeError(`${fn}: unknown option '${k}' (allowed: contextLength, kvType)`);
-      }
-      if (options.contextLength !== undefined) {
-        const c = options.contextLength;
-        if (typeof c !== 'number') throw new TypeError(`${fn}: options.contextLength must be a number (got ${describe(c)})`);
-        if (!Number.isSafeInteger(c) || c < 1) throw new RangeError(`${fn}: options.contextLength must be a positive integer (got ${c})`);
-        contextLength = c;
-      }
-      if (options.kvType !== undefined) {
-        const t = options.kvType as unknown;
-        if (t !== 'f16' && t !== 'q8_0') {
-          const msg = `${fn}: options.kvType must be 'f16' or 'q8_0' (got ${describe(t)})`;
-          throw typeof t === 'string' ? new RangeError(msg) : new TypeError(msg);
-        }
-        kvType = t;
-      }
+    const { contextLength, kvType } = sessionOptions(fn, options, this.info.contextLength);
+    return new Session(native.llmSession(this.#handle, contextLength, kvType), kvType, this.info.vocabularySize, this.#tokenizer);
+  }
+
+  /**
+   * Generates from `prompt` (text, or token ids) in a new session that is disposed when the generation
+   * ends (or its `return()` is called): `for await (const { text } of model.generate('Once upon a time',
+   * { maxTokens: 64 })) ...`.
+   * Options: {@link GenerateOptions}, and the session's `contextLength` and `kvType`.
+   */
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions & SessionOptions): Generation {
+    const { contextLength, kvType, ...rest } = options ?? {};
+    generateOptions('generate', rest as GenerateOptions);
+    const session = this.createSession({ contextLength, kvType });
+    try {
+      return session.generate(prompt, rest, () => session.dispose());
+    } catch (e) {
+      session.dispose();
+      throw e;
     }
-    return new Session(native.llmSession(this.#handle, contextLength, kvType), kvType, this.info.vocabularySize);
+  }
+
+  /**
+   * A conversation with the file's chat template: `chat.send(message)` generates the reply and keeps the
+   * turns, reusing the KV cache of the earlier ones.
+   */
+  createChat(options?: ChatOptions & SessionOptions): Chat {
+    const tokenizer = this.tokenizer;
+    if (tokenizer === null) throw new Error('createChat: this model file has no tokenizer');
+    const { contextLength, kvType, ...rest } = options ?? {};
+    return new Chat(this.createSession({ contextLength, kvType }), tokenizer, rest);
   }
 
   /**
@@ -211,11 +241,15 @@ export class Session {
   readonly contextLength: number;
   /** Bytes of the KV cache. */
   readonly kvBytes: number;
+  /** The model's tokenizer (null when its file has none or lowbit cannot read it). */
+  readonly tokenizer: Tokenizer | null;
   #handle: unknown;
+  #tokens: number[] = [];
 
   /** @internal Use {@link Model.createSession}. */
-  constructor(handle: unknown, kvType: KvType, vocab: number) {
+  constructor(handle: unknown, kvType: KvType, vocab: number, tokenizer: Tokenizer | null) {
     this.#handle = handle;
+    this.tokenizer = tokenizer;
     this.kvType = kvType;
     this.vocabularySize = vocab;
     const s = native.llmSessionState(handle);
@@ -231,6 +265,11 @@ export class Session {
   /** Tokens processed so far: where the next token goes. Not readable while an async call runs (it moves). */
   get position(): number {
     return native.llmSessionState(this.#live()).position;
+  }
+
+  /** The tokens in the cache, in order (a copy; `tokens.length` is {@link position}). */
+  get tokens(): number[] {
+    return this.#tokens.slice();
   }
 
   /**
@@ -262,7 +301,10 @@ export class Session {
    * vocabulary or past the context is a RangeError and changes nothing.
    */
   prefill(tokens: ArrayLike<number> | Int32Array, options?: PrefillOptions): Float32Array {
-    return native.llmForward(this.#live(), toTokens('prefill', tokens), allLogits('prefill', options));
+    const t = toTokens('prefill', tokens);
+    const logits = native.llmForward(this.#live(), t, allLogits('prefill', options));
+    for (const x of t) this.#tokens.push(x);
+    return logits;
   }
 
   /** {@link prefill} off the JS thread; `signal` stops it between layers, leaving the position unchanged. */
@@ -271,12 +313,16 @@ export class Session {
     const t = toTokens('prefillAsync', tokens);
     const all = allLogits('prefillAsync', rest);
     const h = this.#live();
-    return runAsync(() => native.llmForwardAsync(h, t, all), signal);
+    const logits = await runAsync(() => native.llmForwardAsync(h, t, all), signal);
+    for (const x of t) this.#tokens.push(x);
+    return logits;
   }
 
   /** One token (generation): its logits for the next. */
   step(token: number): Float32Array {
-    return native.llmForward(this.#live(), toToken('step', token), false);
+    const logits = native.llmForward(this.#live(), toToken('step', token), false);
+    this.#tokens.push(token);
+    return logits;
   }
 
   /** {@link step} off the JS thread. */
@@ -284,17 +330,47 @@ export class Session {
     const { signal } = splitAsyncOptions('stepAsync', options);
     const t = toToken('stepAsync', token);
     const h = this.#live();
-    return runAsync(() => native.llmForwardAsync(h, t, false), signal);
+    const logits = await runAsync(() => native.llmForwardAsync(h, t, false), signal);
+    this.#tokens.push(token);
+    return logits;
+  }
+
+  /**
+   * Generates after the tokens in the cache: `prompt` (text, encoded with the model's tokenizer, or token
+   * ids) goes in at the current position, then tokens are drawn one at a time ({@link GenerateOptions}). The
+   * cache keeps the prompt and every token returned but the last, so a later call continues the sequence.
+   */
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions, onEnd?: () => void): Generation {
+    const o = generateOptions('generate', options);
+    const h = this.#live();
+    let ids: number[];
+    if (typeof prompt === 'string') {
+      if (this.tokenizer === null) throw new Error('generate: this model has no tokenizer lowbit can read; pass token ids');
+      const atStart = native.llmSessionState(h).position === 0;
+      ids = this.tokenizer.encode(prompt, { addSpecial: o.addSpecial ?? atStart, parseSpecial: o.parseSpecial });
+    } else {
+      ids = Array.from(toTokens('generate', prompt));
+    }
+    if (ids.length === 0) throw new RangeError('generate: the prompt is empty (it must hold at least one token)');
+    const bad = ids.findIndex((x) => x >= this.vocabularySize);
+    if (bad >= 0) throw new RangeError(`generate: prompt[${bad}] is ${ids[bad]}, not a token of the vocabulary (0 to ${this.vocabularySize - 1})`);
+    const position = native.llmSessionState(h).position;
+    if (position + ids.length > this.contextLength) {
+      throw new RangeError(`generate: the prompt's ${ids.length} tokens do not fit the context (${this.contextLength} positions, ${position} used)`);
+    }
+    return new Generation((stats) => generateTokens(this, this.tokenizer, ids, o, stats), onEnd);
   }
 
   /** Back to position 0 (the cache is overwritten by the next tokens). */
   reset(): void {
     native.llmSessionRewind(this.#live(), 0);
+    this.#tokens.length = 0;
   }
 
   /** Back to an earlier `position`, keeping the tokens before it (a shared prompt prefix, a retry). */
   rewind(position: number): void {
     native.llmSessionRewind(this.#live(), position);
+    this.#tokens.length = position;
   }
 
   /** Frees the KV cache (once an async call in flight settles). Idempotent. */
@@ -308,6 +384,33 @@ export class Session {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** Checks {@link SessionOptions}; the defaults: the trained context (at most 4096) and an fp16 cache. */
+function sessionOptions(fn: string, options: SessionOptions | undefined, trained: number): { contextLength: number; kvType: KvType } {
+  let contextLength = Math.min(trained, DEFAULT_CONTEXT);
+  let kvType: KvType = 'f16';
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object (got ${describe(options)})`);
+    for (const [k, v] of Object.entries(options)) {
+      if (k !== 'contextLength' && k !== 'kvType' && v !== undefined) throw new RangeError(`${fn}: unknown option '${k}' (allowed: contextLength, kvType)`);
+    }
+    if (options.contextLength !== undefined) {
+      const c = options.contextLength;
+      if (typeof c !== 'number') throw new TypeError(`${fn}: options.contextLength must be a number (got ${describe(c)})`);
+      if (!Number.isSafeInteger(c) || c < 1) throw new RangeError(`${fn}: options.contextLength must be a positive integer (got ${c})`);
+      contextLength = c;
+    }
+    if (options.kvType !== undefined) {
+      const t = options.kvType as unknown;
+      if (t !== 'f16' && t !== 'q8_0') {
+        const msg = `${fn}: options.kvType must be 'f16' or 'q8_0' (got ${describe(t)})`;
+        throw typeof t === 'string' ? new RangeError(msg) : new TypeError(msg);
+      }
+      kvType = t;
+    }
+  }
+  return { contextLength, kvType };
 }
 
 function allLogits(fn: string, options: PrefillOptions | undefined): boolean {
@@ -378,4 +481,8 @@ export async function loadModelAsync(path: string, options?: LoadModelOptions & 
   }
 }
 
+export { Chat, type ChatOptions } from './chat';
+export { Generation, type FinishReason, type GenerateOptions, type GeneratedToken, type GenerationStats } from './generate';
+export { Sampler, type Distribution, type SamplingOptions } from './sampler';
+export { CHATML_TEMPLATE, Tokenizer, loadTokenizer, type ChatMessage, type ChatTemplateOptions, type DecodeOptions, type EncodeOptions, type TextStreamDecoder } from './tokenizer';
 export { benchModel, type BenchModelOptions, type BenchModelReport, type BenchModelResult } from './bench';
