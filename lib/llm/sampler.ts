@@ -120,16 +120,25 @@ export class Sampler {
       for (let t = 1; t < l.length; t++) if (l[t] > l[best]) best = t;
       return { tokens: Int32Array.of(best), probabilities: Float64Array.of(1) };
     }
-    let cand = o.topK > 0 && o.topK < l.length ? topK(l, o.topK) : allTokens(l.length);
+    // Candidates after top-k; their maximum and their normalizer at temperature 1 (top-p's sums use it,
+    // before min-p narrows them).
+    const useTopK = o.topK > 0 && o.topK < l.length;
+    let cand: number[] | null = useTopK ? topK(l, o.topK) : null;
     let max = -Infinity;
-    for (const t of cand) max = Math.max(max, logit(t));
-    if (max === -Infinity || Number.isNaN(max)) throw new RangeError('Sampler: the logits have no finite maximum');
-    // The normalizer at temperature 1 over the candidates, before min-p narrows them (top-p's sums use it).
     let z = 0;
-    for (const t of cand) z += Math.exp(logit(t) - max);
-    if (o.minP > 0) {
-      const floor = max + Math.log(o.minP);
-      cand = cand.filter((t) => logit(t) >= floor);
+    if (cand !== null) {
+      for (const t of cand) max = Math.max(max, l[t]);
+      for (const t of cand) z += Math.exp(l[t] - max);
+    } else {
+      for (let t = 0; t < l.length; t++) if (l[t] > max) max = l[t];
+      for (let t = 0; t < l.length; t++) z += Math.exp(l[t] - max);
+    }
+    if (max === -Infinity || Number.isNaN(max)) throw new RangeError('Sampler: the logits have no finite maximum');
+    const floor = o.minP > 0 ? max + Math.log(o.minP) : -Infinity;
+    if (cand !== null) cand = cand.filter((t) => l[t] >= floor);
+    else {
+      cand = [];
+      for (let t = 0; t < l.length; t++) if (l[t] >= floor) cand.push(t);
     }
     cand.sort((a, b) => logit(b) - logit(a) || a - b);
     if (o.topP < 1) {
@@ -175,10 +184,6 @@ function penalties(logits: Float32Array, history: ArrayLike<number>, penalty: nu
     out[t] = logits[t] > 0 ? logits[t] / penalty : logits[t] * penalty;
   }
   return out;
-}
-
-function allTokens(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }
 
 /** The k tokens of largest logit: one pass with a min-heap of k, O(n log k). */
