@@ -149,8 +149,46 @@ async function main() {
   await lowbit.matmulAsync(new Float32Array(63), q).catch((e) => (rejected = e));
   check(rejected instanceof RangeError, 'matmulAsync rejects bad input');
 
+  textChecks();
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed ? 1 : 0;
+}
+
+/**
+ * lowbit/llm's tokenizer and chat template from an installed package: its JavaScript dependencies
+ * (@huggingface/tokenizers, @huggingface/jinja) resolve and run. A byte-level vocabulary of the 256 byte
+ * characters and two merges, written as GGUF metadata.
+ */
+function textChecks() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { loadTokenizer } = require('lowbit/llm');
+  const chars = [];
+  let extra = 256; // GPT-2's byte-level alphabet: printable bytes stand for themselves, the others from U+0100
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    chars.push(String.fromCharCode(printable ? b : extra++));
+  }
+  const tokens = chars.concat(['He', 'll', '<|im_end|>']);
+  const types = new Int32Array(tokens.length).fill(1);
+  types[tokens.length - 1] = 3;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lowbit-smoke-')), 'vocab.gguf');
+  lowbit.writeGGUF(file, {
+    metadata: {
+      'general.architecture': 'llama', 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': 'qwen2', 'tokenizer.ggml.tokens': tokens,
+      'tokenizer.ggml.token_type': types, 'tokenizer.ggml.merges': ['H e', 'l l'], 'tokenizer.ggml.eos_token_id': tokens.length - 1,
+    },
+    types: { 'tokenizer.ggml.eos_token_id': 'uint32' },
+    tensors: [],
+  });
+  const tok = loadTokenizer(file);
+  const text = 'Hello, w\u00f6rld \u{1F680}<|im_end|>';
+  const ids = tok.encode(text);
+  check(ids[0] === 256 && ids[1] === 257 && ids[ids.length - 1] === tokens.length - 1, `tokenizer: merges and a special token (${ids.join(' ')})`);
+  check(tok.decode(ids, { special: true }) === text, 'tokenizer: decode(encode(s)) == s');
+  check(tok.applyChatTemplate([{ role: 'user', content: 'Hi' }]) === '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n', 'chat template (ChatML)');
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
 }
 
 main().catch((e) => {
