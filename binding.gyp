@@ -171,7 +171,8 @@
         "csrc/napi/file_napi.cc",
         "csrc/napi/gguf_napi.cc",
         "csrc/napi/memory_napi.cc",
-        "csrc/napi/llm_napi.cc"
+        "csrc/napi/llm_napi.cc",
+        "csrc/napi/llm_batch_napi.cc"
       ]
     }
   ]

@@ -88,5 +88,7 @@ export interface NativeAddon {
   llmSessionDispose(session: unknown): void;
   llmForward(session: unknown, tokens: Int32Array, allLogits: boolean): Float32Array;
   llmForwardAsync(session: unknown, tokens: Int32Array, allLogits: boolean): NativeCall<Float32Array>;
+  llmDecodeBatch(sessions: unknown[], tokens: Int32Array): Float32Array;
+  llmDecodeBatchAsync(sessions: unknown[], tokens: Int32Array): NativeCall<Float32Array>;
   ggmlTypes(): Array<{ id: number; name: string; block: number; bytes: number }>;
 }

@@ -148,6 +148,20 @@ std::vector<Range> Model::in_place() const {
   return r;
 }
 
+void Scratch::resize(const Config& c, int64_t tokens, int64_t n_ctx) {
+  const auto n = [&](int64_t per_token) { return static_cast<size_t>(tokens * per_token); };
+  x.resize(n(c.n_embd));
+  h.resize(x.size());
+  y.resize(x.size());
+  q.resize(n(c.n_head * c.head_dim));
+  att.resize(q.size());
+  k_new.resize(n(c.n_head_kv * c.head_dim));
+  v_new.resize(k_new.size());
+  g.resize(n(c.n_ff));
+  u.resize(g.size());
+  attn.resize(static_cast<size_t>(attention_scratch(c.n_head_kv, c.head_dim, n_ctx)));
+}
+
 Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx, KvType kv)
     : model_(std::move(model)), n_ctx_(n_ctx), kv_(kv) {
   const Config& c = model_->config;
@@ -155,16 +169,7 @@ Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx, KvType kv)
   const size_t cache = static_cast<size_t>(c.n_layer * c.n_head_kv * n_ctx_ * row_bytes_);
   k_.resize(cache);
   v_.resize(cache);
-  x_.resize(static_cast<size_t>(kChunk * c.n_embd));
-  h_.resize(x_.size());
-  y_.resize(x_.size());
-  q_.resize(static_cast<size_t>(kChunk * c.n_head * c.head_dim));
-  att_.resize(q_.size());
-  k_new_.resize(static_cast<size_t>(kChunk * c.n_head_kv * c.head_dim));
-  v_new_.resize(k_new_.size());
-  g_.resize(static_cast<size_t>(kChunk * c.n_ff));
-  u_.resize(g_.size());
-  attn_scratch_.resize(static_cast<size_t>(attention_scratch(c.n_head_kv, c.head_dim, n_ctx_)));
+  scratch_.resize(c, kChunk, n_ctx_);
 }
 
 uint8_t* Session::k_row(int64_t layer, int64_t kv_head, int64_t pos) {
@@ -177,6 +182,10 @@ uint8_t* Session::v_row(int64_t layer, int64_t kv_head, int64_t pos) {
   return v_.data() + ((layer * c.n_head_kv + kv_head) * n_ctx_ + pos) * row_bytes_;
 }
 
+KvLayer Session::kv_layer(int64_t layer) {
+  return KvLayer{k_row(layer, 0, 0), v_row(layer, 0, 0), n_ctx_ * row_bytes_, row_bytes_, kv_};
+}
+
 bool Session::forward(const KernelTable& kt, ThreadPool& pool, const int32_t* tokens, int64_t n, bool all_logits,
                       float* logits) {
   const int64_t start = pos_;
@@ -186,9 +195,10 @@ bool Session::forward(const KernelTable& kt, ThreadPool& pool, const int32_t* to
   for (int64_t done = 0; done < n; done += kChunk) {
     const int64_t b = std::min(kChunk, n - done);
     const bool last = done + b == n;
+    const Span span{this, pos_, b};
     // Logits of every position of this chunk, or of the last position of the last chunk only.
-    if (all_logits || last) run_chunk(kt, pool, tokens + done, b, all_logits, all_logits ? logits + done * vocab : logits);
-    else run_chunk(kt, pool, tokens + done, b, false, nullptr);
+    float* out = all_logits ? logits + done * vocab : last ? logits : nullptr;
+    run_tokens(kt, pool, *model_, &span, 1, tokens + done, b, all_logits, out, scratch_, profile_);
     if (work::cancelled()) {
       pos_ = start;
       return false;
@@ -199,70 +209,94 @@ bool Session::forward(const KernelTable& kt, ThreadPool& pool, const int32_t* to
   return true;
 }
 
-void Session::run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* tokens, int64_t b, bool all_logits,
-                        float* logits) {
-  const Model& m = *model_;
+void run_tokens(const KernelTable& kt, ThreadPool& pool, const Model& m, const Span* spans, int64_t n_spans,
+                const int32_t* tokens, int64_t b, bool all_logits, float* logits, Scratch& s, Profile& profile) {
   const Config& c = m.config;
   const int64_t d = c.n_embd, hd = c.head_dim, nh = c.n_head, nkv = c.n_head_kv;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  float* x = x_.data();
-  float* h = h_.data();
+  float* x = s.x.data();
+  float* h = s.h.data();
   for (int64_t i = 0; i < b; ++i) m.embedding.row(tokens[i], x + i * d);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     if (work::cancelled()) return;
     const Layer& L = m.layers[l];
     for (int64_t i = 0; i < b; ++i) rms_norm(x + i * d, L.attn_norm.data(), d, c.rms_eps, h + i * d);
     {
-      Timed t(&profile_.matmul_ns);
-      Linear::apply_all(kt, {{&L.wq, q_.data()}, {&L.wk, k_new_.data()}, {&L.wv, v_new_.data()}}, h, b, pool);
+      Timed t(&profile.matmul_ns);
+      Linear::apply_all(kt, {{&L.wq, s.q.data()}, {&L.wk, s.k_new.data()}, {&L.wv, s.v_new.data()}}, h, b, pool);
     }
-    for (int64_t i = 0; i < b; ++i) {
-      float* q = q_.data() + i * nh * hd;
-      float* k = k_new_.data() + i * nkv * hd;
-      float* v = v_new_.data() + i * nkv * hd;
-      if (!L.bq.empty()) {
-        for (int64_t j = 0; j < nh * hd; ++j) q[j] += L.bq[j];
-        for (int64_t j = 0; j < nkv * hd; ++j) k[j] += L.bk[j];
-        for (int64_t j = 0; j < nkv * hd; ++j) v[j] += L.bv[j];
-      }
-      if (!L.q_norm.empty()) {
-        for (int64_t hh = 0; hh < nh; ++hh) rms_norm(q + hh * hd, L.q_norm.data(), hd, c.rms_eps, q + hh * hd);
-        for (int64_t hh = 0; hh < nkv; ++hh) rms_norm(k + hh * hd, L.k_norm.data(), hd, c.rms_eps, k + hh * hd);
-      }
-      apply_rope(m.rope, q, nh, hd, pos_ + i);
-      apply_rope(m.rope, k, nkv, hd, pos_ + i);
-      for (int64_t hh = 0; hh < nkv; ++hh) {
-        kv_store(kt, kv_, k + hh * hd, hd, k_row(l, hh, pos_ + i));
-        kv_store(kt, kv_, v + hh * hd, hd, v_row(l, hh, pos_ + i));
+    for (int64_t sp = 0, i = 0; sp < n_spans; ++sp) {
+      Session& S = *spans[sp].session;
+      for (int64_t j = 0; j < spans[sp].count; ++j, ++i) {
+        const int64_t pos = spans[sp].pos + j;
+        float* q = s.q.data() + i * nh * hd;
+        float* k = s.k_new.data() + i * nkv * hd;
+        float* v = s.v_new.data() + i * nkv * hd;
+        if (!L.bq.empty()) {
+          for (int64_t e = 0; e < nh * hd; ++e) q[e] += L.bq[e];
+          for (int64_t e = 0; e < nkv * hd; ++e) k[e] += L.bk[e];
+          for (int64_t e = 0; e < nkv * hd; ++e) v[e] += L.bv[e];
+        }
+        if (!L.q_norm.empty()) {
+          for (int64_t hh = 0; hh < nh; ++hh) rms_norm(q + hh * hd, L.q_norm.data(), hd, c.rms_eps, q + hh * hd);
+          for (int64_t hh = 0; hh < nkv; ++hh) rms_norm(k + hh * hd, L.k_norm.data(), hd, c.rms_eps, k + hh * hd);
+        }
+        apply_rope(m.rope, q, nh, hd, pos);
+        apply_rope(m.rope, k, nkv, hd, pos);
+        for (int64_t hh = 0; hh < nkv; ++hh) {
+          kv_store(kt, S.kv_type(), k + hh * hd, hd, S.k_row(l, hh, pos));
+          kv_store(kt, S.kv_type(), v + hh * hd, hd, S.v_row(l, hh, pos));
+        }
       }
     }
-    const KvLayer kv{k_row(l, 0, 0), v_row(l, 0, 0), n_ctx_ * row_bytes_, row_bytes_, kv_};
     {
-      Timed t(&profile_.attention_ns);
-      attention(kt, pool, q_.data(), b, pos_, nh, nkv, hd, scale, kv, attn_scratch_.data(), att_.data());
+      Timed t(&profile.attention_ns);
+      for (int64_t sp = 0, i = 0; sp < n_spans; i += spans[sp].count, ++sp) {
+        attention(kt, pool, s.q.data() + i * nh * hd, spans[sp].count, spans[sp].pos, nh, nkv, hd, scale,
+                  spans[sp].session->kv_layer(l), s.attn.data(), s.att.data() + i * nh * hd);
+      }
     }
     {
-      Timed t(&profile_.matmul_ns);
-      L.wo.apply(kt, att_.data(), b, y_.data(), pool);
+      Timed t(&profile.matmul_ns);
+      L.wo.apply(kt, s.att.data(), b, s.y.data(), pool);
     }
-    for (int64_t j = 0; j < b * d; ++j) x[j] += y_[j];
+    for (int64_t j = 0; j < b * d; ++j) x[j] += s.y[j];
     for (int64_t i = 0; i < b; ++i) rms_norm(x + i * d, L.ffn_norm.data(), d, c.rms_eps, h + i * d);
     {
-      Timed t(&profile_.matmul_ns);
-      Linear::apply_all(kt, {{&L.gate, g_.data()}, {&L.up, u_.data()}}, h, b, pool);
+      Timed t(&profile.matmul_ns);
+      Linear::apply_all(kt, {{&L.gate, s.g.data()}, {&L.up, s.u.data()}}, h, b, pool);
     }
-    silu_mul(g_.data(), u_.data(), b * c.n_ff);
+    silu_mul(s.g.data(), s.u.data(), b * c.n_ff);
     {
-      Timed t(&profile_.matmul_ns);
-      L.down.apply(kt, g_.data(), b, y_.data(), pool);
+      Timed t(&profile.matmul_ns);
+      L.down.apply(kt, s.g.data(), b, s.y.data(), pool);
     }
-    for (int64_t j = 0; j < b * d; ++j) x[j] += y_[j];
+    for (int64_t j = 0; j < b * d; ++j) x[j] += s.y[j];
   }
   if (!logits) return;
   const int64_t first = all_logits ? 0 : b - 1, rows = b - first;
   for (int64_t i = first; i < b; ++i) rms_norm(x + i * d, m.output_norm.data(), d, c.rms_eps, h + (i - first) * d);
-  Timed t(&profile_.matmul_ns);
+  Timed t(&profile.matmul_ns);
   m.output.apply(kt, h, rows, logits, pool);
+}
+
+bool decode_batch(const KernelTable& kt, ThreadPool& pool, Session* const* sessions, const int32_t* tokens, int64_t n,
+                  float* logits) {
+  const Model& m = sessions[0]->model();
+  int64_t n_ctx = 0;
+  std::vector<Span> spans(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    spans[i] = Span{sessions[i], sessions[i]->pos_, 1};
+    n_ctx = std::max(n_ctx, sessions[i]->context());
+  }
+  // A batch's own scratch: the sessions' are sized for their own passes, and none of them owns the step.
+  Scratch scratch;
+  scratch.resize(m.config, n, n_ctx);
+  Profile profile;  // a batched step is not one session's; their profiles count their own passes only
+  run_tokens(kt, pool, m, spans.data(), n, tokens, n, true, logits, scratch, profile);
+  if (work::cancelled()) return false;
+  for (int64_t i = 0; i < n; ++i) ++sessions[i]->pos_;
+  return true;
 }
 
 }  // namespace lowbit::llm

@@ -136,6 +136,35 @@ struct Profile {
   int64_t total_ns = 0, matmul_ns = 0, attention_ns = 0;
 };
 
+// The activations of a pass over some tokens, every layer's in turn (and attention()'s scratch).
+struct Scratch {
+  std::vector<float> x, h, y, q, att, k_new, v_new, g, u, attn;
+  // Room for `tokens` tokens attending over up to `n_ctx` positions.
+  void resize(const Config& c, int64_t tokens, int64_t n_ctx);
+};
+
+class Session;
+
+// Consecutive tokens of a pass that belong to one session, at its positions pos .. pos + count - 1.
+struct Span {
+  Session* session;
+  int64_t pos, count;
+};
+
+// Runs tokens [0, b) through every layer; `spans` cover them in order (a prefill chunk: one span; a
+// batched decode step: a token per session). Each span's keys and values go into its session's cache and
+// its queries attend over that cache; the weight products run once for all b tokens. Writes the logits of
+// every token (all_logits, [b, vocab]) or of the last one, when `logits` is not null; adds its time split
+// to `profile`. Positions do not move (the caller moves them once the pass was not cancelled).
+void run_tokens(const KernelTable& kt, ThreadPool& pool, const Model& m, const Span* spans, int64_t n_spans,
+                const int32_t* tokens, int64_t b, bool all_logits, float* logits, Scratch& s, Profile& profile);
+
+// One decode step of several sessions of one model (distinct, each with room for a token): token i at
+// session i's position, the weights read once for all of them; logits [n, vocab]. Returns false, no
+// position moved, when the current Work was cancelled.
+bool decode_batch(const KernelTable& kt, ThreadPool& pool, Session* const* sessions, const int32_t* tokens, int64_t n,
+                  float* logits);
+
 // A sequence's state: its KV cache and position, and the scratch of a forward pass.
 class Session {
  public:
@@ -158,11 +187,14 @@ class Session {
   bool forward(const KernelTable& kt, ThreadPool& pool, const int32_t* tokens, int64_t n, bool all_logits,
                float* logits);
 
- private:
-  void run_chunk(const KernelTable& kt, ThreadPool& pool, const int32_t* tokens, int64_t b, bool all_logits,
-                 float* logits);
+  // The cache rows of a layer's KV head at a position.
   uint8_t* k_row(int64_t layer, int64_t kv_head, int64_t pos);
   uint8_t* v_row(int64_t layer, int64_t kv_head, int64_t pos);
+  // One layer's cache as attention() reads it.
+  KvLayer kv_layer(int64_t layer);
+
+ private:
+  friend bool decode_batch(const KernelTable&, ThreadPool&, Session* const*, const int32_t*, int64_t, float*);
 
   std::shared_ptr<const Model> model_;
   int64_t n_ctx_;
@@ -170,8 +202,7 @@ class Session {
   int64_t row_bytes_;
   int64_t pos_ = 0;
   std::vector<uint8_t> k_, v_;  // [layer][kv_head][position] rows
-  std::vector<float> x_, h_, q_, k_new_, v_new_, att_, g_, u_, y_;
-  std::vector<float> attn_scratch_;  // attention()'s fp32 keys and values of one layer
+  Scratch scratch_;
   Profile profile_;
 };
 

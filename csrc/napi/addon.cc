@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lowbit::napi::register_gguf(env, exports);
   lowbit::napi::register_memory(env, exports);
   lowbit::napi::register_llm(env, exports);
+  lowbit::napi::register_llm_batch(env, exports);
   return exports;
 }
 

@@ -15,5 +15,6 @@ void register_file(Napi::Env env, Napi::Object exports);
 void register_gguf(Napi::Env env, Napi::Object exports);
 void register_memory(Napi::Env env, Napi::Object exports);
 void register_llm(Napi::Env env, Napi::Object exports);
+void register_llm_batch(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit::napi

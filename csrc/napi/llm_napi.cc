@@ -16,6 +16,7 @@
 #include "async_call.h"
 #include "bindings.h"
 #include "file_napi.h"
+#include "llm_handles.h"
 #include "pinned.h"
 
 namespace lowbit::napi {
@@ -23,68 +24,6 @@ namespace {
 
 using llm::Model;
 using llm::Session;
-
-const napi_type_tag kModelTag = {0x6c6f77626974a0deULL, 0x51c2e8f4a97b3d10ULL};
-const napi_type_tag kSessionTag = {0x6c6f77626974a5e5ULL, 0x2f7d90b3c6e1485aULL};
-
-struct ModelHandle {
-  std::shared_ptr<const Model> model;  // null once disposed
-  napi_env env = nullptr;
-  int64_t accounted = 0;  // bytes reported to V8 as external memory
-  void release() {
-    if (accounted) {
-      int64_t ignored;
-      napi_adjust_external_memory(env, -accounted, &ignored);
-      accounted = 0;
-    }
-    model.reset();
-  }
-};
-
-struct SessionHandle {
-  std::shared_ptr<Session> session;  // null once disposed
-  bool busy = false;                 // an async forward holds the session
-  napi_env env = nullptr;
-  int64_t accounted = 0;
-  void release() {
-    if (accounted) {
-      int64_t ignored;
-      napi_adjust_external_memory(env, -accounted, &ignored);
-      accounted = 0;
-    }
-    session.reset();
-  }
-};
-
-template <typename T>
-T* tagged(Napi::Value v, const napi_type_tag& tag, const char* fn, const char* what) {
-  bool ok = false;
-  if (v.IsExternal()) napi_check_object_type_tag(v.Env(), v, &tag, &ok);
-  if (!ok) throw_type_error(v.Env(), std::string(fn) + ": not a " + what + " handle (got " + describe(v) + ")");
-  return v.As<Napi::External<T>>().Data();
-}
-
-ModelHandle& model_handle(Napi::Value v, const char* fn) {
-  ModelHandle* h = tagged<ModelHandle>(v, kModelTag, fn, "model");
-  if (!h->model) throw Napi::Error::New(v.Env(), "Model: this model was disposed");
-  return *h;
-}
-
-SessionHandle& session_handle(Napi::Value v, const char* fn, bool idle) {
-  SessionHandle* h = tagged<SessionHandle>(v, kSessionTag, fn, "session");
-  if (!h->session) throw Napi::Error::New(v.Env(), "Session: this session was disposed");
-  if (idle && h->busy) {
-    throw Napi::Error::New(v.Env(), "Session: an async call is running on this session; await it before the next call");
-  }
-  return *h;
-}
-
-Napi::Value account(Napi::Env env, Napi::Value ext, int64_t bytes, int64_t* accounted) {
-  int64_t ignored;
-  napi_adjust_external_memory(env, bytes, &ignored);
-  *accounted = bytes;
-  return ext;
-}
 
 int64_t get_int(Napi::Object o, const char* key, const std::string& fn) {
   return to_positive_int(o.Get(key), fn + ": spec." + key);

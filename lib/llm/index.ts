@@ -92,6 +92,9 @@ export interface PrefillOptions {
 
 const DEFAULT_CONTEXT = 4096;
 
+/** Session internals for the model's batched calls: the native handle and the tokens list. */
+const sessionState = Symbol('lowbit.session');
+
 /** Tokens as the native side takes them; a TypeError or RangeError naming the bad one. */
 function toTokens(fn: string, tokens: unknown): Int32Array {
   if (tokens instanceof Int32Array) return tokens;
@@ -214,6 +217,29 @@ export class Model {
   }
 
   /**
+   * One decode step for several sessions of this model at once: `tokens[i]` goes in at `sessions[i]`'s
+   * position, the weights are read once for all of them (as a served replica decodes its batch), and the
+   * result is each session's logits for its next token, `[sessions.length, vocabularySize]` row-major.
+   * Each session's logits are those `sessions[i].step(tokens[i])` gives. The sessions must be distinct,
+   * idle and not full; a RangeError names the one that is not, and nothing runs.
+   */
+  decodeBatch(sessions: readonly Session[], tokens: ArrayLike<number>): Float32Array {
+    const { handles, ids } = batchArgs('decodeBatch', sessions, tokens);
+    const logits = native.llmDecodeBatch(handles, ids);
+    sessions.forEach((s, i) => s[sessionState]().tokens.push(ids[i]));
+    return logits;
+  }
+
+  /** {@link decodeBatch} off the JS thread; `signal` stops it between layers, no position moved. */
+  async decodeBatchAsync(sessions: readonly Session[], tokens: ArrayLike<number>, options?: Pick<AsyncOptions, 'signal'>): Promise<Float32Array> {
+    const { signal } = splitAsyncOptions('decodeBatchAsync', options);
+    const { handles, ids } = batchArgs('decodeBatchAsync', sessions, tokens);
+    const logits = await runAsync(() => native.llmDecodeBatchAsync(handles, ids), signal);
+    sessions.forEach((s, i) => s[sessionState]().tokens.push(ids[i]));
+    return logits;
+  }
+
+  /**
    * Frees the model's weights once its sessions are disposed too (each holds them). Idempotent; a later
    * `createSession` throws.
    */
@@ -260,6 +286,11 @@ export class Session {
   #live(): unknown {
     if (this.#handle === null) throw new Error('Session: this session was disposed');
     return this.#handle;
+  }
+
+  /** @internal The native handle and the tokens list, for the model's batched calls. */
+  [sessionState](): { handle: unknown; tokens: number[] } {
+    return { handle: this.#live(), tokens: this.#tokens };
   }
 
   /** Tokens processed so far: where the next token goes. Not readable while an async call runs (it moves). */
@@ -384,6 +415,16 @@ export class Session {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+function batchArgs(fn: string, sessions: readonly Session[], tokens: ArrayLike<number>): { handles: unknown[]; ids: Int32Array } {
+  if (!Array.isArray(sessions)) throw new TypeError(`${fn}: sessions must be an array of sessions (got ${describe(sessions)})`);
+  const handles = sessions.map((s, i) => {
+    if (!(s instanceof Session)) throw new TypeError(`${fn}: sessions[${i}] must be a Session (got ${describe(s)})`);
+    return s[sessionState]().handle;
+  });
+  const ids = toTokens(fn, tokens);
+  return { handles, ids };
 }
 
 /** Checks {@link SessionOptions}; the defaults: the trained context (at most 4096) and an fp16 cache. */
