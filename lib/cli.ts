@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, progress, progressLine, quantity, threads, UsageError } from './cli-common';
+import { batchList, measureModelWithProgress, printModelMeasurement } from './cli-model';
 import { chatCommand, runCommand } from './cli-text';
 import { cpuInfo, probe } from './index';
 import { inspectModelFile, type ModelFileSummary } from './inspect';
@@ -33,15 +34,22 @@ lowbit <command> --help for its options; lowbit --version`,
 Prints the CPU, its features, the kernel sets this binary can run, the thread count and the measured
 limits (read bandwidth, fp32 FMA and int8 dot-product peaks; a few seconds).`,
   measure: `usage: lowbit measure [--out FILE] [--formats LIST] [--matrix-mib N] [--threads N] [--json]
+       lowbit measure --model MODEL.gguf [--batch LIST] [--formats LIST] [--out FILE] [--threads N] [--json]
 
 Times lowbit's prepared GEMV (int8 activations) for each format on a DRAM-resident matrix (default twice
 the last-level cache, at least 512 MiB) and the read bandwidth, and writes them as JSON to FILE (or prints
 them). Pass the file to 'lowbit plan --machine FILE' on any machine.
-  --formats LIST   comma-separated lowbit formats (default 'int4 g128,int4 g32,q4_0,q8_0')`,
+  --formats LIST   comma-separated lowbit formats (default 'int4 g128,int4 g32,q4_0,q8_0'; with --model, none)
+  --model FILE     also run the GGUF model: prefill tokens/s, and decode tokens/s at each batch (sequences
+                   decoded together, the weights read once a step); 'lowbit plan --model FILE --machine OUT'
+                   then plans from the measured rate
+  --batch LIST     batch sizes to time decode at (default 1,8)`,
   plan: `usage: lowbit plan [options] [--spec FILE] [--json]
 
 Model (a preset, total parameters, or a breakdown):
-  --model NAME              preset: ${Object.keys(MODEL_PRESETS).join(', ')}
+  --model NAME|FILE.gguf    preset: ${Object.keys(MODEL_PRESETS).join(', ')}; or a GGUF file: its tensors counted
+                            and shapes read, the row 'file' its bytes as stored (with --cpu, its decode measured
+                            at batch 1 and --batch; with --machine, the rate 'lowbit measure --model' saved)
   --params N                total parameters (all counted as linear weights)
   --linear-params N --embedding-params N --other-params N
   --layers N --kv-heads N --head-dim N --hidden N   (shapes for the KV cache and per-row scales)
@@ -49,7 +57,7 @@ Precision (repeat or comma-separate; default fp16,int8,int4, the textbook's idea
   --precision LIST          e.g. fp16,int8,int4 or 'int4 g128,q4_0,q8_0' (lowbit formats, scales counted)
   --embedding-precision P   for the input embedding table (default: the row's)
 KV cache (counted per replica on top of the weights):
-  --batch N --context N [--kv-precision fp16|bf16|fp32|fp8|int8]
+  --batch N --context N [--kv-precision fp16|bf16|fp32|fp8|int8|q8_0]
 Node:
   --device-memory BYTES     per device (accepts 40e9, 40GB, 40GiB)
   --devices-per-node N      (default 1)
@@ -124,10 +132,13 @@ int8 dot:  ${limits.dotGops.toFixed(0)} GOP/s`);
 async function measure(args: string[]): Promise<void> {
   const { values } = parse(args, {
     out: { type: 'string' }, formats: { type: 'string' }, 'matrix-mib': { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    model: { type: 'string' }, batch: { type: 'string' },
   });
   if (values.help) return void console.log(HELP.measure);
   threads(values.threads as string | undefined);
-  const precisions = values.formats ? String(values.formats).split(',').map((s) => s.trim()) : undefined;
+  if (values.batch !== undefined && values.model === undefined) throw new UsageError('--batch needs --model');
+  const batches = batchList(values.batch as string | undefined, [1, 8]);
+  const precisions = values.formats ? String(values.formats).split(',').map((s) => s.trim()) : values.model ? [] : undefined;
   // Every format is resolved before the first probe: a bad one costs no measuring.
   for (const f of precisions ?? []) {
     try {
@@ -140,6 +151,7 @@ async function measure(args: string[]): Promise<void> {
   const mib = values['matrix-mib'] ? quantity('matrix-mib', String(values['matrix-mib'])) : undefined;
   if (mib !== undefined && !(mib * 2 ** 20 >= 1 << 16)) throw new UsageError(`--matrix-mib: '${values['matrix-mib']}' is less than 64 KiB`);
   const m = await measureWithProgress({ precisions, matrixBytes: mib === undefined ? undefined : mib * 2 ** 20 });
+  if (values.model) m.models = [await measureModelWithProgress(String(values.model), batches)];
   if (values.out) {
     try {
       fs.writeFileSync(String(values.out), JSON.stringify(m, null, 2) + '\n');
@@ -154,6 +166,8 @@ async function measure(args: string[]): Promise<void> {
 
 function printMeasurement(m: MachineMeasurement): void {
   console.log(`${m.cpu}, ${m.isa}, ${m.threads} threads, ${gb(m.memoryBytes)} GB memory, read ${gb(m.readBandwidth)} GB/s (${m.date.slice(0, 10)})`);
+  for (const x of m.models ?? []) printModelMeasurement(x, table);
+  if (Object.keys(m.formats).length === 0) return;
   console.log(table(['format', 'GEMV GB/s', 'of read bw', 'matrix MiB'], Object.entries(m.formats).map(([k, f]) => [
     k, gb(f.bytesPerSecond), `${((100 * f.bytesPerSecond) / m.readBandwidth).toFixed(0)}%`, (f.matrixBytes / 2 ** 20).toFixed(0),
   ])));
@@ -248,14 +262,21 @@ async function planCommand(args: string[]): Promise<void> {
     try {
       return plan(s);
     } catch (e) {
-      if (e instanceof RangeError || e instanceof TypeError) throw new UsageError(`plan: ${e.message}`);
+      if (e instanceof RangeError || e instanceof TypeError || (e as Error).name === 'LowbitFileError') throw new UsageError(`plan: ${(e as Error).message}`);
       throw e;
     }
   };
+  const modelFile = typeof spec.model === 'string' && !(spec.model in MODEL_PRESETS) ? spec.model : undefined;
   if (v.cpu) {
     // The whole spec is checked against a stand-in measurement first: a bad flag costs no probing.
     planOrUsage({ ...spec, machine: STAND_IN_MACHINE } as PlanSpec);
-    spec.machine = await measureWithProgress();
+    if (modelFile !== undefined) {
+      // A model file: its own decode at batch 1 and the plan's batch, beside the read bandwidth.
+      spec.machine = await measureWithProgress({ precisions: [] });
+      spec.machine.models = [await measureModelWithProgress(modelFile, [1, spec.kvCache?.batch ?? 1])];
+    } else {
+      spec.machine = await measureWithProgress();
+    }
   }
   const p: Plan = planOrUsage(spec as PlanSpec);
   if (v.json) return void console.log(JSON.stringify(p, null, 2));
@@ -267,11 +288,22 @@ function printPlan(p: Plan): void {
   const params = m.linearParams + m.embeddingParams + m.otherParams;
   console.log(`model: ${m.name ?? 'custom'}, ${(params / 1e9).toFixed(2)}B parameters (${(m.linearParams / 1e9).toFixed(2)}B linear)` +
     (p.kvBytesPerToken ? `, KV cache ${p.kvBytesPerToken} bytes/token` : ''));
+  if (m.file) {
+    const types = Object.entries(m.file.bytesByType).sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${gb(b)} GB`).join(', ');
+    console.log(`file: ${m.file.path}, ${m.file.architecture}, ${gb(m.file.storedBytes)} GB of tensors (${types}); ${m.layers ?? '?'} layers, ` +
+      `${m.kvHeads ?? '?'} KV heads of ${m.headDim ?? '?'}, trained context ${m.file.contextLength ?? '?'}${m.file.tiedOutput ? ', tied output' : ''}`);
+  }
   console.log(`node: ${p.node.devicesPerNode} x ${gb(p.node.deviceMemory)} GB${p.node.kind === 'cpu' ? ' (this CPU machine, measured)' : ''}, ` +
     `${(p.node.reserve * 100).toFixed(0)}% reserved; placement: ${p.placement}; GB = 10^9 bytes`);
   const rate = p.rows.some((r) => r.tokensPerSecondPerReplica !== undefined);
+  const estimate = p.rows.some((r) => r.estimatedTokensPerSecond !== undefined);
+  const crossover = p.rows.some((r) => r.kvExceedsWeightsAtContext !== undefined);
+  const batch = p.kvCacheBatch ?? 1;
   const head = ['precision', 'bits/w', 'weights GB', 'weights GiB', 'KV GB', 'devices/replica', 'nodes/replica', 'replicas', 'total nodes', 'total devices', `vs ${p.baseline}`];
   if (rate) head.push('tokens/s/replica', 'read at');
+  if (estimate) head.push('estimate tokens/s');
+  if (crossover) head.push(`KV > weights: context at batch ${batch}`);
+  if (p.rows.some((r) => r.kvExceedsWeightsAtBatch !== undefined)) head.push(`KV > weights: batch at context ${p.kvCacheContext}`);
   console.log(table(head, p.rows.map((r) => {
     const row = [
       r.precision, r.bitsPerWeight.toFixed(r.bitsPerWeight % 1 ? 3 : 0), gb(r.weightBytes), (r.weightBytes / 2 ** 30).toFixed(1),
@@ -279,6 +311,9 @@ function printPlan(p: Plan): void {
       String(r.totalDevices), `${r.deviceReduction > 0 ? '-' : r.deviceReduction < 0 ? '+' : ''}${Math.abs(r.deviceReduction * 100).toFixed(0)}%`,
     ];
     if (rate) row.push(r.tokensPerSecondPerReplica?.toFixed(1) ?? '', r.weightBandwidth ? `${gb(r.weightBandwidth)} GB/s (${r.bandwidthSource})` : '');
+    if (estimate) row.push(r.estimatedTokensPerSecond?.toFixed(1) ?? '');
+    if (crossover) row.push(r.kvExceedsWeightsAtContext?.toLocaleString('en-US') ?? '');
+    if (r.kvExceedsWeightsAtBatch !== undefined) row.push(r.kvExceedsWeightsAtBatch.toLocaleString('en-US'));
     return row;
   })));
   if (p.targetTokensPerSecond !== undefined) console.log(`replicas sized for ${p.targetTokensPerSecond} tokens/s`);

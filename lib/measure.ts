@@ -27,10 +27,34 @@ export interface MachineMeasurement {
   readBandwidth: number;
   /** Per precision (a lowbit format name as `resolvePrecision` reads it): its GEMV rate. */
   formats: Record<string, { bytesPerSecond: number; matrixBytes: number; rows: number; cols: number; medianSeconds: number }>;
+  /** Model files run on this machine (`measureModelAsync` from lowbit/llm, `lowbit measure --model`). */
+  models?: ModelMeasurement[];
+}
+
+/** A model file's measured speed on a machine: what a plan multiplies. */
+export interface ModelMeasurement {
+  /** The file's name (no folder) and size, which a plan matches its model file by. */
+  file: string;
+  fileSize: number;
+  name: string | null;
+  architecture: string;
+  isa: string;
+  threads: number;
+  /** Bytes of weights one decode step reads (every matrix once, an embedding row per sequence). */
+  bytesPerToken: number;
+  kvType: 'f16' | 'q8_0';
+  /** Bytes of KV cache one position of one sequence holds. */
+  kvBytesPerPosition: number;
+  /** Positions each sequence held, on average, while its decode steps were timed. */
+  context: number;
+  /** Per batch (sequences decoded together, the weights read once a step): tokens/s of all of them together. */
+  decode: Array<{ batch: number; tokensPerSecond: number; stepSeconds: number; steps: number }>;
+  /** A prompt of `tokens` in one pass (the median of the runs). */
+  prefill: { tokens: number; tokensPerSecond: number };
 }
 
 export interface MeasureOptions {
-  /** lowbit formats to time (default 'int4 g128', 'int4 g32', 'q4_0', 'q8_0'). */
+  /** lowbit formats to time (default 'int4 g128', 'int4 g32', 'q4_0', 'q8_0'; [] measures the read bandwidth only). */
   precisions?: string[];
   /** Bytes of each timed matrix (default: twice the last-level cache, at least 512 MiB: read from DRAM). */
   matrixBytes?: number;
@@ -108,9 +132,7 @@ function measurePlan(fn: string, options: MeasureOptions) {
     }
   }
   const precisions = options.precisions ?? ['int4 g128', 'int4 g32', 'q4_0', 'q8_0'];
-  if (!Array.isArray(precisions) || precisions.length === 0) {
-    throw new TypeError(`${fn}: options.precisions must be a non-empty array of lowbit format names`);
-  }
+  if (!Array.isArray(precisions)) throw new TypeError(`${fn}: options.precisions must be an array of lowbit format names ([]: the read bandwidth only)`);
   const target = options.matrixBytes ?? Math.max(512 * 2 ** 20, 2 * lastLevelCacheBytes());
   if (typeof target !== 'number' || !(target >= 1 << 16)) throw new RangeError(`${fn}: options.matrixBytes must be a number >= 65536`);
   const repeats = options.repeats ?? 9;
@@ -228,7 +250,11 @@ export function readMachineMeasurement(path: string): MachineMeasurement {
   const ok =
     m && m.version === 1 && typeof m.memoryBytes === 'number' && m.memoryBytes > 0 && typeof m.readBandwidth === 'number' &&
     m.readBandwidth > 0 && typeof m.formats === 'object' && m.formats !== null &&
-    Object.values(m.formats).every((f) => f && typeof f.bytesPerSecond === 'number' && f.bytesPerSecond > 0);
+    Object.values(m.formats).every((f) => f && typeof f.bytesPerSecond === 'number' && f.bytesPerSecond > 0) &&
+    (m.models === undefined ||
+      (Array.isArray(m.models) &&
+        m.models.every((x) => x && typeof x.file === 'string' && typeof x.fileSize === 'number' && Array.isArray(x.decode) &&
+          x.decode.every((d) => Number.isInteger(d.batch) && d.batch >= 1 && d.tokensPerSecond > 0) && x.kvBytesPerPosition > 0 && x.context >= 0)));
   if (!ok) throw new RangeError(`machine file ${path}: not a lowbit machine measurement (version 1: memoryBytes, readBandwidth, formats)`);
   return m;
 }

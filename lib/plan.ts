@@ -3,8 +3,13 @@
  * one replica, the devices and nodes it needs, its memory-bound decode rate, and the fleet for a load.
  * Units: bytes and bytes per second throughout (1 GB = 1e9 bytes; the CLI prints GB and GiB).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { resolvePrecision, type Precision } from './precision';
-import type { MachineMeasurement } from './measure';
+import type { MachineMeasurement, ModelMeasurement } from './measure';
+import { modelFromFile, type ModelFileFacts } from './plan-model';
+
+export type { ModelFileFacts };
 
 /** Parameter counts by kind; `params` alone counts everything as linear weights (the textbook's arithmetic). */
 export interface ModelSpec {
@@ -23,6 +28,8 @@ export interface ModelSpec {
   headDim?: number;
   /** The layers' input width, which sets what per-row scales cost (default 4096). */
   hiddenSize?: number;
+  /** Set when the model is a file (`model: 'path.gguf'`): its bytes as stored, by type and by kind. */
+  file?: ModelFileFacts;
 }
 
 export interface NodeSpec {
@@ -37,19 +44,31 @@ export interface NodeSpec {
 }
 
 export interface PlanSpec {
-  /** A model, or a preset: 'llama-7b-class' (Llama 2 7B's shapes), 'llama-70b-class' (Llama 3 70B's). */
+  /**
+   * A model: counts, a preset ('llama-7b-class': Llama 2 7B's shapes, 'llama-70b-class': Llama 3 70B's), or
+   * the path of a GGUF file (its tensors counted, its shapes read; the row 'file' is the file as stored).
+   */
   model: ModelSpec | string;
-  /** Weight precisions to compare, one row each (default fp16, int8, int4). See `precision.ts` for names. */
+  /**
+   * Weight precisions to compare, one row each (default fp16, int8, int4; for a model file: file, fp16,
+   * q8_0, q4_0). See `precision.ts` for names; 'file' is the model file's own bytes.
+   */
   precisions?: string[];
   /** Precision of the input embedding table (default: the row's). */
   embeddingPrecision?: string;
   /** Precision of the other parameters (default fp16). */
   otherPrecision?: string;
-  /** A KV cache per replica: `batch` sequences of `context` tokens, elements in `precision` (default fp16). */
-  kvCache?: { batch: number; context: number; precision?: 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8' };
+  /**
+   * A KV cache per replica: `batch` sequences of `context` tokens, elements in `precision` (default fp16;
+   * 'q8_0': ggml's blocks of 32 int8 with an fp16 scale, 8.5 bits, lowbit's and llama.cpp's q8_0 cache).
+   */
+  kvCache?: { batch: number; context: number; precision?: 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8' | 'q8_0' };
   /** Where a replica runs. Omitted with `machine`: the measured CPU machine as the node. */
   node?: NodeSpec;
-  /** A CPU machine's measurement (measureMachine, `lowbit measure`): its memory, bandwidth and GEMV rates. */
+  /**
+   * A CPU machine's measurement (measureMachine, `lowbit measure`): its memory, bandwidth and GEMV rates,
+   * and the model files run on it (`lowbit measure --model`): a model file's row uses its measured rate.
+   */
   machine?: MachineMeasurement;
   /**
    * 'node' (default): each replica owns whole nodes, the textbook's reading. 'device': replicas that need
@@ -83,9 +102,22 @@ export interface PlanRow {
   bytesPerStep?: number;
   /** Bytes/s one device reads the weights at, and where the figure comes from. */
   weightBandwidth?: number;
-  bandwidthSource?: 'given' | 'measured gemv' | 'measured read';
-  /** Memory-bound decode tokens/s of one replica (the batch's sequences together). */
+  bandwidthSource?: 'given' | 'measured gemv' | 'measured read' | 'measured model';
+  /**
+   * Decode tokens/s of one replica (the batch's sequences together): memory-bound arithmetic, or for a
+   * model file measured on the machine, its measured step with the KV cache's reads at the plan's context.
+   */
   tokensPerSecondPerReplica?: number;
+  /** For a measured model file: the tokens/s measured (at the measurement's short context). */
+  measuredTokensPerSecond?: number;
+  /** For a measured model file: what the memory-bound arithmetic gives instead, to compare. */
+  estimatedTokensPerSecond?: number;
+  /**
+   * Where the KV cache becomes larger than the weights (needs the model's layers, KV heads and head
+   * size): the context at the plan's batch (1 without a KV cache), and the batch at the plan's context.
+   */
+  kvExceedsWeightsAtContext?: number;
+  kvExceedsWeightsAtBatch?: number;
   /** Replicas the target load needs (when a target was given). */
   replicasForTarget?: number;
 }
@@ -95,6 +127,9 @@ export interface Plan {
   node: Required<Pick<NodeSpec, 'deviceMemory' | 'devicesPerNode' | 'reserve'>> & NodeSpec & { kind: 'given' | 'cpu' };
   placement: 'node' | 'device';
   kvBytesPerToken: number;
+  /** The KV cache's sequences and tokens each, when the spec has one. */
+  kvCacheBatch?: number;
+  kvCacheContext?: number;
   targetTokensPerSecond?: number;
   baseline: string;
   rows: PlanRow[];
@@ -116,12 +151,12 @@ function llama(name: string, layers: number, hidden: number, mlp: number, heads:
   return { name, linearParams, embeddingParams: vocab * hidden, otherParams: (2 * layers + 1) * hidden, layers, kvHeads, headDim, hiddenSize: hidden };
 }
 
-const KV_BYTES = { fp32: 4, fp16: 2, bf16: 2, fp8: 1, int8: 1 } as const;
+const KV_BYTES = { fp32: 4, fp16: 2, bf16: 2, fp8: 1, int8: 1, q8_0: 34 / 32 } as const;
 
 // The keys each level of a spec may have: a misspelt one is an error, not a silent default.
 const SPEC_KEYS = {
   spec: ['model', 'precisions', 'embeddingPrecision', 'otherPrecision', 'kvCache', 'node', 'machine', 'placement', 'replicas', 'target'],
-  model: ['name', 'params', 'linearParams', 'embeddingParams', 'otherParams', 'layers', 'kvHeads', 'headDim', 'hiddenSize'],
+  model: ['name', 'params', 'linearParams', 'embeddingParams', 'otherParams', 'layers', 'kvHeads', 'headDim', 'hiddenSize', 'file'],
   kvCache: ['batch', 'context', 'precision'],
   node: ['deviceMemory', 'devicesPerNode', 'reserve', 'deviceBandwidth'],
   target: ['tokensPerSecond', 'requestsPerSecond', 'meanOutputTokens'],
@@ -146,11 +181,22 @@ function num(v: unknown, what: string, min: number, opts: { integer?: boolean; b
   return v;
 }
 
+/** Whether a model string names a file rather than a preset. */
+function isModelFile(m: string): boolean {
+  if (m.toLowerCase().endsWith('.gguf')) return true;
+  try {
+    return fs.statSync(m).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function resolveModel(m: ModelSpec | string): Plan['model'] {
   if (typeof m === 'string') {
     const p = MODEL_PRESETS[m];
-    if (!p) throw new RangeError(`model: unknown preset '${m}' (presets: ${Object.keys(MODEL_PRESETS).join(', ')})`);
-    m = p;
+    if (p) m = p;
+    else if (isModelFile(m)) m = modelFromFile(m);
+    else throw new RangeError(`model: '${m}' is neither a preset (${Object.keys(MODEL_PRESETS).join(', ')}) nor a GGUF file`);
   }
   if (typeof m !== 'object' || m === null) throw new TypeError('model is required: an object ({ params } or a breakdown) or a preset name');
   checkKeys(m, 'model');
@@ -168,6 +214,13 @@ function resolveModel(m: ModelSpec | string): Plan['model'] {
     if (has(k)) num(m[k], `model.${k}`, 1, { integer: true });
   }
   return out;
+}
+
+/** The machine's measurement of the model's file, matched by the file's name and size. */
+function modelMeasurement(model: Plan['model'], machine: MachineMeasurement | undefined): ModelMeasurement | undefined {
+  const f = model.file;
+  if (!f || !machine?.models) return undefined;
+  return machine.models.find((m) => m.file === path.basename(f.path) && m.fileSize === f.fileSize);
 }
 
 /** Plans one deployment per precision; every intermediate is in the result. */
@@ -204,9 +257,9 @@ export function plan(spec: PlanSpec): Plan {
   if (node.deviceBandwidth !== undefined) num(node.deviceBandwidth, 'node.deviceBandwidth', 1);
   if (machine && node.deviceBandwidth !== undefined) throw new RangeError('give node.deviceBandwidth or a machine measurement, not both');
 
-  let kvBytesPerToken = 0;
   let kvSeqs = 0;
   let kvContext = 0;
+  let kvPrecision: keyof typeof KV_BYTES = 'fp16';
   if (spec.kvCache !== undefined) {
     const kv = spec.kvCache;
     if (typeof kv !== 'object' || kv === null) throw new TypeError('kvCache must be an object { batch, context, precision? }');
@@ -214,13 +267,16 @@ export function plan(spec: PlanSpec): Plan {
     kvContext = num(kv.context, 'kvCache.context', 1, { integer: true });
     const prec = kv.precision ?? 'fp16';
     if (!(prec in KV_BYTES)) throw new RangeError(`kvCache.precision must be one of ${Object.keys(KV_BYTES).join(', ')}, got '${prec}'`);
+    kvPrecision = prec;
     for (const k of ['layers', 'kvHeads', 'headDim'] as const) {
       if (model[k] === undefined) throw new RangeError(`model.${k} is required for a KV cache`);
     }
-    // Keys and values: 2 vectors of kvHeads x headDim per layer per token.
-    kvBytesPerToken = 2 * model.layers! * model.kvHeads! * model.headDim! * KV_BYTES[prec];
   }
+  // Keys and values: 2 vectors of kvHeads x headDim per layer per token (known whenever the shapes are).
+  const shapes = model.layers !== undefined && model.kvHeads !== undefined && model.headDim !== undefined;
+  const kvBytesPerToken = shapes ? 2 * model.layers! * model.kvHeads! * model.headDim! * KV_BYTES[kvPrecision] : 0;
   const kvBytes = kvBytesPerToken * kvSeqs * kvContext;
+  const measured = modelMeasurement(model, machine);
 
   let replicasGiven = 1;
   if (spec.replicas !== undefined) replicasGiven = num(spec.replicas, 'replicas', 1, { integer: true });
@@ -243,22 +299,35 @@ export function plan(spec: PlanSpec): Plan {
     }
   }
 
-  const names = spec.precisions ?? ['fp16', 'int8', 'int4'];
+  const names = spec.precisions ?? (model.file ? ['file', 'fp16', 'q8_0', 'q4_0'] : ['fp16', 'int8', 'int4']);
   if (!Array.isArray(names) || names.length === 0) throw new TypeError('precisions must be a non-empty array of names');
   const other = resolvePrecision(spec.otherPrecision ?? 'fp16', cols, 'otherPrecision');
   const usable = Math.round(node.deviceMemory * (1 - node.reserve));
   const rows: PlanRow[] = names.map((n, i) => {
-    const p = resolvePrecision(n, cols, `precisions[${i}]`);
-    const emb: Precision = spec.embeddingPrecision ? resolvePrecision(spec.embeddingPrecision, cols, 'embeddingPrecision') : p;
-    const linearBytes = Math.ceil((model.linearParams * p.bitsPerWeight) / 8);
-    const otherBytes = Math.ceil((model.otherParams * other.bitsPerWeight) / 8);
-    const weightBytes = linearBytes + Math.ceil((model.embeddingParams * emb.bitsPerWeight) / 8) + otherBytes;
+    let name: string, bits: number, linearBytes: number, otherBytes: number, weightBytes: number;
+    if (n === 'file') {
+      const f = model.file;
+      if (!f) throw new RangeError(`precisions[${i}]: 'file' needs a model file (model: 'path.gguf')`);
+      name = 'file';
+      bits = (8 * f.linearBytes) / model.linearParams;
+      linearBytes = f.linearBytes;
+      otherBytes = f.otherBytes;
+      weightBytes = f.storedBytes;
+    } else {
+      const p = resolvePrecision(n, cols, `precisions[${i}]`);
+      const emb: Precision = spec.embeddingPrecision ? resolvePrecision(spec.embeddingPrecision, cols, 'embeddingPrecision') : p;
+      name = p.name;
+      bits = p.bitsPerWeight;
+      linearBytes = Math.ceil((model.linearParams * p.bitsPerWeight) / 8);
+      otherBytes = Math.ceil((model.otherParams * other.bitsPerWeight) / 8);
+      weightBytes = linearBytes + Math.ceil((model.embeddingParams * emb.bitsPerWeight) / 8) + otherBytes;
+    }
     const replicaBytes = weightBytes + kvBytes;
     const devicesPerReplica = Math.ceil(replicaBytes / usable);
     const nodesPerReplica = Math.ceil(devicesPerReplica / node.devicesPerNode);
     const row: PlanRow = {
-      precision: p.name,
-      bitsPerWeight: p.bitsPerWeight,
+      precision: name,
+      bitsPerWeight: bits,
       weightBytes,
       kvBytes,
       replicaBytes,
@@ -278,7 +347,7 @@ export function plan(spec: PlanSpec): Plan {
       weightBw = kvBw = node.deviceBandwidth;
       row.bandwidthSource = 'given';
     } else if (machine) {
-      const rate = machine.formats?.[p.name]?.bytesPerSecond;
+      const rate = name === 'file' ? undefined : machine.formats?.[name]?.bytesPerSecond;
       weightBw = rate ?? machine.readBandwidth;
       kvBw = machine.readBandwidth;
       row.bandwidthSource = rate !== undefined ? 'measured gemv' : 'measured read';
@@ -288,11 +357,34 @@ export function plan(spec: PlanSpec): Plan {
       row.bytesPerStep = stepWeightBytes + kvBytes;
       row.weightBandwidth = weightBw;
       row.tokensPerSecondPerReplica = Math.max(kvSeqs, 1) / stepSeconds;
+      if (name === 'file' && measured && machine) {
+        // The measured step, with the KV cache it read swapped for the plan's (at the read bandwidth).
+        const batch = Math.max(kvSeqs, 1);
+        const d = measured.decode.find((x) => x.batch === batch);
+        if (!d) {
+          throw new RangeError(
+            `machine: ${measured.file} was measured at batch ${measured.decode.map((x) => x.batch).join(', ')}, the plan decodes ${batch} ` +
+              `sequences together (lowbit measure --model FILE --batch ${batch})`,
+          );
+        }
+        const kvMeasured = batch * measured.context * measured.kvBytesPerPosition;
+        const weightsSeconds = Math.max(d.stepSeconds - kvMeasured / machine.readBandwidth, d.stepSeconds / 2);
+        const step = (weightsSeconds + kvBytes / machine.readBandwidth) / devicesPerReplica;
+        row.estimatedTokensPerSecond = row.tokensPerSecondPerReplica;
+        row.measuredTokensPerSecond = d.tokensPerSecond;
+        row.tokensPerSecondPerReplica = batch / step;
+        row.weightBandwidth = stepWeightBytes / weightsSeconds;
+        row.bandwidthSource = 'measured model';
+      }
       if (targetTokensPerSecond !== undefined) {
         // A load that is an exact multiple of the rate must not gain a replica from rounding.
         row.replicasForTarget = Math.max(1, Math.ceil((targetTokensPerSecond / row.tokensPerSecondPerReplica) * (1 - 1e-12)));
         row.replicas = row.replicasForTarget;
       }
+    }
+    if (kvBytesPerToken > 0) {
+      row.kvExceedsWeightsAtContext = Math.ceil(weightBytes / (kvBytesPerToken * Math.max(kvSeqs, 1)));
+      if (kvContext > 0) row.kvExceedsWeightsAtBatch = Math.ceil(weightBytes / (kvBytesPerToken * kvContext));
     }
     if (placement === 'node' || devicesPerReplica > node.devicesPerNode) {
       row.totalNodes = row.replicas * nodesPerReplica;
@@ -320,10 +412,23 @@ export function plan(spec: PlanSpec): Plan {
   } else {
     assumptions.push(`KV cache: ${kvSeqs} sequences x ${kvContext} tokens x ${kvBytesPerToken} bytes per token (2 x layers x kvHeads x headDim x element bytes), the same for every precision.`);
   }
+  if (model.file) {
+    assumptions.push(`The row 'file' is ${model.file.path} as stored (${model.file.storedBytes} bytes of tensors); the others are the same parameters at that precision.`);
+  }
+  if (rows.some((r) => r.bandwidthSource === 'measured model')) {
+    assumptions.push(
+      `The row 'file' decodes at the rate measured on this machine (${measured!.isa}, ${measured!.threads} threads, ${measured!.kvType} cache, ` +
+        `${Math.round(measured!.context)} positions per sequence), its KV cache reads replaced by the plan's at the read bandwidth; ` +
+        'estimatedTokensPerSecond is the memory-bound arithmetic for comparison.',
+    );
+  }
   if (rows.some((r) => r.tokensPerSecondPerReplica !== undefined)) {
     assumptions.push(
       'Decode is memory-bound: a step reads the weights once (not the embedding table) and every sequence\'s whole KV cache; devices of a replica read in parallel at the same rate; compute, interconnect and prefill are not counted.',
     );
   }
-  return { model, node, placement, kvBytesPerToken, targetTokensPerSecond, baseline: base.precision, rows, assumptions };
+  return {
+    model, node, placement, kvBytesPerToken, ...(kvSeqs ? { kvCacheBatch: kvSeqs, kvCacheContext: kvContext } : {}),
+    targetTokensPerSecond, baseline: base.precision, rows, assumptions,
+  };
 }

@@ -123,7 +123,7 @@ t.test('bad specs name the field', async (t) => {
   const cases: Array<[unknown, RegExp]> = [
     [{ node }, /model is required/],
     [{ model: {}, node }, /model.params \(or model.linearParams\) is required/],
-    [{ model: 'gpt-9', node }, /model: unknown preset 'gpt-9'/],
+    [{ model: 'gpt-9', node }, /model: 'gpt-9' is neither a preset \(llama-7b-class, llama-70b-class\) nor a GGUF file/],
     [{ model: { params: 1e9, linearParams: 1e9 }, node }, /params or the breakdown/],
     [{ model: { params: -1 }, node }, /model.params must be >= 1/],
     [{ model: { params: 1e9 } }, /node is required/],

@@ -526,4 +526,6 @@ export { Chat, type ChatOptions } from './chat';
 export { Generation, type FinishReason, type GenerateOptions, type GeneratedToken, type GenerationStats } from './generate';
 export { Sampler, type Distribution, type SamplingOptions } from './sampler';
 export { CHATML_TEMPLATE, Tokenizer, loadTokenizer, type ChatMessage, type ChatTemplateOptions, type DecodeOptions, type EncodeOptions, type TextStreamDecoder } from './tokenizer';
+export { measureModelAsync, type MeasureModelOptions } from './measure';
+export type { ModelMeasurement } from '../measure';
 export { benchModel, type BenchModelOptions, type BenchModelReport, type BenchModelResult } from './bench';
