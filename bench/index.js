@@ -16,3 +16,5 @@ if (process.argv.length <= 2 || ['limits', 'gemv', 'gemm'].some((s) => process.a
 if (process.argv[2] === 'peers') require('./peers').run(process.argv.slice(3));
 // `npm run bench -- llm [file.gguf...]`: whole models beside llama.cpp (bench/llm); installs node-llama-cpp on first use.
 if (process.argv[2] === 'llm') require('./llm').run(process.argv.slice(3));
+// `npm run bench -- batch [file.gguf...]`: batched decode beside llama.cpp's (bench/llm/batch.js).
+else if (process.argv[2] === 'batch') require('./llm/batch').run(process.argv.slice(3));

@@ -118,6 +118,14 @@ function report(g: Generation): void {
   );
 }
 
+/** A reader that went away (`lowbit run ... | head`) ends the command quietly, as other CLIs do. */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 /** Streams a generation to stdout; Ctrl-C aborts it (the partial reply stays). */
 async function stream(make: (signal: AbortSignal) => Generation): Promise<Generation> {
   const ac = new AbortController();
@@ -152,6 +160,7 @@ export async function runCommand(args: string[]): Promise<void> {
     }
   }
   if (prompt === undefined || prompt.length === 0) throw new UsageError('run: give a prompt with -p TEXT or -f FILE');
+  quietOnClosedPipe();
   const model = await load('run', c.file);
   try {
     const tokenizer = model.tokenizer!;

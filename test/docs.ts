@@ -1,7 +1,7 @@
 // Every TypeScript block of the README and docs/ type-checks under `strict` and runs, as a user would
 // paste it into an ES module of their own; and docs/api.md is what the TSDoc of lib/ says. The blocks run
-// in a folder holding the files they open (model.gguf, tiny-llama.gguf, qwen2.5-0.5b-instruct-q4_0.gguf, a
-// GPTQ checkpoint, machine.json).
+// in a folder holding the files they open (model.gguf, tiny-llama.gguf, tinyllama-1.1b-chat-v1.0.Q4_0.gguf,
+// a GPTQ checkpoint, machine.json).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,14 +51,14 @@ writeGGUF(path.join(run, 'model.gguf'), {
     'output_norm.weight': { type: 'F32', shape: [256], data: new Float32Array(256).fill(1) },
   },
 });
-// An instruct model's name for the text examples: a small qwen2 with a byte-level BPE vocabulary trained for
-// the tokenizer tests and the ChatML template.
+// A chat model's name for the text examples: a small llama with the SentencePiece vocabulary trained for
+// the tokenizer tests and TinyLlama's chat template (Zephyr's).
 const fixtures = path.join(root, 'test', 'fixtures', 'tokenizers');
-const qwenVocab = JSON.parse(fs.readFileSync(path.join(fixtures, 'qwen2.json'), 'utf8')).metadata;
-const chatml = JSON.parse(fs.readFileSync(path.join(fixtures, 'chat-templates.json'), 'utf8')).templates.chatml;
-writeRandomModel(path.join(run, 'qwen2.5-0.5b-instruct-q4_0.gguf'), {
-  arch: 'qwen2', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: qwenVocab['tokenizer.ggml.tokens'].length,
-  types: { default: 'Q4_0' }, tokenizer: { ...qwenVocab, 'tokenizer.chat_template': chatml }, name: 'docs example',
+const spmVocab = JSON.parse(fs.readFileSync(path.join(fixtures, 'spm.json'), 'utf8')).metadata;
+const zephyr = JSON.parse(fs.readFileSync(path.join(fixtures, 'chat-templates.json'), 'utf8')).templates.zephyr;
+writeRandomModel(path.join(run, 'tinyllama-1.1b-chat-v1.0.Q4_0.gguf'), {
+  arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: spmVocab['tokenizer.ggml.tokens'].length,
+  types: { default: 'Q4_0' }, tokenizer: { ...spmVocab, 'tokenizer.chat_template': zephyr }, name: 'docs example',
 });
 writeRandomModel(path.join(run, 'tiny-llama.gguf'), { arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 32000, name: 'docs example' });
 const gptq = exportLinear(quantize(w(128, 256), 128, 256, { bits: 4, groupSize: 128, scaleType: 'float16' }), { layout: 'gptq', prefix: 'model.layers.0.mlp.down_proj' });

@@ -61,6 +61,24 @@ for (const [name, file] of Object.entries(files)) {
   }
 }
 
+t.test('a batch larger than a prefill chunk (256 tokens) runs on scratch of its own', (tt) => {
+  const m = loadModel(files['llama q4_0 GQA']);
+  models.push(m);
+  const n = 260;
+  const sessions = Array.from({ length: n }, () => m.createSession({ contextLength: 4 }));
+  const tokens = sessions.map((_, i) => (i * 37) % 300);
+  const got = m.decodeBatch(sessions, tokens);
+  const vocab = m.info.vocabularySize;
+  for (const i of [0, 255, 256, 259]) {
+    const alone = m.createSession({ contextLength: 4 });
+    const want = alone.step(tokens[i]);
+    tt.same(Array.from(got.subarray(i * vocab, (i + 1) * vocab)), Array.from(want), `session ${i}`);
+    alone.dispose();
+  }
+  sessions.forEach((s) => s.dispose());
+  tt.end();
+});
+
 t.test('bad batches: nothing runs, a RangeError or TypeError names the problem', (tt) => {
   const m = loadModel(files['llama q4_0 GQA']);
   const other = loadModel(files['qwen2 q8_0 biases']);

@@ -93,4 +93,4 @@ function run(args) {
   printTable(['file', 'threads', 'test', 'lowbit tok/s', 'llama.cpp tok/s', 'lowbit / llama.cpp', 'of roofline (lowbit / llama.cpp)', 'read probe, roofline tok/s', 'lowbit ms/token: products / attention / rest / call'], rows);
 }
 
-module.exports = { run };
+module.exports = { run, defaultFiles, ensureNodeLlamaCpp, NODE_LLAMA_CPP };

@@ -283,17 +283,23 @@ void run_tokens(const KernelTable& kt, ThreadPool& pool, const Model& m, const S
 bool decode_batch(const KernelTable& kt, ThreadPool& pool, Session* const* sessions, const int32_t* tokens, int64_t n,
                   float* logits) {
   const Model& m = sessions[0]->model();
-  int64_t n_ctx = 0;
+  Session* longest = sessions[0];
   std::vector<Span> spans(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     spans[i] = Span{sessions[i], sessions[i]->pos_, 1};
-    n_ctx = std::max(n_ctx, sessions[i]->context());
+    if (sessions[i]->context() > longest->context()) longest = sessions[i];
   }
-  // A batch's own scratch: the sessions' are sized for their own passes, and none of them owns the step.
-  Scratch scratch;
-  scratch.resize(m.config, n, n_ctx);
+  // The scratch of the session with the longest context fits the batch's attention, and its kChunk tokens
+  // any batch up to that size (the batch holds the session, so nothing else uses it meanwhile); a larger
+  // batch gets its own.
+  Scratch own;
+  Scratch* scratch = &longest->scratch_;
+  if (n > kChunk) {
+    own.resize(m.config, n, longest->context());
+    scratch = &own;
+  }
   Profile profile;  // a batched step is not one session's; their profiles count their own passes only
-  run_tokens(kt, pool, m, spans.data(), n, tokens, n, true, logits, scratch, profile);
+  run_tokens(kt, pool, m, spans.data(), n, tokens, n, true, logits, *scratch, profile);
   if (work::cancelled()) return false;
   for (int64_t i = 0; i < n; ++i) ++sessions[i]->pos_;
   return true;
