@@ -421,6 +421,14 @@ export function plan(spec: PlanSpec): Plan {
         `${Math.round(measured!.context)} positions per sequence), its KV cache reads replaced by the plan's at the read bandwidth; ` +
         'estimatedTokensPerSecond is the memory-bound arithmetic for comparison.',
     );
+    const f = rows.find((r) => r.bandwidthSource === 'measured model')!;
+    const ratio = f.tokensPerSecondPerReplica! / f.estimatedTokensPerSecond!;
+    if (rows.length > 1) {
+      assumptions.push(
+        `The other rows are that arithmetic, not measured: for the file it gives ${f.estimatedTokensPerSecond!.toFixed(1)} tokens/s where ` +
+          `${f.tokensPerSecondPerReplica!.toFixed(1)} was measured (${ratio.toFixed(2)}x)${ratio < 0.8 ? ', so at this batch decode is bound by compute, not memory, and theirs are likely as optimistic' : ''}.`,
+      );
+    }
   }
   if (rows.some((r) => r.tokensPerSecondPerReplica !== undefined)) {
     assumptions.push(
