@@ -140,6 +140,12 @@ t.test('lowbit measure --model, then lowbit plan --model FILE --machine', (tt) =
   const j = JSON.parse(p.stdout);
   tt.equal(j.rows[0].precision, 'file');
   tt.equal(j.rows[0].bandwidthSource, 'measured model');
+  // --cpu with a model file measures it now, at batch 1 and the plan's.
+  const now = spawnSync(process.execPath, [cli, 'plan', '--model', untied, '--cpu', '--batch', '3', '--context', '128', '--json'], { encoding: 'utf8' });
+  tt.equal(now.status, 0, now.stderr);
+  const jn = JSON.parse(now.stdout);
+  tt.equal(jn.rows[0].bandwidthSource, 'measured model');
+  tt.equal(jn.node.kind, 'cpu');
   const bad = spawnSync(process.execPath, [cli, 'plan', '--model', path.join(dir, 'missing.gguf'), '--device-memory', '8GB'], { encoding: 'utf8' });
   tt.equal(bad.status, 2);
   tt.match(bad.stderr, /^lowbit: plan: .*missing\.gguf/);
