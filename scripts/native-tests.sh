@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the native kernel test program (csrc/tests) and runs it, optionally under an emulator.
-# Usage: scripts/native-tests.sh [x64|arm64] [runner...]
+# Usage: scripts/native-tests.sh [x64|arm64|win64] [runner...]
 #   x64   (default) builds with $CXX (g++) for this machine; arm64 cross-builds with
-#         aarch64-linux-gnu-g++ (pass a runner such as "qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max").
+#         aarch64-linux-gnu-g++ (pass a runner such as "qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max");
+#   win64 cross-builds a Windows program with MinGW-w64 (x86_64-w64-mingw32-g++-posix, static runtime;
+#         no sanitizers, no SIMDe), to run under Wine.
 # Environment:
 #   SANITIZE=1 (default) ASan + UBSan; 0 a plain -O2 build (what emulators run).
 #   SIMDE=missing (x64 default) also compiles, against SIMDe's portable intrinsics (Debian's
@@ -17,8 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:-x64}
 shift || true
-san=${SANITIZE:-1}
+san=${SANITIZE:-$([ "$arch" = win64 ] && echo 0 || echo 1)}
 simde=${SIMDE:-$([ "$arch" = x64 ] && echo missing || echo none)}
+[ "$arch" = win64 ] && [ "$san" = 1 -o "$simde" != none ] && { echo "win64: no sanitizers or SIMDe builds with MinGW" >&2; exit 2; }
 out=build/native-tests/$arch-$([ "$san" = 1 ] && echo asan || echo plain)-simde-$simde
 mkdir -p "$out"
 flags=()
@@ -30,6 +33,14 @@ core=(csrc/core/quantize.cc csrc/core/kquants.cc csrc/core/matmul_ref.cc csrc/co
       csrc/core/linalg.cc csrc/core/hadamard.cc csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc
       csrc/tests/test_conversions.cc)
 bin=$out/test_kernels
+link=(-pthread)
+if [ "$arch" = win64 ]; then
+  bin=$out/test_kernels.exe
+  # GCC spills AVX registers with aligned moves that Windows x64 stacks (16-byte aligned) break: the
+  # assembler encodes them unaligned (as scripts/build-win32.js does for the addon).
+  common+=(-Wa,-muse-unaligned-vector-move)
+  link=(-static)
+fi
 
 # Two compilers at a time: the machine CI runs on has two cores.
 jobs=()
@@ -44,8 +55,8 @@ compile() { # object, then compiler arguments
 }
 objs=()
 defs=()
-if [ "$arch" = x64 ]; then
-  cxx=${CXX:-g++}
+if [ "$arch" = x64 ] || [ "$arch" = win64 ]; then
+  [ "$arch" = win64 ] && cxx=${CXX:-x86_64-w64-mingw32-g++-posix} || cxx=${CXX:-g++}
   avx2=(-mavx2 -mfma -mf16c)
   avx512=("${avx2[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512dq)
   # GCC 12's own AVX-512 and SIMDe headers trip its uninitialised-value warnings (_mm512_undefined_*).
@@ -81,7 +92,7 @@ for src in "${core[@]}"; do
   compile "$out/${name//\//_}.o" "${defs[@]}" "$src"
 done
 for j in "${jobs[@]}"; do wait "$j"; done
-"$cxx" "${common[@]}" "${objs[@]}" -pthread -o "$bin"
+"$cxx" "${common[@]}" "${objs[@]}" "${link[@]}" -o "$bin"
 if [ "${RUN:-1}" = 0 ]; then
   echo "$bin"
   exit 0

@@ -149,9 +149,77 @@ async function main() {
   await lowbit.matmulAsync(new Float32Array(63), q).catch((e) => (rejected = e));
   check(rejected instanceof RangeError, 'matmulAsync rejects bad input');
 
+  fileChecks();
   textChecks();
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed ? 1 : 0;
+}
+
+/**
+ * Model files in a folder and under a name with non-ASCII characters (on Windows a path with a drive
+ * letter and backslashes): a GGUF written, mapped, multiplied as stored and after prepare; a GPTQ layer
+ * through safetensors; and what replacing a mapped file does (POSIX: the name is replaced, the mapping
+ * keeps the old bytes; Windows: refused with EPERM, the old file intact, no temporary file left).
+ */
+function fileChecks() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lowbit-smoke-'));
+  const file = path.join(dir, 'm\u00f6del \u6a21\u578b.gguf');
+  const rows = 64, cols = 256;
+  const w = randn(rows * cols, 11);
+  const x = randn(cols, 12);
+  const q = lowbit.quantize(w, rows, cols, { format: 'q4_k' });
+  lowbit.writeGGUF(file, { metadata: { 'general.name': 'smoke' }, tensors: { 'blk.0.ffn_down.weight': q } });
+  const f = lowbit.openGGUF(file);
+  const view = f.matrix('blk.0.ffn_down.weight');
+  const want = lowbit.matmul(x, q);
+  const got = lowbit.matmul(x, view);
+  check(got.every((v, i) => v === want[i]), `GGUF under ${file}: the mapped tensor multiplies as the one written`);
+  const prepared = lowbit.prepare(view);
+  const gp = lowbit.matmul(x, prepared);
+  check(gp.every((v, i) => Math.abs(v - want[i]) <= 1e-3 * (1 + Math.abs(want[i]))), 'GGUF: prepared from the mapping');
+  prepared.dispose();
+  let err;
+  try {
+    lowbit.writeGGUF(file, { metadata: { 'general.name': 'replaced' }, tensors: { 'blk.0.ffn_down.weight': q } });
+  } catch (e) {
+    err = e;
+  }
+  const left = fs.readdirSync(dir);
+  if (process.platform === 'win32') {
+    check(err instanceof lowbit.LowbitFileError && /** @type {any} */ (err).code === 'EPERM' && /memory-mapped/.test(String(err)), `win32: replacing a mapped file is refused (${err})`);
+  } else {
+    check(err === undefined, `replacing a mapped file (${err})`);
+  }
+  check(left.length === 1, `no temporary file left (${left.join(', ')})`);
+  if (process.platform === 'win32') {
+    // The mapping's file is shared for reading only: nothing can truncate it under the mapping (on POSIX
+    // a truncation would fault the process on the pages that went; docs/files.md).
+    let terr;
+    try {
+      fs.truncateSync(file, 16);
+    } catch (e) {
+      terr = /** @type {NodeJS.ErrnoException} */ (e);
+    }
+    // (Windows reports ERROR_USER_MAPPED_FILE, which libuv has no name for: code 'UNKNOWN'.)
+    check(terr !== undefined && fs.statSync(file).size > 16, `win32: truncating a mapped file is refused (${terr?.code})`);
+  }
+  check(lowbit.matmul(x, view).every((v, i) => v === want[i]), 'the mapping still reads what it mapped');
+  f.close();
+  // A GPTQ layer through safetensors (int4, group 128, fp16 scales as GPTQ stores them).
+  const gq = lowbit.quantize(w, rows, cols, { bits: 4, groupSize: 128, scaleType: 'float16' });
+  const exp = lowbit.exportLinear(gq, { layout: 'gptq', prefix: 'model.layers.0.mlp.down_proj' });
+  const st = path.join(dir, 'model.safetensors');
+  lowbit.writeSafetensors(st, exp.tensors);
+  fs.writeFileSync(path.join(dir, 'quantize_config.json'), JSON.stringify(exp.quantization_config));
+  const sf = lowbit.openSafetensors(st);
+  const layer = lowbit.importLinear(sf, 'model.layers.0.mlp.down_proj');
+  const b = layer.source === 'float' ? undefined : lowbit.matmul(x, layer.matrix);
+  const a = lowbit.matmul(x, gq);
+  check(b !== undefined && a.every((v, i) => Math.abs(v - b[i]) <= 1e-4 * (1 + Math.abs(v))), 'safetensors: a GPTQ layer imports as exported');
+  sf.close();
 }
 
 /**

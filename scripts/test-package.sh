@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs lowbit (with the prebuilds from `npm run prebuild`), installs the tarball into an empty
 # folder with --ignore-scripts (no compiler involved) and runs the smoke suite from there with
-# PREBUILDS_ONLY=1: natively, as older x86-64 CPUs under qemu-x86_64, and with an arm64 Node under
-# qemu-aarch64 as three arm64 CPUs, checking that each picks the expected kernel set. Every set runs the
+# PREBUILDS_ONLY=1: natively, as older x86-64 CPUs under qemu-x86_64, the win32-x64 prebuild with a
+# Windows node.exe under Wine, and with an arm64 Node under qemu-aarch64 as three arm64 CPUs, checking
+# that each picks the expected kernel set. Every set runs the
 # whole suite once (the x64 ones natively, the arm64 ones under -cpu max); the other CPUs run it on the
 # set they pick.
 set -euo pipefail
@@ -38,6 +39,13 @@ echo "== x64 prebuild as Nehalem (no AVX)"
 LOWBIT_EXPECT_ISA=scalar LOWBIT_SMOKE_ISAS=chosen qemu-x86_64 -cpu Nehalem "$node" smoke.js
 echo "== x64 prebuild as Haswell (AVX2, no AVX-512)"
 LOWBIT_EXPECT_ISA=avx2 LOWBIT_SMOKE_ISAS=chosen qemu-x86_64 -cpu Haswell "$node" smoke.js 2> >(grep -v "TCG doesn't support" >&2)
+
+# The win32-x64 prebuild under Wine, with the real Windows node.exe of the host's version: every kernel set
+# the host has (the default run), and forced to scalar.
+echo "== win32-x64 prebuild under Wine ($native)"
+LOWBIT_EXPECT_ISA=$native "$root/scripts/wine-run.sh" node smoke.js
+echo "== win32-x64 prebuild under Wine, forced with LOWBIT_ISA=scalar"
+LOWBIT_ISA=scalar LOWBIT_EXPECT_ISA=scalar LOWBIT_SMOKE_ISAS=chosen "$root/scripts/wine-run.sh" node smoke.js
 
 # An arm64 Node of the host's version, from the npm registry.
 version=$("$node" -p 'process.version.slice(1)')
