@@ -39,6 +39,7 @@ Object.defineProperty(native.PreparedMatrix.prototype, Symbol.dispose, {
 /** The raw native surface. Public wrappers in index.ts give it types. */
 export interface NativeAddon {
   PreparedMatrix: { prototype: object };
+  releaseViews(views: unknown[]): number;
   allocate(type: 'uint8', length: number): Uint8Array;
   allocate(type: 'uint16', length: number): Uint16Array;
   allocate(type: 'float32', length: number): Float32Array;

@@ -151,6 +151,7 @@ async function main() {
 
   fileChecks();
   textChecks();
+  await modelChecks();
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed ? 1 : 0;
 }
@@ -220,6 +221,60 @@ function fileChecks() {
   const a = lowbit.matmul(x, gq);
   check(b !== undefined && a.every((v, i) => Math.abs(v - b[i]) <= 1e-4 * (1 + Math.abs(v))), 'safetensors: a GPTQ layer imports as exported');
   sf.close();
+}
+
+/**
+ * lowbit/llm on a one-layer llama written here (q4_0 matrices, F32 norms): loaded from its mapping (the
+ * repacked matrices' pages dropped afterwards), a prefill and steps agreeing with the same tokens run
+ * another way, a batched step, and an async generation.
+ */
+async function modelChecks() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { loadModel } = require('lowbit/llm');
+  const embd = 64, ff = 128, heads = 4, vocab = 96;
+  let seed = 21;
+  const mat = (/** @type {number} */ rows, /** @type {number} */ cols) =>
+    lowbit.quantize(randn(rows * cols, seed++).map((v) => v / Math.sqrt(cols)), rows, cols, { format: 'q4_0' });
+  const ones = (/** @type {number} */ n) => ({ type: 'F32', shape: [n], data: new Float32Array(n).fill(1) });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lowbit-smoke-')), 'llama.gguf');
+  lowbit.writeGGUF(file, {
+    metadata: {
+      'general.architecture': 'llama', 'llama.context_length': 64, 'llama.embedding_length': embd, 'llama.block_count': 1,
+      'llama.feed_forward_length': ff, 'llama.rope.dimension_count': embd / heads, 'llama.attention.head_count': heads,
+      'llama.attention.head_count_kv': heads, 'llama.attention.layer_norm_rms_epsilon': 1e-5, 'llama.rope.freq_base': 10000,
+    },
+    types: {
+      'llama.context_length': 'uint32', 'llama.embedding_length': 'uint32', 'llama.block_count': 'uint32', 'llama.feed_forward_length': 'uint32',
+      'llama.rope.dimension_count': 'uint32', 'llama.attention.head_count': 'uint32', 'llama.attention.head_count_kv': 'uint32',
+      'llama.attention.layer_norm_rms_epsilon': 'float32', 'llama.rope.freq_base': 'float32',
+    },
+    tensors: /** @type {any} */ ({
+      'token_embd.weight': mat(vocab, embd), 'blk.0.attn_norm.weight': ones(embd), 'blk.0.attn_q.weight': mat(embd, embd),
+      'blk.0.attn_k.weight': mat(embd, embd), 'blk.0.attn_v.weight': mat(embd, embd), 'blk.0.attn_output.weight': mat(embd, embd),
+      'blk.0.ffn_norm.weight': ones(embd), 'blk.0.ffn_gate.weight': mat(ff, embd), 'blk.0.ffn_up.weight': mat(ff, embd),
+      'blk.0.ffn_down.weight': mat(embd, ff), 'output_norm.weight': ones(embd), 'output.weight': mat(vocab, embd),
+    }),
+  });
+  const model = loadModel(file);
+  const a = model.createSession(), b = model.createSession();
+  const prompt = [1, 5, 9, 13];
+  const all = a.prefill(prompt, { allLogits: true });
+  let last;
+  for (const t of prompt) last = b.step(t);
+  const tail = all.subarray((prompt.length - 1) * vocab);
+  check(last !== undefined && tail.every((v, i) => v === last[i]), 'llm: a prefill and steps give the same logits');
+  const both = model.decodeBatch([a, b], [7, 7]);
+  check(both.subarray(0, vocab).every((v, i) => v === both[vocab + i]), 'llm: a batched step gives each session its logits');
+  const g = model.generate(prompt, { maxTokens: 5, temperature: 0 });
+  const tokens = [];
+  for await (const x of g) if (x.token !== null) tokens.push(x.token);
+  check(tokens.length === 5 && g.stats.finishReason === 'length', `llm: an async generation (${tokens.join(' ')})`);
+  a.dispose();
+  b.dispose();
+  model.dispose();
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
 }
 
 /**

@@ -22,9 +22,27 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
   return owned_array(env, t, static_cast<size_t>(n));
 }
 
+// releaseViews(views): each typed array's (or ArrayBuffer's) lowbit memory let go of now (release_owned);
+// returns how many were. Internal: lib/llm drops the views it read a model file through.
+Napi::Value ReleaseViews(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "releaseViews: views must be an array");
+  Napi::Array list = info[0].As<Napi::Array>();
+  uint32_t released = 0;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value v = list.Get(i);
+    napi_value ab = nullptr;
+    if (v.IsTypedArray()) ab = v.As<Napi::TypedArray>().ArrayBuffer();
+    else if (v.IsArrayBuffer()) ab = v;
+    if (ab != nullptr && release_owned(env, ab)) ++released;
+  }
+  return Napi::Number::New(env, released);
+}
+
 }  // namespace
 
 void register_memory(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseViews", Napi::Function::New(env, ReleaseViews, "releaseViews"));
   exports.Set("allocate", Napi::Function::New(env, Allocate, "allocate"));
 }
 

@@ -58,6 +58,16 @@ Napi::ArrayBuffer owned_buffer(Napi::Env env, size_t bytes) {
   return refused ? Napi::ArrayBuffer::New(env, bytes) : ab;
 }
 
+bool release_owned(Napi::Env env, napi_value ab) {
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, ab, &kOwnedTag, &tagged) != napi_ok || !tagged) return false;
+  void* data = nullptr;
+  if (napi_remove_wrap(env, ab, &data) == napi_ok) delete static_cast<Owner*>(data);
+  // External buffers are detachable; one already detached answers with an error, which changes nothing.
+  napi_detach_arraybuffer(env, ab);
+  return true;
+}
+
 Napi::ArrayBuffer owned_view(Napi::Env env, Owner owner, void* p, size_t bytes) {
   if (bytes == 0) return Napi::ArrayBuffer::New(env, 0);
   bool refused = false;

@@ -43,6 +43,13 @@ Napi::TypedArray owned_array(Napi::Env env, napi_typedarray_type type, size_t n)
 // The owner of the memory under `a` when lowbit allocated it, else null.
 Owner owner_of(Napi::Env env, napi_value arraybuffer);
 
+// Lets go of lowbit memory behind an ArrayBuffer now rather than when it is collected: removes the wrap
+// (its reference to the owner) and detaches the buffer (whose finalizer drops the other). For buffers a
+// caller made for itself and no longer needs (the model loader's views of a mapped file: on Windows a
+// mapped file cannot be replaced or deleted until the last view is gone). Other buffers are left alone;
+// returns whether this one was released.
+bool release_owned(Napi::Env env, napi_value arraybuffer);
+
 // The current bytes of a typed array, read afresh (a getter that ran since `a` was first looked at
 // may have detached or resized it). Works for SharedArrayBuffer views too.
 struct ArrayBytes {

@@ -505,8 +505,25 @@ export function loadModel(path: string, options?: LoadModelOptions): Model {
   try {
     return new Model(native.llmModel(m.spec, m.weights, f.nativeHandle), m, f);
   } finally {
-    f.close();
+    closeModelFile(f, m);
   }
+}
+
+/**
+ * Closes the file a model was read through and lets go of the views of it the reader made now, not when
+ * they are collected: the model holds what it reads in place itself, so once it is disposed nothing maps
+ * the file any more (on Windows a mapped file cannot be replaced or deleted).
+ */
+function closeModelFile(f: GGUFFile, m: GGUFModel): void {
+  f.close();
+  const views: unknown[] = [];
+  const walk = (v: unknown) => {
+    if (ArrayBuffer.isView(v)) views.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(m.weights);
+  native.releaseViews(views);
 }
 
 /** {@link loadModel} with the repacking off the JS thread, with `signal` and `onProgress` ({@link AsyncOptions}). */
@@ -518,7 +535,7 @@ export async function loadModelAsync(path: string, options?: LoadModelOptions & 
     const handle = await runAsync(() => native.llmModelAsync(m.spec, m.weights, f.nativeHandle), signal, onProgress);
     return new Model(handle, m, f);
   } finally {
-    f.close();
+    closeModelFile(f, m);
   }
 }
 
