@@ -13,8 +13,10 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "../core/work.h"
+#include "args.h"
 
 namespace lowbit::napi {
 
@@ -36,5 +38,17 @@ class AsyncJob {
 // promise then rejects with an Error whose code is 'ABORT_ERR'), progress() is the fraction done.
 // lib/async.ts turns this into the public options { signal, onProgress }.
 Napi::Value queue_async(Napi::Env env, const char* name, std::unique_ptr<AsyncJob> job);
+
+// The sync variant of an entry point: the job made from the call's arguments (`args` after `info`), run
+// on the JS thread and settled at once; an error execute() reports is a RangeError, as its async
+// variant's rejection is.
+template <typename Job, typename... Args>
+Napi::Value run_sync(const Napi::CallbackInfo& info, Args&&... args) {
+  Job job(info, std::forward<Args>(args)...);
+  Work work;  // reports to no one, never cancelled
+  const std::string err = job.execute(work);
+  if (!err.empty()) throw_range_error(info.Env(), err);
+  return job.settle(info.Env());
+}
 
 }  // namespace lowbit::napi

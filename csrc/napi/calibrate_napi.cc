@@ -79,14 +79,6 @@ QuantLayout layout_option(Napi::Object o, int64_t rows, int64_t cols, std::initi
 }
 
 // The sync entry point of a job: the same validation and work, on the calling thread.
-template <typename J>
-Napi::Value run_sync(const Napi::CallbackInfo& info, const char* fn) {
-  J job(info, fn, false);
-  Work work;
-  const std::string err = job.execute(work);
-  if (!err.empty()) throw_range_error(info.Env(), err);
-  return job.settle(info.Env());
-}
 
 template <typename J>
 Napi::Value run_async(const Napi::CallbackInfo& info, const char* fn) {
@@ -324,16 +316,16 @@ Napi::Value SteBackward(const Napi::CallbackInfo& info) {
 
 void register_calibrate(Napi::Env env, Napi::Object exports) {
   exports.Set("accumulateStats", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
-    return run_sync<AccumulateJob>(i, "CalibrationStats.add");
+    return run_sync<AccumulateJob>(i, "CalibrationStats.add", false);
   }));
   exports.Set("accumulateStatsAsync", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
     return run_async<AccumulateJob>(i, "CalibrationStats.addAsync");
   }));
-  exports.Set("gptq", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return run_sync<GptqJob>(i, "gptq"); }));
+  exports.Set("gptq", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return run_sync<GptqJob>(i, "gptq", false); }));
   exports.Set("gptqAsync", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
     return run_async<GptqJob>(i, "gptqAsync");
   }));
-  exports.Set("awq", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return run_sync<AwqJob>(i, "awq"); }));
+  exports.Set("awq", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return run_sync<AwqJob>(i, "awq", false); }));
   exports.Set("awqAsync", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
     return run_async<AwqJob>(i, "awqAsync");
   }));

@@ -96,12 +96,7 @@ class ProbeJob : public AsyncJob {
   double result_ = 0.0;
 };
 
-Napi::Value Probe(const Napi::CallbackInfo& info) {
-  ProbeJob job(info, "probe");
-  Work work;
-  job.execute(work);
-  return job.settle(info.Env());
-}
+Napi::Value Probe(const Napi::CallbackInfo& info) { return run_sync<ProbeJob>(info, "probe"); }
 
 Napi::Value ProbeAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.probe", std::make_unique<ProbeJob>(info, "probeAsync"));

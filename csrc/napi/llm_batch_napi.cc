@@ -97,12 +97,7 @@ class BatchJob : public AsyncJob {
   float* logits_ = nullptr;
 };
 
-Napi::Value LlmDecodeBatch(const Napi::CallbackInfo& info) {
-  BatchJob job(info, "decodeBatch", false);
-  Work work;
-  job.execute(work);
-  return job.settle(info.Env());
-}
+Napi::Value LlmDecodeBatch(const Napi::CallbackInfo& info) { return run_sync<BatchJob>(info, "decodeBatch", false); }
 
 Napi::Value LlmDecodeBatchAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.llmDecodeBatch", std::make_unique<BatchJob>(info, "decodeBatchAsync", true));

@@ -10,6 +10,7 @@
 
 #include "../llm/model.h"
 #include "args.h"
+#include "external_memory.h"
 
 namespace lowbit::napi {
 
@@ -18,29 +19,19 @@ inline const napi_type_tag kSessionTag = {0x6c6f77626974a5e5ULL, 0x2f7d90b3c6e14
 
 struct ModelHandle {
   std::shared_ptr<const llm::Model> model;  // null once disposed
-  napi_env env = nullptr;
-  int64_t accounted = 0;  // bytes reported to V8 as external memory
+  ExternalMemory memory;                    // its packed weights, reported to V8
   void release() {
-    if (accounted) {
-      int64_t ignored;
-      napi_adjust_external_memory(env, -accounted, &ignored);
-      accounted = 0;
-    }
+    memory.give_back();
     model.reset();
   }
 };
 
 struct SessionHandle {
   std::shared_ptr<llm::Session> session;  // null once disposed
-  bool busy = false;                 // an async forward holds the session
-  napi_env env = nullptr;
-  int64_t accounted = 0;
+  bool busy = false;                       // an async call holds the session
+  ExternalMemory memory;                   // its KV cache, reported to V8
   void release() {
-    if (accounted) {
-      int64_t ignored;
-      napi_adjust_external_memory(env, -accounted, &ignored);
-      accounted = 0;
-    }
+    memory.give_back();
     session.reset();
   }
 };
@@ -66,13 +57,6 @@ inline SessionHandle& session_handle(Napi::Value v, const char* fn, bool idle) {
     throw Napi::Error::New(v.Env(), "Session: an async call is running on this session; await it before the next call");
   }
   return *h;
-}
-
-inline Napi::Value account(Napi::Env env, Napi::Value ext, int64_t bytes, int64_t* accounted) {
-  int64_t ignored;
-  napi_adjust_external_memory(env, bytes, &ignored);
-  *accounted = bytes;
-  return ext;
 }
 
 }  // namespace lowbit::napi

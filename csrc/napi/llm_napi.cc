@@ -137,13 +137,14 @@ class ModelJob : public AsyncJob {
   }
 
   Napi::Value settle(Napi::Env env) override {
-    auto* h = new ModelHandle{model_, env, 0};
+    auto* h = new ModelHandle{model_, {}};
     auto ext = Napi::External<ModelHandle>::New(env, h, [](Napi::Env, ModelHandle* p) {
       p->release();
       delete p;
     });
     NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kModelTag), Napi::Value());
-    return account(env, ext, model_->packed_bytes(), &h->accounted);
+    h->memory.report(env, model_->packed_bytes());
+    return ext;
   }
 
  private:
@@ -236,12 +237,7 @@ class ModelJob : public AsyncJob {
   std::vector<Pending> pending_;
 };
 
-Napi::Value LlmModel(const Napi::CallbackInfo& info) {
-  ModelJob job(info, "llmModel");
-  Work work;
-  job.execute(work);
-  return job.settle(info.Env());
-}
+Napi::Value LlmModel(const Napi::CallbackInfo& info) { return run_sync<ModelJob>(info, std::string("llmModel")); }
 
 Napi::Value LlmModelAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.llmModel", std::make_unique<ModelJob>(info, "llmModelAsync"));
@@ -285,13 +281,14 @@ Napi::Value LlmSession(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     throw_range_error(env, "createSession: not enough memory for a KV cache of " + std::to_string(ctx) + " positions");
   }
-  auto* h = new SessionHandle{s, false, env, 0};
+  auto* h = new SessionHandle{s, false, {}};
   auto ext = Napi::External<SessionHandle>::New(env, h, [](Napi::Env, SessionHandle* p) {
     p->release();
     delete p;
   });
   NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kSessionTag), Napi::Value());
-  return account(env, ext, s->kv_bytes(), &h->accounted);
+  h->memory.report(env, s->kv_bytes());
+  return ext;
 }
 
 // llmSessionState(session) -> { position, contextLength, kvBytes, profile }: not while an async call runs
@@ -397,12 +394,7 @@ class ForwardJob : public AsyncJob {
   float* logits_ = nullptr;
 };
 
-Napi::Value LlmForward(const Napi::CallbackInfo& info) {
-  ForwardJob job(info, "llmForward", false);
-  Work work;
-  job.execute(work);
-  return job.settle(info.Env());
-}
+Napi::Value LlmForward(const Napi::CallbackInfo& info) { return run_sync<ForwardJob>(info, "llmForward", false); }
 
 Napi::Value LlmForwardAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.llmForward", std::make_unique<ForwardJob>(info, "llmForwardAsync", true));

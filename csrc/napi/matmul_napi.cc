@@ -99,12 +99,7 @@ class MatmulJob : public AsyncJob {
   Activations act_ = Activations::kInt8;
 };
 
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  MatmulJob job(info, "matmul", false);
-  Work work;
-  job.execute(work);
-  return job.settle(info.Env());
-}
+Napi::Value Matmul(const Napi::CallbackInfo& info) { return run_sync<MatmulJob>(info, "matmul", false); }
 
 Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.matmul", std::make_unique<MatmulJob>(info, "matmulAsync", true));

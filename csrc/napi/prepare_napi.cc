@@ -8,6 +8,7 @@
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"
+#include "external_memory.h"
 #include "qmatrix_napi.h"
 
 namespace lowbit::napi {
@@ -43,10 +44,7 @@ class PreparedWrap : public Napi::ObjectWrap<PreparedWrap> {
 
   void attach(Napi::Env env, std::shared_ptr<const Prepared> p) {
     p_ = std::move(p);
-    env_ = env;
-    accounted_ = p_->bytes();
-    int64_t ignored;
-    napi_adjust_external_memory(env, accounted_, &ignored);
+    memory_.report(env, p_->bytes());
   }
 
   const std::shared_ptr<const Prepared>& prepared() const { return p_; }
@@ -54,11 +52,7 @@ class PreparedWrap : public Napi::ObjectWrap<PreparedWrap> {
  private:
   // Drops this object's hold; in-flight matmulAsync calls keep their own until they settle.
   void release() {
-    if (accounted_ != 0) {
-      int64_t ignored;
-      napi_adjust_external_memory(env_, -accounted_, &ignored);
-      accounted_ = 0;
-    }
+    memory_.give_back();
     p_.reset();
   }
 
@@ -90,8 +84,7 @@ class PreparedWrap : public Napi::ObjectWrap<PreparedWrap> {
   }
 
   std::shared_ptr<const Prepared> p_;
-  napi_env env_ = nullptr;
-  int64_t accounted_ = 0;
+  ExternalMemory memory_;  // p_'s bytes, reported to V8
 };
 
 PreparedWrap* as_wrap(Napi::Env env, Napi::Value v) {
@@ -154,12 +147,7 @@ class PrepareJob : public AsyncJob {
   std::shared_ptr<const Prepared> result_;
 };
 
-Napi::Value Prepare(const Napi::CallbackInfo& info) {
-  PrepareJob job(info, "prepare", false);
-  Work work;
-  job.execute(work);
-  return job.settle(info.Env());
-}
+Napi::Value Prepare(const Napi::CallbackInfo& info) { return run_sync<PrepareJob>(info, "prepare", false); }
 
 Napi::Value PrepareAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.prepare", std::make_unique<PrepareJob>(info, "prepareAsync", true));

@@ -53,13 +53,7 @@ class QuantizeJob : public AsyncJob {
   QMatrixOut out_;
 };
 
-Napi::Value Quantize(const Napi::CallbackInfo& info) {
-  QuantizeJob job(info, "quantize", false);
-  Work work;  // the sync call reports to no one
-  const std::string err = job.execute(work);
-  if (!err.empty()) throw_range_error(info.Env(), err);
-  return job.settle(info.Env());
-}
+Napi::Value Quantize(const Napi::CallbackInfo& info) { return run_sync<QuantizeJob>(info, "quantize", false); }
 
 Napi::Value QuantizeAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.quantize", std::make_unique<QuantizeJob>(info, "quantizeAsync", true));
