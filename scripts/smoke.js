@@ -261,6 +261,7 @@ async function modelChecks() {
   const a = model.createSession(), b = model.createSession();
   const prompt = [1, 5, 9, 13];
   const all = a.prefill(prompt, { allLogits: true });
+  /** @type {Float32Array | undefined} */
   let last;
   for (const t of prompt) last = b.step(t);
   const tail = all.subarray((prompt.length - 1) * vocab);
@@ -268,6 +269,7 @@ async function modelChecks() {
   const both = model.decodeBatch([a, b], [7, 7]);
   check(both.subarray(0, vocab).every((v, i) => v === both[vocab + i]), 'llm: a batched step gives each session its logits');
   const g = model.generate(prompt, { maxTokens: 5, temperature: 0 });
+  /** @type {number[]} */
   const tokens = [];
   for await (const x of g) if (x.token !== null) tokens.push(x.token);
   check(tokens.length === 5 && g.stats.finishReason === 'length', `llm: an async generation (${tokens.join(' ')})`);

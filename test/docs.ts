@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { exportLinear, quantize, writeGGUF, writeSafetensors, type MachineMeasurement } from 'lowbit';
-import { tmpDir } from './helpers';
+import { tmpDir, writeTextModel } from './helpers';
 import { writeRandomModel } from '../scripts/random-model';
 
 const root = path.join(__dirname, '..');
@@ -53,13 +53,7 @@ writeGGUF(path.join(run, 'model.gguf'), {
 });
 // A chat model's name for the text examples: a small llama with the SentencePiece vocabulary trained for
 // the tokenizer tests and TinyLlama's chat template (Zephyr's).
-const fixtures = path.join(root, 'test', 'fixtures', 'tokenizers');
-const spmVocab = JSON.parse(fs.readFileSync(path.join(fixtures, 'spm.json'), 'utf8')).metadata;
-const zephyr = JSON.parse(fs.readFileSync(path.join(fixtures, 'chat-templates.json'), 'utf8')).templates.zephyr;
-writeRandomModel(path.join(run, 'tinyllama-1.1b-chat-v1.0.Q4_0.gguf'), {
-  arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: spmVocab['tokenizer.ggml.tokens'].length,
-  types: { default: 'Q4_0' }, tokenizer: { ...spmVocab, 'tokenizer.chat_template': zephyr }, name: 'docs example',
-});
+writeTextModel(path.join(run, 'tinyllama-1.1b-chat-v1.0.Q4_0.gguf'), { template: 'zephyr', type: 'Q4_0', seed: 1 });
 writeRandomModel(path.join(run, 'tiny-llama.gguf'), { arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 32000, name: 'docs example' });
 const gptq = exportLinear(quantize(w(128, 256), 128, 256, { bits: 4, groupSize: 128, scaleType: 'float16' }), { layout: 'gptq', prefix: 'model.layers.0.mlp.down_proj' });
 fs.mkdirSync(path.join(run, 'gptq-model'));

@@ -6,19 +6,12 @@ import * as path from 'node:path';
 import t from 'tap';
 import { loadModel, Sampler, type Generation, type GeneratedToken } from 'lowbit/llm';
 import { generateOptions, generateTokens, Generation as GenerationClass, type GenerationTarget } from '../dist/llm/generate';
-import { tmpDir } from './helpers';
-import { writeRandomModel } from '../scripts/random-model';
+import { tmpDir, writeTextModel } from './helpers';
 
 const dir = tmpDir('lowbit-generate-');
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-const fixtures = path.join(__dirname, 'fixtures', 'tokenizers');
-const spm = JSON.parse(fs.readFileSync(path.join(fixtures, 'spm.json'), 'utf8'));
-const templates = JSON.parse(fs.readFileSync(path.join(fixtures, 'chat-templates.json'), 'utf8'));
 const file = path.join(dir, 'model.gguf');
-writeRandomModel(file, {
-  arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 900, types: { default: 'Q8_0' }, logitScale: 6, seed: 11,
-  tokenizer: { ...spm.metadata, 'tokenizer.chat_template': templates.templates.chatml },
-});
+writeTextModel(file, { template: 'chatml', type: 'Q8_0', seed: 11 });
 const model = loadModel(file);
 t.teardown(() => model.dispose());
 const tok = model.tokenizer!;

@@ -110,3 +110,27 @@ export function sameMatrix(a: QuantizedMatrix, b: QuantizedMatrix): boolean {
   return JSON.stringify(ar) === JSON.stringify(br) && sameBytes(ad, bd) && sameBytes(as, bs) &&
     (az === null ? bz === null : bz !== null && sameBytes(az, bz));
 }
+
+/** A tokenizer trained for the tests (test/fixtures/tokenizers/NAME.json): its GGUF metadata. */
+export function tokenizerFixture(name: 'spm' | 'llama-bpe' | 'qwen2' | 'gpt2'): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tokenizers', `${name}.json`), 'utf8')).metadata;
+}
+
+/** A chat template of test/fixtures/tokenizers/chat-templates.json (llama3, chatml, zephyr, mistral, ...). */
+export function chatTemplate(name: string): string {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tokenizers', 'chat-templates.json'), 'utf8')).templates[name];
+}
+
+/**
+ * A small random llama (2 layers, embd 128) that speaks text: the trained SentencePiece vocabulary and a
+ * chat template. `types` and `seed` as writeRandomModel takes them.
+ */
+export function writeTextModel(file: string, o: { template: string; type: 'Q4_0' | 'Q8_0'; seed: number }): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { writeRandomModel } = require('../scripts/random-model') as typeof import('../scripts/random-model');
+  const vocab = tokenizerFixture('spm');
+  writeRandomModel(file, {
+    arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: (vocab['tokenizer.ggml.tokens'] as string[]).length,
+    types: { default: o.type }, logitScale: 6, seed: o.seed, tokenizer: { ...vocab, 'tokenizer.chat_template': chatTemplate(o.template) },
+  });
+}

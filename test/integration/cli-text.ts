@@ -7,19 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { loadModel } from 'lowbit/llm';
-import { tmpDir } from '../helpers';
-import { writeRandomModel } from '../../scripts/random-model';
+import { tmpDir, writeTextModel } from '../helpers';
 
 const dir = tmpDir('lowbit-cli-text-');
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-const fixtures = path.join(__dirname, '..', 'fixtures', 'tokenizers');
-const spm = JSON.parse(fs.readFileSync(path.join(fixtures, 'spm.json'), 'utf8'));
-const templates = JSON.parse(fs.readFileSync(path.join(fixtures, 'chat-templates.json'), 'utf8'));
 const file = path.join(dir, 'model.gguf');
-writeRandomModel(file, {
-  arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 900, types: { default: 'Q4_0' }, logitScale: 6, seed: 5,
-  tokenizer: { ...spm.metadata, 'tokenizer.chat_template': templates.templates.zephyr },
-});
+writeTextModel(file, { template: 'zephyr', type: 'Q4_0', seed: 5 });
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const lowbit = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 const REPORT = /^lowbit: prompt (\d+) tokens in [\d.]+ ms \([\d.]+ tokens\/s\); generation (\d+) tokens in [\d.]+ ms \([\d.-]+ tokens\/s\); ended: (\w+)$/m;
