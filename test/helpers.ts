@@ -112,7 +112,7 @@ export function sameMatrix(a: QuantizedMatrix, b: QuantizedMatrix): boolean {
 }
 
 /** A tokenizer trained for the tests (test/fixtures/tokenizers/NAME.json): its GGUF metadata. */
-export function tokenizerFixture(name: 'spm' | 'llama-bpe' | 'qwen2' | 'gpt2'): Record<string, unknown> {
+export function tokenizerFixture(name: 'spm' | 'llama-bpe' | 'qwen2' | 'gpt2' | 'smollm'): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tokenizers', `${name}.json`), 'utf8')).metadata;
 }
 

@@ -36,7 +36,7 @@ function tokenizerFile(name: string, metadata: Record<string, unknown>): string 
 
 const wellFormed = (s: string) => s.replace(/\p{Cs}/gu, '\uFFFD');
 
-for (const name of ['spm', 'llama-bpe', 'qwen2', 'gpt2']) {
+for (const name of ['spm', 'llama-bpe', 'qwen2', 'gpt2', 'smollm']) {
   const fx = fixture(name);
   const tok = loadTokenizer(tokenizerFile(name, fx.metadata));
 

@@ -8,8 +8,8 @@
  *   the same choices. Text fragments get the `▁` prefix and spaces become `▁` (a normalizer, which the
  *   library runs on each fragment between special tokens, as llama.cpp prefixes each); unknown characters
  *   fall back to `<0xNN>` byte pieces.
- * - `gpt2` (byte-level BPE): merges from the file; the pre-tokenizer's regex chosen by `tokenizer.ggml.pre`,
- *   the names llama.cpp's converter writes, each the regex of the tokenizer.json it was made from.
+ * - `gpt2` (byte-level BPE): merges from the file; the pre-tokenizer chosen by `tokenizer.ggml.pre`, the
+ *   names llama.cpp's converter writes, each the pre-tokenizer of the tokenizer.json it was made from.
  */
 import { LowbitFileError } from '../errors';
 
@@ -21,10 +21,10 @@ const QWEN2 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}
 
 /**
  * `tokenizer.ggml.pre` names lowbit encodes: the regex that splits text before BPE (null: GPT-2's, which
- * the byte-level pre-tokenizer applies itself) and whether a piece already in the vocabulary skips the
- * merges (Llama 3's `ignore_merges`).
+ * the byte-level pre-tokenizer applies itself), whether digits are split one by one first (SmolLM's), and
+ * whether a piece already in the vocabulary skips the merges (Llama 3's `ignore_merges`).
  */
-export const PRE_TOKENIZERS: Readonly<Record<string, { regex: string | null; ignoreMerges: boolean }>> = {
+export const PRE_TOKENIZERS: Readonly<Record<string, { regex: string | null; digits?: boolean; ignoreMerges: boolean }>> = {
   default: { regex: null, ignoreMerges: false },
   gpt2: { regex: null, ignoreMerges: false },
   'gpt-2': { regex: null, ignoreMerges: false },
@@ -32,6 +32,7 @@ export const PRE_TOKENIZERS: Readonly<Record<string, { regex: string | null; ign
   llama3: { regex: LLAMA3, ignoreMerges: true },
   qwen2: { regex: QWEN2, ignoreMerges: false },
   'deepseek-r1-qwen': { regex: QWEN2, ignoreMerges: false },
+  smollm: { regex: null, digits: true, ignoreMerges: false },
 };
 
 export interface VocabularyFacts {
@@ -87,9 +88,13 @@ export function tokenizerDescription(v: VocabularyFacts, parseSpecial: boolean, 
     version: '1.0',
     added_tokens: added,
     normalizer: null,
-    pre_tokenizer: pre.regex === null ? byteLevel : {
+    pre_tokenizer: {
       type: 'Sequence',
-      pretokenizers: [{ type: 'Split', pattern: { Regex: pre.regex }, behavior: 'Isolated', invert: false }, byteLevel],
+      pretokenizers: [
+        ...(pre.digits ? [{ type: 'Digits', individual_digits: true }] : []),
+        ...(pre.regex === null ? [] : [{ type: 'Split', pattern: { Regex: pre.regex }, behavior: 'Isolated', invert: false }]),
+        byteLevel,
+      ],
     },
     post_processor: null,
     decoder: null,

@@ -9,8 +9,8 @@ Run by hand (not at test time) after changing the strings or templates; its outp
 - `spm.json`: a SentencePiece BPE model trained here (byte fallback, identity normalization, the dummy
   prefix: the settings of Llama 2's tokenizer), written into GGUF's `llama` tokenizer keys as llama.cpp's
   converter does (pieces, scores, token types); expected ids from the `sentencepiece` package.
-- `llama-bpe.json`, `qwen2.json`, `gpt2.json`: byte-level BPE tokenizers trained here with the
-  pre-tokenizer of Llama 3, Qwen2 and GPT-2, written into GGUF's `gpt2` tokenizer keys (tokens, merges,
+- `llama-bpe.json`, `qwen2.json`, `gpt2.json`, `smollm.json`: byte-level BPE tokenizers trained here
+  with the pre-tokenizer of Llama 3, Qwen2, GPT-2 and SmolLM, written into GGUF's `gpt2` tokenizer keys (tokens, merges,
   types, `tokenizer.ggml.pre`); expected ids from the Rust `tokenizers` package.
 - `chat-templates.json`: widely used chat templates rendered by Jinja2 with transformers' settings (a
   sandboxed environment, trim_blocks, lstrip_blocks, its `tojson` and `raise_exception`).
@@ -169,6 +169,12 @@ QWEN2 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L
 def bpe_fixture(pre, specials, bos, add_bos):
     if pre == 'gpt2':
         pretok = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    elif pre == 'smollm':
+        # SmolLM's tokenizer.json: every digit on its own, then GPT-2's byte-level split.
+        pretok = pre_tokenizers.Sequence([
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ])
     else:
         pretok = pre_tokenizers.Sequence([
             pre_tokenizers.Split(Regex(LLAMA3 if pre == 'llama-bpe' else QWEN2), behavior='isolated', invert=False),
@@ -297,4 +303,5 @@ if __name__ == '__main__':
     write('llama-bpe.json', bpe_fixture('llama-bpe', ['<|begin_of_text|>', '<|eot_id|>'], '<|begin_of_text|>', True))
     write('qwen2.json', bpe_fixture('qwen2', ['<|im_start|>', '<|im_end|>'], '<|im_start|>', False))
     write('gpt2.json', bpe_fixture('gpt2', ['<|startoftext|>', '<|endoftext|>'], '<|startoftext|>', False))
+    write('smollm.json', bpe_fixture('smollm', ['<|im_start|>', '<|im_end|>'], '<|im_start|>', False))
     write('chat-templates.json', chat_templates())
