@@ -94,6 +94,8 @@ const DEFAULT_CONTEXT = 4096;
 
 /** Session internals for the model's batched calls: the native handle and the tokens list. */
 const sessionState = Symbol('lowbit.session');
+/** Session.generate with a callback when it ends, for model.generate's own session. */
+const generateThen = Symbol('lowbit.generateThen');
 
 /** Tokens as the native side takes them; a TypeError or RangeError naming the bad one. */
 function toTokens(fn: string, tokens: unknown): Int32Array {
@@ -198,7 +200,7 @@ export class Model {
     generateOptions('generate', rest as GenerateOptions);
     const session = this.createSession({ contextLength, kvType });
     try {
-      return session.generate(prompt, rest, () => session.dispose());
+      return session[generateThen](prompt, rest, () => session.dispose());
     } catch (e) {
       session.dispose();
       throw e;
@@ -371,7 +373,12 @@ export class Session {
    * ids) goes in at the current position, then tokens are drawn one at a time ({@link GenerateOptions}). The
    * cache keeps the prompt and every token returned but the last, so a later call continues the sequence.
    */
-  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions, onEnd?: () => void): Generation {
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation {
+    return this[generateThen](prompt, options, undefined);
+  }
+
+  /** @internal {@link generate}, calling `onEnd` once when the generation ends (model.generate's session). */
+  [generateThen](prompt: string | ArrayLike<number>, options: GenerateOptions | undefined, onEnd: (() => void) | undefined): Generation {
     const o = generateOptions('generate', options);
     const h = this.#live();
     let ids: number[];
