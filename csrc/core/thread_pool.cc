@@ -6,6 +6,14 @@
 
 #if defined(__linux__)
 #include <sched.h>
+#elif defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX  // std::min and std::max, not windows.h's macros
+#endif
+#include <windows.h>
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -52,6 +60,15 @@ int ThreadPool::available_cores() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) {
     int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#elif defined(_WIN32)
+  // The process's affinity mask (`start /affinity`, job objects) where it describes every processor the
+  // process may use: machines of one processor group (up to 64 logical processors).
+  DWORD_PTR process = 0, system = 0;
+  if (GetActiveProcessorCount(ALL_PROCESSOR_GROUPS) <= 64 && GetProcessAffinityMask(GetCurrentProcess(), &process, &system)) {
+    int n = 0;
+    for (DWORD_PTR m = process; m != 0; m &= m - 1) ++n;
     if (n > 0) return n;
   }
 #endif

@@ -9,6 +9,18 @@
 #include "../core/thread_pool.h"
 #include "check.h"
 
+#if defined(__linux__)
+#include <sched.h>
+#elif defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#endif
+
 namespace lowbit::tests {
 
 void test_thread_pool() {
@@ -46,6 +58,33 @@ void test_thread_pool() {
   }
   finished.store(true);
   watchdog.join();
+
+  // The default thread count follows the process's affinity (taskset, `start /affinity`, job objects),
+  // not the machine's processor count: restricted to one processor, one thread.
+#if defined(__linux__)
+  cpu_set_t before, one;
+  if (sched_getaffinity(0, sizeof before, &before) == 0 && CPU_COUNT(&before) > 1) {
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &before)) {
+        CPU_SET(c, &one);
+        break;
+      }
+    }
+    if (sched_setaffinity(0, sizeof one, &one) == 0) {
+      CHECK(ThreadPool::available_cores() == 1, "thread pool: %d cores available under an affinity of one", ThreadPool::available_cores());
+      sched_setaffinity(0, sizeof before, &before);
+    }
+  }
+#elif defined(_WIN32)
+  DWORD_PTR process = 0, system = 0;
+  if (GetProcessAffinityMask(GetCurrentProcess(), &process, &system) && (process & (process - 1)) != 0) {
+    if (SetProcessAffinityMask(GetCurrentProcess(), process & (~process + 1))) {
+      CHECK(ThreadPool::available_cores() == 1, "thread pool: %d cores available under an affinity of one", ThreadPool::available_cores());
+      SetProcessAffinityMask(GetCurrentProcess(), process);
+    }
+  }
+#endif
 }
 
 }  // namespace lowbit::tests
