@@ -7,13 +7,7 @@
 #if defined(__linux__)
 #include <sched.h>
 #elif defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX  // std::min and std::max, not windows.h's macros
-#endif
-#include <windows.h>
+#include "win32.h"
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>

@@ -8,8 +8,7 @@
 #include <stdexcept>
 
 #ifdef _WIN32
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
+#include "../core/win32.h"
 #else
 #include <fcntl.h>
 #include <sys/mman.h>

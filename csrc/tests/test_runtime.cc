@@ -12,13 +12,7 @@
 #if defined(__linux__)
 #include <sched.h>
 #elif defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "../core/win32.h"
 #endif
 
 namespace lowbit::tests {
