@@ -35,6 +35,15 @@ export const PRE_TOKENIZERS: Readonly<Record<string, { regex: string | null; dig
   smollm: { regex: null, digits: true, ignoreMerges: false },
 };
 
+/** The pre-tokenizer a `tokenizer.ggml.pre` name stands for; an unknown name is `fail`'s error. */
+export function preTokenizer(name: string, fail: (msg: string, field: string) => LowbitFileError): (typeof PRE_TOKENIZERS)[string] {
+  const pre = PRE_TOKENIZERS[name];
+  if (pre === undefined) {
+    throw fail(`tokenizer.ggml.pre '${name}' is not a pre-tokenizer lowbit knows (it knows ${Object.keys(PRE_TOKENIZERS).join(', ')})`, 'tokenizer.ggml.pre');
+  }
+  return pre;
+}
+
 export interface VocabularyFacts {
   model: 'llama' | 'gpt2';
   pre: string;
@@ -79,10 +88,7 @@ export function tokenizerDescription(v: VocabularyFacts, parseSpecial: boolean, 
       },
     };
   }
-  const pre = PRE_TOKENIZERS[v.pre];
-  if (pre === undefined) {
-    throw fail(`tokenizer.ggml.pre '${v.pre}' is not a pre-tokenizer lowbit knows (it knows ${Object.keys(PRE_TOKENIZERS).join(', ')})`, 'tokenizer.ggml.pre');
-  }
+  const pre = preTokenizer(v.pre, fail);
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: pre.regex === null };
   return {
     version: '1.0',

@@ -9,7 +9,7 @@ import { describe } from '../describe';
 import { LowbitFileError } from '../errors';
 import { openGGUF, type GGUFFile, type GGUFValue } from '../gguf';
 import { renderChatTemplate, type ChatMessage } from './chat-template';
-import { TokenType, tokenizerDescription, type VocabularyFacts } from './tokenizer-description';
+import { preTokenizer, TokenType, tokenizerDescription, type VocabularyFacts } from './tokenizer-description';
 
 export type { ChatMessage };
 
@@ -151,7 +151,7 @@ export class Tokenizer {
       unknown: id('unknown_token_id'), addSpacePrefix: model === 'llama' && flag('add_space_prefix', true),
     };
     // Check the pre-tokenizer now, not on first use.
-    if (model === 'gpt2') tokenizerDescription({ ...this.#facts, tokens: [], types: [], merges: [] }, true, (m, f) => fail(m, f, 'UNSUPPORTED'));
+    if (model === 'gpt2') preTokenizer(this.pre!, (m, f) => fail(m, f, 'UNSUPPORTED'));
     const end = new Set<number>();
     for (const t of [this.eos, id('eot_token_id'), id('eom_token_id')]) if (t !== null) end.add(t);
     for (let i = 0; i < n; i++) {
