@@ -1,4 +1,5 @@
-/** writeGGUF: GGUF v3 files that llama.cpp loads, from lowbit's ggml-format matrices (q4_0, q8_0, q4_k, q5_k, q6_k, mxfp4) and raw tensors. */
+/** writeGGUF: GGUF v3 files that llama.cpp loads, from lowbit's ggml-format matrices (q4_0 ... q6_k, iq4_nl, iq4_xs, mxfp4) and raw tensors. */
+import { GGML_BLOCK_FORMATS, ggmlTypeOfFormat } from './ggml-types';
 import { describe } from './describe';
 import { mxfp4ToGgml } from './ggml-mxfp4';
 import { native } from './native';
@@ -7,8 +8,8 @@ import type { QuantizedMatrix } from './types';
 import { writeFileAtomically } from './write-file';
 
 /**
- * A tensor to write: a QuantizedMatrix of format q4_0, q8_0, q4_k, q5_k, q6_k or mxfp4 (written as ggml's
- * Q4_0 / Q8_0 / Q4_K / Q5_K / Q6_K / MXFP4, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
+ * A tensor to write: a QuantizedMatrix of a ggml format (q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, iq4_xs, q2_k, q3_k,
+ * q4_k, q5_k, q6_k, mxfp4: written as ggml's type of the same name, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
  * `{ type: 'F32', shape: [4096, 11008], data: float32Array }`. `data`'s byte length must match the shape.
  */
 export type GGUFTensorInput = QuantizedMatrix | { type?: string; shape: number[]; data: ArrayBufferView };
@@ -171,8 +172,6 @@ interface PlannedTensor {
   offset: number;
 }
 
-// lowbit formats whose data is ggml's blocks byte for byte.
-const GGML_BLOCK_TYPES: Partial<Record<string, string>> = { q4_0: 'Q4_0', q8_0: 'Q8_0', q4_k: 'Q4_K', q5_k: 'Q5_K', q6_k: 'Q6_K' };
 
 function planTensor(name: string, t: GGUFTensorInput): Omit<PlannedTensor, 'offset'> {
   const what = `tensors['${name}']`;
@@ -180,10 +179,11 @@ function planTensor(name: string, t: GGUFTensorInput): Omit<PlannedTensor, 'offs
   if ('format' in t) {
     native.checkQuantized(t, `writeGGUF: ${what}`);
     if (t.format === 'mxfp4') return planRaw(name, 'MXFP4', [t.cols, t.rows], mxfp4ToGgml(t), what);
-    const type = GGML_BLOCK_TYPES[t.format];
+    const type = ggmlTypeOfFormat(t.format);
     if (type === undefined) {
+      const names = Object.values(GGML_BLOCK_FORMATS).map((f) => f.format);
       throw new RangeError(
-        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (q4_0, q8_0, q4_k, q5_k, q6_k and mxfp4 are ggml's Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and MXFP4; quantize with one of them)`,
+        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (${names.join(', ')} and mxfp4 are ggml's types of the same names; quantize with one of them)`,
       );
     }
     return planRaw(name, type, [t.cols, t.rows], t.data, what);

@@ -4,6 +4,7 @@
  */
 import { LowbitFileError } from './errors';
 import { mxfp4FromGgml } from './ggml-mxfp4';
+import { GGML_BLOCK_FORMATS } from './ggml-types';
 import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { native } from './native';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
@@ -42,14 +43,16 @@ export interface GGUFTensorInfo {
   offset: number;
   /** Bytes of data; `null` for an unknown type. */
   byteLength: number | null;
-  /** Whether {@link GGUFFile.tensor} can return it (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, MXFP4). */
+  /** Whether {@link GGUFFile.tensor} can return it (the types of {@link GGUF_TENSOR_TYPES}). */
   supported: boolean;
 }
 
 export type OpenGGUFOptions = OpenOptions;
 
 /** Tensor types {@link GGUFFile.tensor} returns. */
-export const GGUF_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0', 'Q4_K', 'Q5_K', 'Q6_K', 'MXFP4'] as const;
+export const GGUF_TENSOR_TYPES = [
+  'F32', 'F16', 'BF16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'IQ4_NL', 'IQ4_XS', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'MXFP4',
+] as const;
 
 interface NativeTensor {
   name: string;
@@ -126,8 +129,8 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
 
   /**
    * The tensor as lowbit uses it, a `[rows, cols]` matrix (`cols = shape[0]`, rows the other dimensions):
-   * Q4_0, Q8_0, Q4_K, Q5_K and Q6_K as a QuantizedMatrix whose `data` is a zero-copy view of the file
-   * (ggml's blocks are lowbit's q4_0 / q8_0 / q4_k / q5_k / q6_k layout byte for byte); F32 as a zero-copy
+   * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K as a QuantizedMatrix whose
+   * `data` is a zero-copy view of the file (ggml's blocks are the lowbit formats of the same names byte for byte); F32 as a zero-copy
    * Float32Array (copied only when the file's alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact); MXFP4 as an mxfp4
    * matrix (its nibbles reordered into a new buffer: the same codes and E8M0 scales). Other types are a
    * RangeError ({@link bytes} still gives their bytes).
@@ -137,37 +140,27 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
     const n = t.rows * t.cols;
     switch (t.type) {
       case 'Q4_0':
-      case 'Q8_0': {
-        const data = this.bytes(name);
-        const q4 = t.type === 'Q4_0';
-        return {
-          format: q4 ? 'q4_0' : 'q8_0',
-          rows: t.rows,
-          cols: t.cols,
-          bits: q4 ? 4 : 8,
-          scheme: 'symmetric',
-          granularity: 'group',
-          groupSize: 32,
-          scaleType: 'float16',
-          data,
-          scales: new Uint16Array(0),
-          zeros: null,
-          byteLength: data.byteLength,
-        };
-      }
+      case 'Q4_1':
+      case 'Q5_0':
+      case 'Q5_1':
+      case 'Q8_0':
+      case 'IQ4_NL':
+      case 'IQ4_XS':
+      case 'Q2_K':
+      case 'Q3_K':
       case 'Q4_K':
       case 'Q5_K':
       case 'Q6_K': {
         const data = this.bytes(name);
-        const format = t.type === 'Q4_K' ? 'q4_k' : t.type === 'Q5_K' ? 'q5_k' : 'q6_k';
+        const { format, bits, groupSize } = GGML_BLOCK_FORMATS[t.type];
         return {
           format,
           rows: t.rows,
           cols: t.cols,
-          bits: format === 'q4_k' ? 4 : format === 'q5_k' ? 5 : 6,
+          bits,
           scheme: 'symmetric',
           granularity: 'group',
-          groupSize: 256,
+          groupSize,
           scaleType: 'float16',
           data,
           scales: new Uint16Array(0),
@@ -203,7 +196,7 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
   }
 
   /**
-   * The tensor as a QuantizedMatrix ({@link tensor} for Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and MXFP4), typed for
+   * The tensor as a QuantizedMatrix ({@link tensor} for ggml's quantized types), typed for
    * `prepare` and `matmul`; a float tensor (F32, F16, BF16) is a TypeError naming its type, since it has no
    * quantized form (use {@link tensor}).
    */

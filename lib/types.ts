@@ -1,5 +1,5 @@
-/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (5 and 6: q5_k, q6_k). */
-export type Bits = 4 | 5 | 6 | 8;
+/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k, q3_k, q5_*, q6_k). */
+export type Bits = 2 | 3 | 4 | 5 | 6 | 8;
 
 /**
  * `symmetric`: `s = max|w| / (2^(b-1) - 1)`, `q = clip(round(w / s), -2^(b-1), 2^(b-1) - 1)`.
@@ -42,6 +42,14 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  *   per 16 columns, value `d * scale * (q - 32)` (q 6 bits). `bits` is 4, 5 or 6, `groupSize` 256, the scales
  *   live in `data` (`scales` is empty). `cols` must be a multiple of 256. matmul defaults to int8
  *   activations (per 32 columns, exact integer sums scaled by `d` / `dmin` per block) or takes float ones.
+ * - `'q2_k'`, `'q3_k'`, `'iq4_xs'` (256 columns a block) and `'q4_1'`, `'q5_0'`, `'q5_1'`, `'iq4_nl'` (32): the rest
+ *   of ggml's types that GGUF files on model hubs use, byte-identical to GGUF's Q2_K, Q3_K, IQ4_XS, Q4_1, Q5_0,
+ *   Q5_1 and IQ4_NL and to what llama-quantize writes without an importance matrix. Q2_K: 2-bit codes, a 4-bit
+ *   scale and min per 16 columns times an fp16 `d` and `dmin`. Q3_K: 3-bit codes `q - 4`, a 6-bit scale per 16
+ *   columns times an fp16 `d`. IQ4_XS / IQ4_NL: 4-bit indices into 16 non-uniform int8 levels
+ *   (-127 ... 113), times a 6-bit scale per 32 columns and an fp16 `d` (IQ4_XS) or an fp16 scale per 32
+ *   (IQ4_NL). Q4_1 / Q5_1: `d * q + m` with an fp16 `d` and `m` per 32; Q5_0: `d * (q - 16)`. See
+ *   [docs/formats.md](../docs/formats.md#ggml-types).
  */
 export type Format =
   | 'int'
@@ -55,7 +63,14 @@ export type Format =
   | 'bnb_fp4'
   | 'q4_k'
   | 'q5_k'
-  | 'q6_k';
+  | 'q6_k'
+  | 'q2_k'
+  | 'q3_k'
+  | 'iq4_xs'
+  | 'q4_1'
+  | 'q5_0'
+  | 'q5_1'
+  | 'iq4_nl';
 
 /**
  * How scales are stored: `'float32'` (`Float32Array`), `'float16'` (IEEE binary16 bit patterns in a

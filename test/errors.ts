@@ -27,7 +27,7 @@ import { randn } from './helpers';
     ['rows NaN', [w, NaN, 64, { bits: 4 }], RangeError, /rows must be a positive integer \(got NaN\)/],
     ['options missing', [w, 4, 64], TypeError, /options must be an object/],
     ['bits missing', [w, 4, 64, {}], TypeError, /options.bits must be 4 or 8 \(got undefined\)/],
-    ['bits 2', [w, 4, 64, { bits: 2 }], RangeError, /options.bits must be 4 or 8 \(got 2\)/],
+    ['bits 2', [w, 4, 64, { bits: 2 }], RangeError, /options.bits must be 4 or 8 for format 'int' \(got 2\)/],
     ['unknown scheme', [w, 4, 64, { bits: 8, scheme: 'affine' }], RangeError, /options.scheme must be 'symmetric' or 'asymmetric' \(got the string 'affine'\)/],
     ['unknown granularity', [w, 4, 64, { bits: 8, granularity: 'channel' }], RangeError, /options.granularity must be 'tensor', 'row', 'column' or 'group'/],
     ['unknown option', [w, 4, 64, { bits: 8, groupsize: 32 }], RangeError, /unknown option 'groupsize'; allowed: format, bits, scheme, granularity, groupSize, scaleType/],
@@ -61,7 +61,7 @@ import { randn } from './helpers';
     ['missing zeros', (q) => ({ ...q, zeros: null }), TypeError, /q.zeros must be a Uint8Array \(got null\)/],
     ['zeros out of range', (q) => ({ ...q, zeros: q.zeros!.map((z, i) => (i === 5 ? 16 : z)) }), RangeError, /q.zeros\[5\] is 16; a 4-bit zero-point must be at most 15/],
     ['zeros on a symmetric matrix', (q) => ({ ...q, scheme: 'symmetric' }), TypeError, /q.zeros must be null for the symmetric scheme/],
-    ['bits 3', (q) => ({ ...q, bits: 3 }), RangeError, /q.bits must be 4 or 8 \(got 3\)/],
+    ['bits 3', (q) => ({ ...q, bits: 3 }), RangeError, /q.bits must be 4 or 8 for format 'int' \(got 3\)/],
     ['rows not an integer', (q) => ({ ...q, rows: 2.5 }), RangeError, /q.rows must be a positive integer/],
     ['groupSize not dividing cols', (q) => ({ ...q, groupSize: 24 }), RangeError, /q.groupSize \(24\) must divide cols \(64\)/],
     ['unknown granularity', (q) => ({ ...q, granularity: 'block' }), RangeError, /q.granularity must be/],
@@ -115,7 +115,7 @@ import { randn } from './helpers';
   const callAsync = quantizeAsync as (...a: any[]) => Promise<unknown>;
 
   const optionCases: [string, object, ErrorConstructor, RegExp][] = [
-    ['unknown format', { format: 'q3_k' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k' or 'q6_k' \(got the string 'q3_k'\)/],
+    ['unknown format', { format: 'iq2_xxs' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'iq4_xs', 'q2_k' or 'q3_k' \(got the string 'iq2_xxs'\)/],
     ['format not a string', { format: 4 }, TypeError, /options.format must be/],
     ['bits not matching the format', { format: 'q4_0', bits: 8 }, RangeError, /options.bits must be 4 for format 'q4_0' \(got 8\)/],
     ['asymmetric nf4', { format: 'nf4', scheme: 'asymmetric' }, RangeError, /options.scheme must be 'symmetric' for format 'nf4'/],

@@ -126,7 +126,7 @@ t.test('tensor(): F32 / F16 / BF16 as float32, Q4_0 / Q8_0 / Q6_K / MXFP4 as low
   const q6 = f.tensor('blk.0.ffn_down.weight') as QuantizedMatrix;
   tt.same([q6.format, q6.rows, q6.cols, q6.bits, q6.groupSize, q6.byteLength], ['q6_k', 2, 256, 6, 256, 2 * 210], 'Q6_K as q6_k');
   tt.equal(q6.data.buffer, f.bytes('blk.0.ffn_down.weight').buffer, 'Q6_K data is a zero-copy view');
-  tt.throws(() => f.tensor('blk.0.attn_v.weight'), { name: 'RangeError', message: /type Q2_K.*bytes\('blk\.0\.attn_v\.weight'\)/ });
+  tt.throws(() => f.tensor('blk.0.attn_v.weight'), { name: 'RangeError', message: /type IQ2_XXS.*bytes\('blk\.0\.attn_v\.weight'\)/ });
   tt.throws(() => f.tensor('nope'), { name: 'RangeError', message: /has no tensor 'nope' \(it has 8: 'token_embd\.weight'/ });
   // MXFP4 (a 3-D expert tensor): lowbit's mxfp4 with the same values as ggml's definition computes.
   const r = ref('read', p);

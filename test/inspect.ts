@@ -21,7 +21,7 @@ t.test('a GGUF file by tensor type', (tt) => {
       'output.weight': quantize(w, 64, 256, { format: 'q8_0' }),
       'output_norm.weight': { shape: [256], data: w.subarray(0, 256) },
       'blk.0.ffn_down.weight': { type: 'Q6_K', shape: [256, 4], data: new Uint8Array(4 * 210) },
-      'blk.0.attn_v.weight': { type: 'Q2_K', shape: [256, 4], data: new Uint8Array(4 * 84) },
+      'blk.0.attn_v.weight': { type: 'IQ2_XXS', shape: [256, 4], data: new Uint8Array(4 * 66) },
     },
   });
   const s = inspectModelFile(p);
@@ -30,8 +30,8 @@ t.test('a GGUF file by tensor type', (tt) => {
   tt.same([q4?.tensors, q4?.parameters, q4?.bytes, q4?.bitsPerWeight, q4?.supported], [2, 2 * 64 * 256, 2 * 64 * 8 * 18, 4.5, true]);
   const q6 = s.groups.find((g) => g.type === 'Q6_K');
   tt.same([q6?.bitsPerWeight, q6?.supported], [6.5625, true]);
-  const q2 = s.groups.find((g) => g.type === 'Q2_K');
-  tt.same([q2?.bitsPerWeight, q2?.supported], [2.625, false]);
+  const iq2 = s.groups.find((g) => g.type === 'IQ2_XXS');
+  tt.same([iq2?.bitsPerWeight, iq2?.supported], [2.0625, false]);
   tt.equal(s.dataBytes, s.groups.reduce((a, g) => a + g.bytes, 0));
   const r = spawnSync(process.execPath, [cli, 'inspect', p], { encoding: 'utf8' });
   tt.equal(r.status, 0);

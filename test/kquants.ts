@@ -234,7 +234,7 @@ t.test('formats(), options and malformed matrices', async (t) => {
   for (const [format, scale] of [['q4_k', 1e7], ['q5_k', 1e7], ['q6_k', 1e9], ['q6_k', 1e14]] as const) {
     t.throws(() => quantize(randn(256, 4).map((v) => v * scale), 1, 256, { format }), {
       constructor: RangeError,
-      message: /a super-block's fp16 scale overflows/,
+      message: /a block's fp16 scale overflows/,
     }, `${format}: weights of ${scale} overflow its scales`);
   }
   t.throws(() => quantize(randn(256, 1), 1, 256, { bits: 6 as 8 }), { constructor: RangeError, message: /options.bits must be 4 or 8 for format 'int' \(got 6\)/ });

@@ -111,6 +111,9 @@ inline uint8_t fp32_to_e2m1(float v) {
 inline float e8m0_to_fp32(uint8_t e) { return e == 0xFF ? NAN : std::ldexp(1.0f, e - 127); }
 
 // bitsandbytes' NormalFloat4 levels.
+// ggml's IQ4_NL / IQ4_XS levels (kvalues_iq4nl): a 4-bit code u means kIQ4NL[u] times the block scale.
+constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
 constexpr float kNF4[16] = {-1.0f,
                             -0.6961928009986877f,
                             -0.5250730514526367f,

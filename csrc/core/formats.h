@@ -48,6 +48,20 @@ inline const FormatInfo& format_info(Format f) {
        "ggml Q5_K super-blocks of 256: 5-bit codes, 6-bit scales and mins per 32 times fp16 d and dmin"},
       {Format::kQ6_K, 6, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
        "ggml Q6_K super-blocks of 256: 6-bit codes, int8 scales per 16 times an fp16 d"},
+      {Format::kQ4_1, 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
+       "ggml Q4_1 blocks: fp16 scale d and min m + 32 4-bit codes u, value d * u + m"},
+      {Format::kQ5_0, 5, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
+       "ggml Q5_0 blocks: fp16 scale + 32 5-bit codes u, value d * (u - 16)"},
+      {Format::kQ5_1, 5, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
+       "ggml Q5_1 blocks: fp16 scale d and min m + 32 5-bit codes u, value d * u + m"},
+      {Format::kIQ4_NL, 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
+       "ggml IQ4_NL blocks: fp16 scale + 32 4-bit indices into 16 non-uniform int8 levels"},
+      {Format::kIQ4_XS, 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
+       "ggml IQ4_XS super-blocks of 256: IQ4_NL's levels, 6-bit scales per 32 times an fp16 d"},
+      {Format::kQ2_K, 2, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
+       "ggml Q2_K super-blocks of 256: 2-bit codes, 4-bit scales and mins per 16 times fp16 d and dmin"},
+      {Format::kQ3_K, 3, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
+       "ggml Q3_K super-blocks of 256: 3-bit codes, 6-bit scales per 16 times an fp16 d"},
   };
   return kInfo[static_cast<int>(f)];
 }

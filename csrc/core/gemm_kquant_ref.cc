@@ -8,15 +8,15 @@ namespace lowbit::ref {
 void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0, int64_t n1,
                     float* y, int64_t y_stride) {
   const Format f = w.kind == KQuant::kQ4K ? Format::kQ4_K : w.kind == KQuant::kQ5K ? Format::kQ5_K : Format::kQ6_K;
-  const int64_t bb = kquant_block_bytes(f);
-  KQuantBlock blk;
+  const int64_t bb = ggml_block_type(f).bytes;
+  GgmlBlock blk;
   for (int64_t j = n0; j < n1; ++j) {
     for (int64_t i = 0; i < m; ++i) {
       const float* xd = x.d + i * x.nb;
       const int32_t* xs = x.sum + i * x.nb;
       float acc = 0.0f;
       for (int64_t s = 0; s < w.k / kSuperBlock; ++s) {
-        kquant_decode(f, w.data + j * w.row_bytes + s * bb, &blk);
+        ggml_decode_block(f, w.data + j * w.row_bytes + s * bb, &blk);
         for (int sub = 0; sub < 8; ++sub) {
           const int64_t b = s * 8 + sub;
           const int8_t* xb = x.q + i * x.k + b * 32;

@@ -119,23 +119,30 @@ using FwhtFn = void (*)(float* v, int64_t n);
 // horizontal sums. Rows past n in the last tile are zero codes with zero scales.
 constexpr int64_t kPackRows = 16;
 //
-// The K-quants (codes kQ4K, kQ5K, kQ6K; group 256, stype kF16) keep ggml's two-level
-// scales: each tile's 256-column super-block starts with a header
-//   q4_k / q5_k: d[kPackRows] and dmin[kPackRows] (the rows' fp16 bits), then sc[8][kPackRows]
-//                and m[8][kPackRows] (sub-block j's 6-bit scale and min, one byte each);
-//   q6_k:        d[kPackRows] (fp16), then sc[16][kPackRows] (each 16 columns' int8 scale);
-// and its 8 blocks of codes follow, each the 4 chunks of 4-bit codes above holding the
-// codes' low 4 bits, then the high bits:
-//   q5_k: 1 chunk; bit t of byte e of row r is bit 4 of the column whose low bits sit in
-//         chunk t % 4, byte e, low nibble (t < 4) or high nibble (t >= 4);
+// The ggml types that decode whole blocks (codes kQ4K ... kQ5_1; stype kF16, group the block's
+// columns: 256, or 32 for q4_1 / q5_0 / q5_1) keep ggml's scales: each tile's block starts with
+// a header of arrays [..][kPackRows] (fp16 as their bits, one byte per small scale):
+//   q4_k / q5_k: d, dmin, then sc[8] and m[8] (sub-block j's 6-bit scale and min);
+//   q6_k:        d, then sc[16] (each 16 columns' int8 scale);
+//   q3_k:        d, then sc[16] (each 16 columns' 6-bit scale minus 32, as int8);
+//   q2_k:        d, dmin, then scm[16] (each 16 columns' ggml byte: scale | min << 4);
+//   iq4_xs:      d, then sc[8] (each 32 columns' 6-bit scale minus 32, as int8);
+//   q4_1 / q5_1: d, m;   q5_0: d;
+// and its blocks of 32 columns follow, each the 4 chunks of 4-bit codes above holding the codes'
+// low 4 bits (iq4_xs: indices into `lut`), then the high bits:
+//   q5_k, q5_0, q5_1: 1 chunk; bit t of byte e of row r is bit 4 of the column whose low bits sit
+//         in chunk t % 4, byte e, low nibble (t < 4) or high nibble (t >= 4);
 //   q6_k: 2 chunks; in chunk h, bits 2s and 2s + 1 of byte e of row r are bits 4 and 5 of
-//         column 16h + 4s + e.
-// So decoding is a shift and a mask per chunk, every row stays in its own lane, and a tile
-// holds the bytes ggml's blocks hold plus 4 bytes per row and super-block for q4_k / q5_k
-// (the scales unpacked from 12 bytes to 16), none for q6_k. Codes are unsigned: q4_k 0..15,
-// q5_k 0..31, q6_k 0..63 with value u - 32.
+//         column 16h + 4s + e;
+// except q2_k and q3_k, whose 2 low bits take 2 chunks laid out as q6_k's high bits (bits 2s and
+// 2s + 1 of chunk h: column 16h + 4s + e), q3_k's third bit then 1 chunk laid out as q5_k's fifth.
+// So decoding is a shift and a mask per chunk, every row stays in its own lane, and a tile holds
+// the bytes ggml's blocks hold plus 4 bytes per row and super-block for q4_k / q5_k (the scales
+// unpacked from 12 bytes to 16), 4 for q3_k, 2 for iq4_xs, none for the others. Codes are
+// unsigned: the value of u is u (q4_k, q5_k, q2_k, q4_1, q5_1), u - 32 (q6_k), u - 4 (q3_k),
+// u - 16 (q5_0), lut[u] (iq4_xs).
 
-enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K };
+enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K, kQ2K, kQ3K, kIQ4XS, kQ4_1, kQ5_0, kQ5_1 };
 
 struct PackedArgs {
   const uint8_t* data = nullptr;
@@ -149,31 +156,49 @@ struct PackedArgs {
   float scale_mul = 1.0f;  // decoded scales are multiplied by this (the int8 path's scale_mul_i8)
   const int8_t* lut = nullptr;  // kLut4: 16 signed values
   int lut_bias = 0;             // lut[u] + lut_bias is in [0, 255] for every u
-  bool kquant() const { return code == PCode::kQ4K || code == PCode::kQ5K || code == PCode::kQ6K; }
+  // The ggml codes with block headers (the layout above), and their block's columns.
+  bool kquant() const { return code >= PCode::kQ4K; }
+  int64_t block_cols() const { return code >= PCode::kQ4_1 ? 32 : 256; }
   // Whether the kernels read the activation codes' sums per 16 columns (ActI8 half sums).
-  bool half_sums() const { return group == 16 || code == PCode::kQ6K; }
+  bool half_sums() const { return group == 16 || code == PCode::kQ6K || code == PCode::kQ3K || code == PCode::kQ2K; }
   // Bytes of a scale group's header (scales and zero-points) and of one block of codes.
   int64_t scale_bytes() const { return stype == SType::kF32 ? 4 : stype == SType::kF16 ? 2 : 1; }
   int64_t header_bytes() const {
-    if (code == PCode::kQ6K) return kPackRows * (2 + 16);
-    if (kquant()) return kPackRows * (2 + 2 + 8 + 8);
-    return (group == 16 ? 2 : 1) * kPackRows * scale_bytes() + (zeros ? kPackRows : 0);
+    switch (code) {
+      case PCode::kQ4K: case PCode::kQ5K: return kPackRows * (2 + 2 + 8 + 8);
+      case PCode::kQ6K: case PCode::kQ3K: return kPackRows * (2 + 16);
+      case PCode::kQ2K: return kPackRows * (2 + 2 + 16);
+      case PCode::kIQ4XS: return kPackRows * (2 + 8);
+      case PCode::kQ4_1: case PCode::kQ5_1: return kPackRows * 4;
+      case PCode::kQ5_0: return kPackRows * 2;
+      default: return (group == 16 ? 2 : 1) * kPackRows * scale_bytes() + (zeros ? kPackRows : 0);
+    }
   }
   int64_t code_block_bytes() const {
     switch (code) {
       case PCode::kU8: return 32 * kPackRows;
-      case PCode::kQ5K: return 20 * kPackRows;
+      case PCode::kQ5K: case PCode::kQ5_0: case PCode::kQ5_1: return 20 * kPackRows;
       case PCode::kQ6K: return 24 * kPackRows;
+      case PCode::kQ2K: return 8 * kPackRows;
+      case PCode::kQ3K: return 12 * kPackRows;
       default: return 16 * kPackRows;
     }
   }
 };
 
 // y[i * y_stride + j] for i in [0, m), j in rows of tiles [t0, t1) (clipped to n): the
-// gemm_i8 contract on packed weights (K-quants: the GemmI8KQuantFn contract below, each
-// block's term computed as d_x,b * (d * I_b - dmin * M_b) in that order, so every set gives
-// the scalar kernel's bits). `half_sum` (half_sums() only) holds the sums of the activation
-// codes per 16 columns, 2 * nb per row.
+// gemm_i8 contract on packed weights. The codes with block headers take, per 32-column block
+// b, exact integer sums (D_h = sum over the 16-column half h of u * xq, D = D_0 + D_1, S_h and S
+// the sums of xq, sc / m the block's small scales) and the term, in this float32 order:
+//   q4_k / q5_k: d_x,b * (d * float(sc * D) - dmin * float(m * S))
+//   q6_k / q3_k: d_x,b * (d * float(sum_h sc_h * (D_h - c * S_h))), c = 32 / 4
+//   q2_k:        d_x,b * (d * float(sum_h sc_h * D_h) - dmin * float(sum_h m_h * S_h))
+//   iq4_xs:      d_x,b * (d * float(sc * D)), D over lut[u]
+//   q4_1 / q5_1: d_x,b * (d * float(D) + m * float(S))
+//   q5_0:        d_x,b * (d * float(D - 16 * S))
+// summed over b in the kernel's order; every integer is below 2^24 and every product of d and a
+// small scale is exact, so each set gives the scalar kernel's bits. `half_sum` (half_sums()
+// only) holds the sums of the activation codes per 16 columns, 2 * nb per row.
 using GemmI8PackedFn = void (*)(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t t0,
                                 int64_t t1, float* y, int64_t y_stride);
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "float_formats.h"
+#include "../formats/ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f, 2026-08-21). Every
 // float32 expression keeps ggml's operand order; the build's -ffp-contract=off keeps
@@ -13,98 +14,16 @@
 namespace lowbit {
 namespace {
 
-constexpr float kGroupMaxEps = 1e-15f;
+using ggml::get_f16;
+using ggml::kGroupMaxEps;
+using ggml::make_qkx2_quants;
+using ggml::nearest_int;
+using ggml::put_f16;
 
 // Block layouts (ggml-common.h).
 constexpr int64_t kQ4KBytes = 2 + 2 + 12 + 128;      // d, dmin, scales, qs
 constexpr int64_t kQ5KBytes = 2 + 2 + 12 + 32 + 128;  // d, dmin, scales, qh, qs
 constexpr int64_t kQ6KBytes = 128 + 64 + 16 + 2;      // ql, qh, scales, d
-
-// Round half to even for |v| < 2^22, through the float32 sum with 1.5 * 2^23 as ggml does.
-inline int nearest_int(float v) {
-  const float t = v + 12582912.0f;
-  int32_t i;
-  std::memcpy(&i, &t, 4);
-  return (i & 0x007fffff) - 0x00400000;
-}
-
-inline void put_f16(uint8_t* p, float v) {
-  const uint16_t h = fp32_to_fp16(v);
-  std::memcpy(p, &h, 2);
-}
-inline float get_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return fp16_to_fp32(h);
-}
-
-// Scale and min of a group of n (x - min) codes in [0, nmax], by ggml's weighted
-// least-squares search over nstep + 1 candidate scales. Returns the scale; *neg_min is -min.
-float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* neg_min,
-                       uint8_t* Laux, float rmin, float rdelta, int nstep) {
-  float min = x[0], max = x[0];
-  float sum_w = weights[0];
-  float sum_x = sum_w * x[0];
-  for (int i = 1; i < n; ++i) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
-    const float w = weights[i];
-    sum_w += w;
-    sum_x += w * x[i];
-  }
-  if (min > 0) min = 0;
-  if (max == min) {
-    for (int i = 0; i < n; ++i) L[i] = 0;
-    *neg_min = -min;
-    return 0.0f;
-  }
-  float iscale = nmax / (max - min);
-  float scale = 1 / iscale;
-  float best_error = 0;
-  for (int i = 0; i < n; ++i) {
-    const int l = nearest_int(iscale * (x[i] - min));
-    L[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
-    float diff = scale * L[i] + min - x[i];
-    diff = diff * diff;
-    best_error += weights[i] * diff;
-  }
-  for (int is = 0; is <= nstep; ++is) {
-    iscale = (rmin + rdelta * is + nmax) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      int l = nearest_int(iscale * (x[i] - min));
-      l = std::max(0, std::min(nmax, l));
-      Laux[i] = static_cast<uint8_t>(l);
-      const float w = weights[i];
-      sum_l += w * l;
-      sum_l2 += w * l * l;
-      sum_xl += w * l * x[i];
-    }
-    const float D = sum_w * sum_l2 - sum_l * sum_l;
-    if (D > 0) {
-      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-      if (this_min > 0) {
-        this_min = 0;
-        this_scale = sum_xl / sum_l2;
-      }
-      float cur_error = 0;
-      for (int i = 0; i < n; ++i) {
-        float diff = this_scale * Laux[i] + this_min - x[i];
-        diff = diff * diff;
-        cur_error += weights[i] * diff;
-      }
-      if (cur_error < best_error) {
-        std::memcpy(L, Laux, static_cast<size_t>(n));
-        best_error = cur_error;
-        scale = this_scale;
-        min = this_min;
-      }
-    }
-  }
-  *neg_min = -min;
-  return scale;
-}
 
 // Signed codes in [-nmax, nmax - 1] (stored + nmax) with the scale that minimises the
 // x^2-weighted error over 19 candidate scales (ggml's rmse_type 1, no importance weights).
@@ -180,7 +99,7 @@ void quantize_qk_min_block(const float* x, int nmax, float rmin, int nstep, uint
     for (int l = 0; l < 32; ++l) sum_x2 += xj[l] * xj[l];
     const float av_x = std::sqrt(sum_x2 / 32);
     for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xj[l]);
-    scales[j] = make_qkx2_quants(32, nmax, xj, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep);
+    scales[j] = make_qkx2_quants(32, nmax, xj, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
@@ -228,6 +147,8 @@ void quantize_qk_min_block(const float* x, int nmax, float rmin, int nstep, uint
     }
   }
 }
+
+}  // namespace
 
 // Block: 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, fp16 d.
 void quantize_q6_k_block(const float* x, uint8_t* blk) {
@@ -277,6 +198,8 @@ void quantize_q6_k_block(const float* x, uint8_t* blk) {
   }
 }
 
+namespace {
+
 void dequantize_qk_min_block(const uint8_t* blk, bool five, float* y) {
   const float d = get_f16(blk), min = get_f16(blk + 2);
   const uint8_t* sc = blk + 4;
@@ -298,6 +221,8 @@ void dequantize_qk_min_block(const uint8_t* blk, bool five, float* y) {
     }
   }
 }
+
+}  // namespace
 
 void dequantize_q6_k_block(const uint8_t* blk, float* y) {
   const float d = get_f16(blk + 208);
@@ -321,54 +246,25 @@ void dequantize_q6_k_block(const uint8_t* blk, float* y) {
   }
 }
 
-}  // namespace
 
-int64_t kquant_block_bytes(Format f) {
-  switch (f) {
-    case Format::kQ4_K: return kQ4KBytes;
-    case Format::kQ5_K: return kQ5KBytes;
-    case Format::kQ6_K: return kQ6KBytes;
-    default: return 0;
+void quantize_q4_k_block(const float* x, uint8_t* blk) { quantize_qk_min_block(x, 15, -1.0f, 20, blk); }
+void quantize_q5_k_block(const float* x, uint8_t* blk) { quantize_qk_min_block(x, 31, -0.5f, 15, blk); }
+void dequantize_q4_k_block(const uint8_t* blk, float* y) { dequantize_qk_min_block(blk, false, y); }
+void dequantize_q5_k_block(const uint8_t* blk, float* y) { dequantize_qk_min_block(blk, true, y); }
+
+void decode_q6_k_block(const uint8_t* blk, GgmlBlock* out) {
+  for (int j = 0; j < 16; ++j) out->sc[j] = static_cast<int8_t>(blk[192 + j]);
+  for (int c = 0; c < kSuperBlock; ++c) {
+    // Quarter t of each 128: ql[l] low (t 0) / high (t 2) nibble, ql[l + 32] (t 1, 3); qh bits 2t.
+    const int h = c / 128, t = (c % 128) / 32, l = c % 32;
+    const uint8_t b = blk[64 * h + l + 32 * (t & 1)];
+    out->q[c] = static_cast<uint8_t>((t >= 2 ? b >> 4 : b & 0xF) | ((blk[128 + 32 * h + l] >> (2 * t)) & 3) << 4);
   }
 }
 
-void quantize_kquant_row(Format f, const float* x, int64_t k, uint8_t* out) {
-  const int64_t bb = kquant_block_bytes(f);
-  for (int64_t b = 0; b < k / kSuperBlock; ++b) {
-    const float* xb = x + b * kSuperBlock;
-    uint8_t* blk = out + b * bb;
-    switch (f) {
-      case Format::kQ4_K: quantize_qk_min_block(xb, 15, -1.0f, 20, blk); break;
-      case Format::kQ5_K: quantize_qk_min_block(xb, 31, -0.5f, 15, blk); break;
-      default: quantize_q6_k_block(xb, blk); break;
-    }
-  }
-}
+namespace {
 
-void dequantize_kquant_row(Format f, const uint8_t* in, int64_t k, float* out) {
-  const int64_t bb = kquant_block_bytes(f);
-  for (int64_t b = 0; b < k / kSuperBlock; ++b) {
-    if (f == Format::kQ6_K) {
-      dequantize_q6_k_block(in + b * bb, out + b * kSuperBlock);
-    } else {
-      dequantize_qk_min_block(in + b * bb, f == Format::kQ5_K, out + b * kSuperBlock);
-    }
-  }
-}
-
-void kquant_decode(Format f, const uint8_t* blk, KQuantBlock* out) {
-  kquant_block_scales(f, blk, &out->d, &out->dmin);
-  if (f == Format::kQ6_K) {
-    for (int j = 0; j < 16; ++j) out->sc[j] = static_cast<int8_t>(blk[192 + j]);
-    for (int c = 0; c < kSuperBlock; ++c) {
-      // Quarter t of each 128: ql[l] low (t 0) / high (t 2) nibble, ql[l + 32] (t 1, 3); qh bits 2t.
-      const int h = c / 128, t = (c % 128) / 32, l = c % 32;
-      const uint8_t b = blk[64 * h + l + 32 * (t & 1)];
-      out->q[c] = static_cast<uint8_t>((t >= 2 ? b >> 4 : b & 0xF) | ((blk[128 + 32 * h + l] >> (2 * t)) & 3) << 4);
-    }
-    return;
-  }
-  const bool five = f == Format::kQ5_K;
+void decode_qk_min_block(const uint8_t* blk, bool five, GgmlBlock* out) {
   for (int j = 0; j < 8; ++j) {
     uint8_t s, m;
     scale_min_k4(j, blk + 4, &s, &m);
@@ -385,14 +281,9 @@ void kquant_decode(Format f, const uint8_t* blk, KQuantBlock* out) {
   }
 }
 
-void kquant_block_scales(Format f, const uint8_t* blk, float* d, float* dmin) {
-  if (f == Format::kQ6_K) {
-    *d = get_f16(blk + 208);
-    *dmin = 0.0f;
-  } else {
-    *d = get_f16(blk);
-    *dmin = get_f16(blk + 2);
-  }
-}
+}  // namespace
+
+void decode_q4_k_block(const uint8_t* blk, GgmlBlock* out) { decode_qk_min_block(blk, false, out); }
+void decode_q5_k_block(const uint8_t* blk, GgmlBlock* out) { decode_qk_min_block(blk, true, out); }
 
 }  // namespace lowbit

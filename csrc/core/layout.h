@@ -10,12 +10,16 @@ namespace lowbit {
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
 // kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/types.ts (QuantizeOptions.format).
-enum class Format : uint8_t { kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K };
+enum class Format : uint8_t {
+  kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K,
+  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K,
+};
 enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 
 constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,   Format::kFP8E4M3,
                                   Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4,
-                                  Format::kQ4_K,    Format::kQ5_K,    Format::kQ6_K};
+                                  Format::kQ4_K,    Format::kQ5_K,    Format::kQ6_K,  Format::kQ4_1,  Format::kQ5_0,
+                                  Format::kQ5_1,    Format::kIQ4_NL,  Format::kIQ4_XS, Format::kQ2_K, Format::kQ3_K};
 
 // The API's names for them.
 inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
@@ -42,6 +46,13 @@ inline const char* format_name(Format f) {
     case Format::kQ4_K: return "q4_k";
     case Format::kQ5_K: return "q5_k";
     case Format::kQ6_K: return "q6_k";
+    case Format::kQ4_1: return "q4_1";
+    case Format::kQ5_0: return "q5_0";
+    case Format::kQ5_1: return "q5_1";
+    case Format::kIQ4_NL: return "iq4_nl";
+    case Format::kIQ4_XS: return "iq4_xs";
+    case Format::kQ2_K: return "q2_k";
+    case Format::kQ3_K: return "q3_k";
   }
   return "?";
 }
@@ -62,8 +73,10 @@ inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t =
 // in the low nibble, every row starting on a byte boundary; symmetric int codes
 // are stored as q + 8. q4_0 / q8_0: ggml's blocks of 32 (an fp16 scale, then
 // the codes; q4_0 holds element j in the low and j + 16 in the high nibble of
-// byte j), back to back, row by row; their scales live only in `data`. q4_k / q5_k /
-// q6_k: ggml's super-blocks of 256 (kquants.h), likewise only in `data`.
+// byte j), back to back, row by row; their scales live only in `data`. iq4_nl: q4_0's
+// bytes with a table's codes. The other ggml types (q4_k, q5_k, q6_k, q2_k, q3_k, iq4_xs: 256
+// columns a block; q4_1, q5_0, q5_1: 32) are whole blocks decoded at once (formats/ggml_types.h),
+// likewise only in `data`.
 struct QuantLayout {
   int64_t rows = 0;
   int64_t cols = 0;
@@ -74,12 +87,34 @@ struct QuantLayout {
   Format format = Format::kInt;
   ScaleType scale_type = ScaleType::kF32;
 
-  bool ggml_blocks() const { return format == Format::kQ4_0 || format == Format::kQ8_0; }
-  bool super_blocks() const { return format == Format::kQ4_K || format == Format::kQ5_K || format == Format::kQ6_K; }
-  // Bytes of one ggml block (q4_0, q8_0: an fp16 scale and 32 codes; the K-quants' 256 weights).
+  // ggml blocks of an fp16 scale and 32 codes, each code readable on its own (element_code).
+  bool ggml_blocks() const { return format == Format::kQ4_0 || format == Format::kQ8_0 || format == Format::kIQ4_NL; }
+  // ggml blocks that decode whole (scales of two levels, mins, split high bits).
+  bool super_blocks() const {
+    switch (format) {
+      case Format::kQ4_K: case Format::kQ5_K: case Format::kQ6_K: case Format::kQ2_K: case Format::kQ3_K:
+      case Format::kIQ4_XS: case Format::kQ4_1: case Format::kQ5_0: case Format::kQ5_1: return true;
+      default: return false;
+    }
+  }
+  // Columns of one ggml block: 256 for the K-quants and iq4_xs, else 32.
+  int64_t block_cols() const {
+    switch (format) {
+      case Format::kQ4_K: case Format::kQ5_K: case Format::kQ6_K: case Format::kQ2_K: case Format::kQ3_K:
+      case Format::kIQ4_XS: return 256;
+      default: return 32;
+    }
+  }
+  // Bytes of one ggml block (ggml-common.h's block_* sizes).
   int64_t block_bytes() const {
     switch (format) {
-      case Format::kQ4_0: return 18;
+      case Format::kQ4_0: case Format::kIQ4_NL: return 18;
+      case Format::kQ4_1: return 20;
+      case Format::kQ5_0: return 22;
+      case Format::kQ5_1: return 24;
+      case Format::kQ2_K: return 84;
+      case Format::kQ3_K: return 110;
+      case Format::kIQ4_XS: return 136;
       case Format::kQ4_K: return 144;
       case Format::kQ5_K: return 176;
       case Format::kQ6_K: return 210;
@@ -87,8 +122,7 @@ struct QuantLayout {
     }
   }
   int64_t row_bytes() const {
-    if (ggml_blocks()) return cols / 32 * block_bytes();
-    if (super_blocks()) return cols / 256 * block_bytes();
+    if (ggml_blocks() || super_blocks()) return cols / block_cols() * block_bytes();
     return bits == 8 ? cols : (cols + 1) / 2;
   }
   int64_t data_bytes() const { return rows * row_bytes(); }

@@ -99,6 +99,19 @@ const Lut kE2M1Lut = make_e2m1_lut();
 const Lut kNF4Lut = make_nf4_lut();
 const Lut kBnbFP4Lut = make_bnb_fp4_lut();
 
+// ggml's IQ4_NL levels are integers already: the int8 path multiplies them as they are.
+Lut make_iq4nl_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = kIQ4NL[c];
+    t.i8[c] = kIQ4NL[c];
+  }
+  t.i8_scale = 1.0f;
+  t.i8_bias = 0;
+  return t;
+}
+const Lut kIQ4NLLut = make_iq4nl_lut();
+
 }  // namespace
 
 WeightArgs weight_args(const QMatrixView& q) {
@@ -121,9 +134,14 @@ WeightArgs weight_args(const QMatrixView& q) {
     }
     case Format::kQ4_0:
     case Format::kQ8_0:
+    case Format::kIQ4_NL:
       // The fp16 scale leads each block; the kernels read codes 2 bytes in.
-      w.code = L.format == Format::kQ4_0 ? WCode::kU4 : WCode::kS8;
+      w.code = L.format == Format::kQ4_0 ? WCode::kU4 : L.format == Format::kQ8_0 ? WCode::kS8 : WCode::kLut4;
       w.bias = L.format == Format::kQ4_0 ? 8 : 0;
+      if (L.format == Format::kIQ4_NL) {
+        w.lut_f32 = kIQ4NLLut.f32;
+        w.lut_i8 = kIQ4NLLut.i8;
+      }
       w.split_nibbles = true;
       w.data = q.data + 2;
       w.block_bytes = L.block_bytes();
@@ -141,7 +159,13 @@ WeightArgs weight_args(const QMatrixView& q) {
     case Format::kNVFP4: w.code = WCode::kLut4; lut = &kE2M1Lut; break;
     case Format::kQ4_K:
     case Format::kQ5_K:
-    case Format::kQ6_K: return w;  // never reaches the code kernels (matmul_super_blocks)
+    case Format::kQ6_K:
+    case Format::kQ4_1:
+    case Format::kQ5_0:
+    case Format::kQ5_1:
+    case Format::kIQ4_XS:
+    case Format::kQ2_K:
+    case Format::kQ3_K: return w;  // never reaches the code kernels (matmul_super_blocks)
   }
   if (L.format == Format::kNVFP4) w.scale_mul = q.tensor_scale;
   w.scale_mul_i8 = w.scale_mul;

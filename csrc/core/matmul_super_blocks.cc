@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "activations_i8.h"
 #include "kquants.h"
+#include "../formats/ggml_types.h"
 #include "matmul_ref.h"
+#include "packed.h"
 
 namespace lowbit {
 namespace {
@@ -22,13 +25,27 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
   run_chunks(pool, m, n, k, panel ? 256 : 64, panel ? 128 : 16, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
     thread_local std::vector<float> buf;
     buf.resize(static_cast<size_t>((n1 - n0) * k));
-    for (int64_t j = n0; j < n1; ++j) dequantize_kquant_row(L.format, q.data + j * rb, k, buf.data() + (j - n0) * k);
+    for (int64_t j = n0; j < n1; ++j) ggml_dequantize_row(L.format, q.data + j * rb, k, buf.data() + (j - n0) * k);
     kernels.sgemm(x + i0 * k, k, buf.data(), k, k, i1 - i0, 0, n1 - n0, y + i0 * n + n0, n);
   });
 }
 
+// The ggml types without kernels on their own blocks are packed for the call (what prepare()
+// does once) and multiplied by the packed kernels.
+void matmul_int8_packing(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
+                         ThreadPool& pool) {
+  const PackPlan plan = plan_pack(q);
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[static_cast<size_t>(plan.bytes)]);
+  pack_weights(q, plan, buf.get());
+  PackedArgs a = plan.args;
+  a.data = buf.get();
+  matmul_packed(kernels, a, x, m, y, pool);
+}
+
 void matmul_int8(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
                  ThreadPool& pool) {
+  const Format f = q.layout.format;
+  if (f != Format::kQ4_K && f != Format::kQ5_K && f != Format::kQ6_K) return matmul_int8_packing(kernels, q, x, m, y, pool);
   const KQuantArgs w = kquant_args(q);
   const int64_t k = w.k, n = q.layout.rows;
   const GemmI8KQuantFn gemm = kernels.gemm_i8_kquant ? kernels.gemm_i8_kquant : ref::gemm_i8_kquant;

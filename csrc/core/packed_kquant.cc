@@ -2,20 +2,95 @@
 
 #include <cstring>
 
-#include "kquants.h"
+#include "../formats/ggml_types.h"
+#include "float_formats.h"
 
 namespace lowbit {
+namespace {
+
+PCode pcode_of(Format f) {
+  switch (f) {
+    case Format::kQ4_K: return PCode::kQ4K;
+    case Format::kQ5_K: return PCode::kQ5K;
+    case Format::kQ6_K: return PCode::kQ6K;
+    case Format::kQ2_K: return PCode::kQ2K;
+    case Format::kQ3_K: return PCode::kQ3K;
+    case Format::kIQ4_XS: return PCode::kIQ4XS;
+    case Format::kQ4_1: return PCode::kQ4_1;
+    case Format::kQ5_0: return PCode::kQ5_0;
+    default: return PCode::kQ5_1;
+  }
+}
+
+// Row r's header of one block (kernels.h: the arrays [..][kPackRows]).
+void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
+  constexpr int64_t R = kPackRows;
+  std::memcpy(head + 2 * r, &b.d_bits, 2);
+  switch (c) {
+    case PCode::kQ4K:
+    case PCode::kQ5K:
+      std::memcpy(head + 2 * R + 2 * r, &b.dmin_bits, 2);
+      for (int j = 0; j < 8; ++j) {
+        head[4 * R + j * R + r] = static_cast<uint8_t>(b.sc[j]);
+        head[12 * R + j * R + r] = static_cast<uint8_t>(b.m[j]);
+      }
+      break;
+    case PCode::kQ6K:
+    case PCode::kQ3K:
+      for (int h = 0; h < 16; ++h) head[2 * R + h * R + r] = static_cast<uint8_t>(static_cast<int8_t>(b.sc[h]));
+      break;
+    case PCode::kQ2K:
+      std::memcpy(head + 2 * R + 2 * r, &b.dmin_bits, 2);
+      for (int h = 0; h < 16; ++h) head[4 * R + h * R + r] = static_cast<uint8_t>(b.sc[h] | b.m[h] << 4);
+      break;
+    case PCode::kIQ4XS:
+      for (int j = 0; j < 8; ++j) head[2 * R + j * R + r] = static_cast<uint8_t>(static_cast<int8_t>(b.sc[j]));
+      break;
+    case PCode::kQ4_1:
+    case PCode::kQ5_1: std::memcpy(head + 2 * R + 2 * r, &b.dmin_bits, 2); break;
+    default: break;
+  }
+}
+
+// Row r's codes u[0..32) of one 32-column block into its chunks at cb (kernels.h).
+void put_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
+  constexpr int64_t R = kPackRows;
+  const bool two_bit = c == PCode::kQ2K || c == PCode::kQ3K;
+  const bool fifth = c == PCode::kQ5K || c == PCode::kQ5_0 || c == PCode::kQ5_1;
+  for (int ch = 0; ch < 4; ++ch) {
+    for (int e = 0; e < 4; ++e) {
+      const int lo = 4 * ch + e, hi = 16 + 4 * ch + e;  // the columns in the byte's low and high nibbles
+      if (two_bit) {
+        cb[(0 * R + r) * 4 + e] |= static_cast<uint8_t>((u[lo] & 3) << (2 * ch));
+        cb[(1 * R + r) * 4 + e] |= static_cast<uint8_t>((u[hi] & 3) << (2 * ch));
+        if (c == PCode::kQ3K)
+          cb[(2 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 2) & 1) << ch | ((u[hi] >> 2) & 1) << (4 + ch));
+        continue;
+      }
+      cb[(ch * R + r) * 4 + e] = static_cast<uint8_t>((u[lo] & 0xF) | (u[hi] & 0xF) << 4);
+      if (fifth) {
+        cb[(4 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 4) & 1) << ch | ((u[hi] >> 4) & 1) << (4 + ch));
+      } else if (c == PCode::kQ6K) {
+        cb[(4 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 4) & 3) << (2 * ch));
+        cb[(5 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[hi] >> 4) & 3) << (2 * ch));
+      }
+    }
+  }
+}
+
+}  // namespace
 
 PackPlan plan_pack_kquant(const QMatrixView& q) {
   const QuantLayout& L = q.layout;
   PackPlan p;
   PackedArgs& a = p.args;
   a.n = L.rows;
-  a.k = L.cols;  // a multiple of 256: the format's layout requires it
-  a.code = L.format == Format::kQ4_K ? PCode::kQ4K : L.format == Format::kQ5_K ? PCode::kQ5K : PCode::kQ6K;
+  a.k = L.cols;  // a multiple of the block's columns: the format's layout requires it
+  a.code = pcode_of(L.format);
   a.stype = SType::kF16;
-  a.group = kSuperBlock;
-  a.tile_bytes = L.cols / kSuperBlock * a.header_bytes() + L.cols / 32 * a.code_block_bytes();
+  a.group = a.block_cols();
+  if (a.code == PCode::kIQ4XS) a.lut = kIQ4NL;
+  a.tile_bytes = L.cols / a.block_cols() * a.header_bytes() + L.cols / 32 * a.code_block_bytes();
   p.bytes = (L.rows + kPackRows - 1) / kPackRows * a.tile_bytes;
   p.packable = true;
   return p;
@@ -23,49 +98,21 @@ PackPlan plan_pack_kquant(const QMatrixView& q) {
 
 void pack_kquant_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint8_t* out) {
   const Format f = q.layout.format;
-  const bool q6 = a.code == PCode::kQ6K;
-  const int64_t bb = kquant_block_bytes(f), row_bytes = q.layout.row_bytes();
+  const int64_t bb = q.layout.block_bytes(), row_bytes = q.layout.row_bytes(), subs = a.block_cols() / 32;
   const int64_t r0 = t * kPackRows, rows = a.n - r0 < kPackRows ? a.n - r0 : kPackRows;
   // Padding rows are all zero bytes: zero scales and codes, so they add nothing and are never stored.
   std::memset(out, 0, static_cast<size_t>(a.tile_bytes));
-  KQuantBlock blk;
+  GgmlBlock blk;
   uint8_t* p = out;
-  for (int64_t s = 0; s < a.k / kSuperBlock; ++s) {
+  for (int64_t s = 0; s < a.k / a.block_cols(); ++s) {
     uint8_t* head = p;
     p += a.header_bytes();
     for (int64_t r = 0; r < rows; ++r) {
-      const uint8_t* src = q.data + (r0 + r) * row_bytes + s * bb;
-      kquant_decode(f, src, &blk);
-      // The fp16 scales' own bits (Q6_K: d at byte 208; Q4_K / Q5_K: d, dmin at 0 and 2).
-      if (q6) {
-        std::memcpy(head + 2 * r, src + 208, 2);
-        for (int h = 0; h < 16; ++h) head[2 * kPackRows + h * kPackRows + r] = static_cast<uint8_t>(static_cast<int8_t>(blk.sc[h]));
-      } else {
-        std::memcpy(head + 2 * r, src, 2);
-        std::memcpy(head + 2 * kPackRows + 2 * r, src + 2, 2);
-        for (int j = 0; j < 8; ++j) {
-          head[4 * kPackRows + j * kPackRows + r] = static_cast<uint8_t>(blk.sc[j]);
-          head[12 * kPackRows + j * kPackRows + r] = static_cast<uint8_t>(blk.m[j]);
-        }
-      }
-      for (int sub = 0; sub < 8; ++sub) {
-        uint8_t* cb = p + sub * a.code_block_bytes();
-        const uint8_t* u = blk.q + 32 * sub;
-        for (int ch = 0; ch < 4; ++ch) {
-          for (int e = 0; e < 4; ++e) {
-            const int lo = 4 * ch + e, hi = 16 + 4 * ch + e;  // the columns in the byte's low and high nibbles
-            cb[(ch * kPackRows + r) * 4 + e] = static_cast<uint8_t>((u[lo] & 0xF) | (u[hi] & 0xF) << 4);
-            if (a.code == PCode::kQ5K) {
-              cb[(4 * kPackRows + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 4) & 1) << ch | ((u[hi] >> 4) & 1) << (4 + ch));
-            } else if (q6) {
-              cb[(4 * kPackRows + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 4) & 3) << (2 * ch));
-              cb[(5 * kPackRows + r) * 4 + e] |= static_cast<uint8_t>(((u[hi] >> 4) & 3) << (2 * ch));
-            }
-          }
-        }
-      }
+      ggml_decode_block(f, q.data + (r0 + r) * row_bytes + s * bb, &blk);
+      put_header(a.code, blk, r, head);
+      for (int64_t sub = 0; sub < subs; ++sub) put_codes(a.code, blk.q + 32 * sub, r, p + sub * a.code_block_bytes());
     }
-    p += 8 * a.code_block_bytes();
+    p += subs * a.code_block_bytes();
   }
 }
 

@@ -30,6 +30,7 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
       if (L.scheme == Scheme::kAsymmetric) return static_cast<float>(code - z);
       return static_cast<float>(L.bits == 8 ? static_cast<int8_t>(code) : code - 8);
     case Format::kQ4_0: return static_cast<float>(code - 8);
+    case Format::kIQ4_NL: return static_cast<float>(kIQ4NL[code & 15]);
     case Format::kQ8_0: return static_cast<float>(static_cast<int8_t>(code));
     case Format::kNF4: return kNF4[code];
     case Format::kFP8E4M3: return fp8_to_fp32(code, kE4M3);
@@ -39,7 +40,13 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
     case Format::kBnbFP4: return bnb_fp4_value(code);
     case Format::kQ4_K:
     case Format::kQ5_K:
-    case Format::kQ6_K: break;  // no per-element codes: kquants.h decodes whole super-blocks
+    case Format::kQ6_K:
+    case Format::kQ4_1:
+    case Format::kQ5_0:
+    case Format::kQ5_1:
+    case Format::kIQ4_XS:
+    case Format::kQ2_K:
+    case Format::kQ3_K: break;  // no per-element codes: formats/ggml_types.h decodes whole blocks
   }
   return 0.0f;
 }

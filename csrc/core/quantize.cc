@@ -6,7 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "kquants.h"
+#include "../formats/ggml_types.h"
+#include "../formats/iq4.h"
 #include "qmatrix.h"
 
 namespace lowbit {
@@ -93,13 +94,18 @@ void store_fp16(uint8_t* p, float v) {
 }
 
 const char* const kKQuantRange =
-    "a super-block's fp16 scale overflows (ggml's K-quants hold weights up to about 1e6 in magnitude for q4_k and "
-    "q5_k, 2e8 for q6_k); scale the weights down or use another format";
+    "a block's fp16 scale overflows (ggml's blocks hold weights up to about 6e4 in magnitude for q4_1 and q5_1, whose "
+    "min is an fp16, 1e6 for q5_0, q4_k, q5_k and q2_k, 8e6 for q3_k and iq4_nl, 2e8 for q6_k and iq4_xs); scale the "
+    "weights down or use another format";
 
 // ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref, one row.
 void quantize_ggml_row(const float* x, const QuantLayout& L, uint8_t* row) {
   if (L.format == Format::kQ8_0) {
     quantize_row_q8_0(x, L.cols, row);
+    return;
+  }
+  if (L.format == Format::kIQ4_NL) {
+    for (int64_t b = 0; b < L.cols / 32; ++b) quantize_iq4_nl_block(x + b * 32, row + b * L.block_bytes());
     return;
   }
   for (int64_t b = 0; b < L.cols / 32; ++b) {
@@ -135,26 +141,31 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   // Progress in elements visited: one pass for the block formats, a scan and a coding pass otherwise.
   const int64_t elems = L.rows * L.cols;
   if (progress) progress->set_total(L.ggml_blocks() || L.super_blocks() ? elems : 2 * elems);
-  if (L.ggml_blocks()) {
+  if (L.format == Format::kQ4_0 || L.format == Format::kQ8_0) {
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) quantize_ggml_row(w + r * L.cols, L, data + r * L.row_bytes());
     }, progress);
     return nullptr;
   }
-  if (L.super_blocks()) {
-    // ggml writes an infinite d or dmin when a block's scales pass fp16's 65504 (from about 1e6 for
-    // q4_k / q5_k, 3e8 for q6_k), and from 1e13 q6_k's x^3 sums overflow into all-zero blocks: both
-    // refused. Below 1e9 the bytes are exactly ggml's; past it every block would overflow anyway.
+  if (L.ggml_blocks() || L.super_blocks()) {
+    // ggml writes an infinite d or dmin when a block's scales pass fp16's 65504 (from about 6e4 for
+    // q4_1's min to 3e8 for q6_k), and from 1e13 the x^3 sums of q6_k's and q3_k's searches overflow
+    // into all-zero blocks: both refused. Below 1e9 the bytes are exactly ggml's; past it every
+    // block would overflow anyway.
     bool ok = true;
     for (int64_t i = 0; i < L.rows * L.cols && ok; ++i) ok = std::fabs(w[i]) < 1e9f;
     if (!ok) return kKQuantRange;
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) quantize_kquant_row(L.format, w + r * L.cols, L.cols, data + r * L.row_bytes());
+      for (int64_t r = r0; r < r1; ++r) {
+        if (L.super_blocks()) ggml_quantize_row(L.format, w + r * L.cols, L.cols, data + r * L.row_bytes());
+        else quantize_ggml_row(w + r * L.cols, L, data + r * L.row_bytes());
+      }
     }, progress);
     if (work::cancelled()) return nullptr;
     for (int64_t b = 0; b < L.data_bytes() / L.block_bytes(); ++b) {
-      float d, dmin;
-      kquant_block_scales(L.format, data + b * L.block_bytes(), &d, &dmin);
+      float d = 0.0f, dmin = 0.0f;
+      if (L.super_blocks()) ggml_block_scales(L.format, data + b * L.block_bytes(), &d, &dmin);
+      else d = decode_scale(ScaleType::kF16, data + b * L.block_bytes());
       if (!std::isfinite(d) || !std::isfinite(dmin)) return kKQuantRange;
     }
     return nullptr;
@@ -289,7 +300,7 @@ void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
   if (L.super_blocks()) {
     for (int64_t r = r0; r < r1; ++r)
-      dequantize_kquant_row(L.format, q.data + r * L.row_bytes(), L.cols, out + (r - r0) * L.cols);
+      ggml_dequantize_row(L.format, q.data + r * L.row_bytes(), L.cols, out + (r - r0) * L.cols);
     return;
   }
   for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "../core/formats.h"
-#include "../core/kquants.h"
+#include "../formats/ggml_types.h"
 #include "../core/qmatrix.h"
 #include "../core/quantize.h"
 #include "pinned.h"
@@ -99,7 +99,8 @@ namespace {
 int parse_bits(Napi::Value v, const std::string& what) {
   if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be 4 or 8 (got " + describe(v) + ")");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != 4 && d != 5 && d != 6 && d != 8) {
+  // 2, 3, 5 and 6 are the ggml types' own widths; check_format_rules says which each format takes.
+  if (d != 2 && d != 3 && d != 4 && d != 5 && d != 6 && d != 8) {
     throw_range_error(v.Env(), what + " must be 4 or 8 (got " + number_text(d) + ")");
   }
   return static_cast<int>(d);
@@ -308,7 +309,7 @@ void check_scale_values(Napi::Env env, const QMatrixView& q, const std::string& 
     const int64_t blocks = L.data_bytes() / L.block_bytes();
     for (int64_t b = 0; b < blocks; ++b) {
       float d, dmin;
-      kquant_block_scales(L.format, q.data + b * L.block_bytes(), &d, &dmin);
+      ggml_block_scales(L.format, q.data + b * L.block_bytes(), &d, &dmin);
       if (std::isfinite(d) && std::isfinite(dmin)) continue;
       throw_range_error(env, what + ".data: block " + std::to_string(b) + "'s fp16 " +
                                  (std::isfinite(d) ? "dmin is " + number_text(dmin) : "d is " + number_text(d)) +

@@ -153,6 +153,8 @@ void check_packed_invariance(const KernelTable& kt, const PackedArgs& pa, const 
 // the SIMD kernels scale integer partials of 4 columns (16 for q6_k's halves) separately and add
 // them in their own order, so (2 nb + 16) * 2^-24 of the partials' magnitude bounds the difference:
 //   sum_b |d_x,b| * (|d| * sum_h |sc_h| * (sum_c |q_c * xq_c| + 32 |hs_h|) + |dmin * m_b * xsum_b|).
+// The other ggml types have no kernels on their own blocks: matmul packs them for the call, so the
+// set's result must equal the scalar one bit for bit.
 void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vector<float>& x, int64_t m,
                       const char* tag) {
   const int64_t n = q.L.rows, k = q.L.cols, nb = k / 32;
@@ -161,16 +163,21 @@ void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vect
   matmul(ref::kTable, q.view(), x.data(), m, Activations::kInt8, yr.data(), pool);
   matmul(kt, q.view(), x.data(), m, Activations::kInt8, ys.data(), pool);
   const bool q6 = q.L.format == Format::kQ6_K;
+  const Format f = q.L.format;
+  const bool own_kernels = f == Format::kQ4_K || f == Format::kQ5_K || f == Format::kQ6_K;
+  if (!own_kernels) {
+    CHECK(std::memcmp(ys.data(), yr.data(), ys.size() * 4) == 0, "%s int8 path differs from the scalar kernel", tag);
+  }
   std::vector<int8_t> xq(k);
   std::vector<float> xd(nb);
   std::vector<int32_t> xs(nb);
-  KQuantBlock blk;
-  for (int64_t i = 0; i < m; ++i) {
+  GgmlBlock blk;
+  for (int64_t i = 0; i < m && own_kernels; ++i) {
     ref::quantize_act(x.data() + i * k, k, xq.data(), xd.data(), xs.data());
     for (int64_t j = 0; j < n; ++j) {
       double mag = 0.0;
       for (int64_t b = 0; b < nb; ++b) {
-        if (b % 8 == 0) kquant_decode(q.L.format, q.data.data() + j * q.L.row_bytes() + (b / 8) * q.L.block_bytes(), &blk);
+        if (b % 8 == 0) ggml_decode_block(q.L.format, q.data.data() + j * q.L.row_bytes() + (b / 8) * q.L.block_bytes(), &blk);
         const int sub = static_cast<int>(b % 8);
         double part = 0.0;
         for (int h = 0; h < (q6 ? 2 : 1); ++h) {
@@ -197,9 +204,20 @@ void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vect
   const PackPlan plan = plan_pack(q.view());
   CHECK(plan.packable, "%s: K-quants pack (%s)", tag, plan.why.c_str());
   if (!plan.packable) return;
-  const int64_t nsb = k / 256;
-  const int64_t header = q.L.format == Format::kQ6_K ? 16 * 18 : 16 * 20;
-  const int64_t block = q.L.format == Format::kQ4_K ? 256 : q.L.format == Format::kQ5_K ? 320 : 384;
+  // Bytes of a 16-row tile's header per ggml block and of its codes per 32 columns (kernels.h).
+  int64_t header = 0, block = 0;
+  switch (f) {
+    case Format::kQ4_K: header = 320; block = 256; break;
+    case Format::kQ5_K: header = 320; block = 320; break;
+    case Format::kQ6_K: header = 288; block = 384; break;
+    case Format::kQ2_K: header = 320; block = 128; break;
+    case Format::kQ3_K: header = 288; block = 192; break;
+    case Format::kIQ4_XS: header = 160; block = 256; break;
+    case Format::kQ4_1: header = 64; block = 256; break;
+    case Format::kQ5_0: header = 32; block = 320; break;
+    default: header = 64; block = 320; break;  // q5_1
+  }
+  const int64_t nsb = k / q.L.block_cols();
   CHECK(plan.args.tile_bytes == nsb * header + nb * block, "%s packed tile of %lld bytes", tag, (long long)plan.args.tile_bytes);
   const std::vector<uint8_t> buf = packed_copy(q, plan, tag);
   PackedArgs pa = plan.args;
@@ -534,6 +552,13 @@ std::vector<Config> configs() {
   out.push_back({Format::kQ4_K, 4, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
   out.push_back({Format::kQ5_K, 5, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
   out.push_back({Format::kQ6_K, 6, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kQ2_K, 2, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kQ3_K, 3, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kIQ4_XS, 4, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kQ4_1, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  out.push_back({Format::kQ5_0, 5, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  out.push_back({Format::kQ5_1, 5, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  out.push_back({Format::kIQ4_NL, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   return out;
 }
 
@@ -599,8 +624,7 @@ void test_table(const KernelTable& kt) {
     // blocks at a time) with a partial last batch: k = 2176 is 68 blocks, 17 groups of 128.
     test_matmul_config(kt, rng, /*n=*/37, /*k=*/2176, c, /*m=*/9, variant++ % 5);
     // Shapes the SIMD kernels hand to the scalar path: odd cols, a group of 8.
-    if (c.format == Format::kQ4_0 || c.format == Format::kQ8_0 || c.format == Format::kMXFP4 ||
-        c.format == Format::kNVFP4) {
+    if (format_info(c.format).fixed_group) {
       continue;
     }
     Config odd = c;

@@ -5,7 +5,7 @@ sharing no code with lowbit's parser (csrc/io/gguf.cc) or writer (lib/gguf-write
                                  {key: [type, value]} (64-bit integers as decimal strings, floats as
                                  float64 bit patterns in hex so nothing is lost), tensors with the SHA-256
                                  of their data bytes (MXFP4 ones also with their values, float64 hex)
-  gguf_ref.py write FILE         writes a fixed file (every value type, F32/F16/BF16/Q8_0/Q4_0/Q6_K/Q2_K/MXFP4
+  gguf_ref.py write FILE         writes a fixed file (every value type, F32/F16/BF16/Q8_0/Q4_0/Q6_K/IQ2_XXS/MXFP4
                                  tensors of deterministic bytes, alignment 64) and prints it as `read` would
 """
 import hashlib
@@ -21,7 +21,9 @@ FMT = {"uint8": "<B", "int8": "<b", "uint16": "<H", "int16": "<h", "uint32": "<I
        "float32": "<f", "bool": "<?", "uint64": "<Q", "int64": "<q", "float64": "<d"}
 # (elements per block, bytes per block) for the types this reference writes or checks.
 TENSOR_TYPES = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 30: ("BF16", 1, 2), 2: ("Q4_0", 32, 18), 8: ("Q8_0", 32, 34),
-                14: ("Q6_K", 256, 210), 12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 10: ("Q2_K", 256, 84), 39: ("MXFP4", 32, 17)}
+                14: ("Q6_K", 256, 210), 12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 10: ("Q2_K", 256, 84), 39: ("MXFP4", 32, 17),
+                3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22), 7: ("Q5_1", 32, 24), 11: ("Q3_K", 256, 110), 20: ("IQ4_NL", 32, 18),
+                23: ("IQ4_XS", 256, 136), 16: ("IQ2_XXS", 256, 66)}
 # ggml's MXFP4: a block is an E8M0 byte e then 16 bytes, element j in the low nibble of byte j and element
 # j + 16 in the high one; value = kvalues_mxfp4[code] * 2^(e - 128) (doubled E2M1 values, half the scale).
 KVALUES_MXFP4 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.float32)
@@ -142,7 +144,7 @@ def write(path):
         ("blk.0.attn_q.weight", [64, 4], 8),
         ("blk.0.ffn_up.weight", [96, 2, 2], 2),
         ("blk.0.ffn_down.weight", [256, 2], 14),
-        ("blk.0.attn_v.weight", [256, 2], 10),
+        ("blk.0.attn_v.weight", [256, 2], 16),
         ("blk.0.ffn_gate_exps.weight", [64, 3, 2], 39),
     ]
     blobs = []

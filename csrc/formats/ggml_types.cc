@@ -1,0 +1,60 @@
+#include "ggml_types.h"
+
+#include <cstring>
+
+#include "../core/kquants.h"
+#include "ggml_search.h"
+#include "iq4.h"
+#include "q2_q3_k.h"
+#include "q4_1_q5.h"
+
+namespace lowbit {
+namespace {
+
+const GgmlBlockType kTypes[] = {
+    {Format::kQ4_K, 256, 144, 0, 2, quantize_q4_k_block, dequantize_q4_k_block, decode_q4_k_block},
+    {Format::kQ5_K, 256, 176, 0, 2, quantize_q5_k_block, dequantize_q5_k_block, decode_q5_k_block},
+    {Format::kQ6_K, 256, 210, 208, -1, quantize_q6_k_block, dequantize_q6_k_block, decode_q6_k_block},
+    {Format::kQ2_K, 256, 84, 80, 82, quantize_q2_k_block, dequantize_q2_k_block, decode_q2_k_block},
+    {Format::kQ3_K, 256, 110, 108, -1, quantize_q3_k_block, dequantize_q3_k_block, decode_q3_k_block},
+    {Format::kIQ4_XS, 256, 136, 0, -1, quantize_iq4_xs_block, dequantize_iq4_xs_block, decode_iq4_xs_block},
+    {Format::kQ4_1, 32, 20, 0, 2, quantize_q4_1_block, dequantize_q4_1_block, decode_q4_1_block},
+    {Format::kQ5_0, 32, 22, 0, -1, quantize_q5_0_block, dequantize_q5_0_block, decode_q5_0_block},
+    {Format::kQ5_1, 32, 24, 0, 2, quantize_q5_1_block, dequantize_q5_1_block, decode_q5_1_block},
+};
+
+}  // namespace
+
+const GgmlBlockType& ggml_block_type(Format f) {
+  for (const GgmlBlockType& t : kTypes)
+    if (t.format == f) return t;
+  return kTypes[0];  // unreachable for super_blocks() formats (layout.h lists the same ones)
+}
+
+void ggml_quantize_row(Format f, const float* x, int64_t k, uint8_t* out) {
+  const GgmlBlockType& t = ggml_block_type(f);
+  for (int64_t b = 0; b < k / t.cols; ++b) t.quantize(x + b * t.cols, out + b * t.bytes);
+}
+
+void ggml_dequantize_row(Format f, const uint8_t* in, int64_t k, float* out) {
+  const GgmlBlockType& t = ggml_block_type(f);
+  for (int64_t b = 0; b < k / t.cols; ++b) t.dequantize(in + b * t.bytes, out + b * t.cols);
+}
+
+void ggml_decode_block(Format f, const uint8_t* blk, GgmlBlock* out) {
+  const GgmlBlockType& t = ggml_block_type(f);
+  std::memset(out, 0, sizeof(*out));
+  std::memcpy(&out->d_bits, blk + t.d_offset, 2);
+  if (t.dmin_offset >= 0) std::memcpy(&out->dmin_bits, blk + t.dmin_offset, 2);
+  out->d = fp16_to_fp32(out->d_bits);
+  out->dmin = t.dmin_offset >= 0 ? fp16_to_fp32(out->dmin_bits) : 0.0f;
+  t.decode(blk, out);
+}
+
+void ggml_block_scales(Format f, const uint8_t* blk, float* d, float* dmin) {
+  const GgmlBlockType& t = ggml_block_type(f);
+  *d = ggml::get_f16(blk + t.d_offset);
+  *dmin = t.dmin_offset >= 0 ? ggml::get_f16(blk + t.dmin_offset) : 0.0f;
+}
+
+}  // namespace lowbit
