@@ -333,8 +333,8 @@ function inspect(args: string[]): void {
   if (parsed.values.json) return void console.log(JSON.stringify(s, null, 2));
   console.log(`${s.path}: ${s.container}${s.architecture ? `, ${s.architecture}` : ''}${s.name ? ` (${s.name})` : ''}, ${s.tensors} tensors, ` +
     `${s.parameters.toLocaleString('en-US')} parameters, ${gb(s.dataBytes)} GB of data, ${s.bitsPerWeight.toFixed(2)} bits/weight`);
-  console.log(table(['type', 'tensors', 'parameters', 'GB', 'bits/weight', 'lowbit multiplies it'], s.groups.map((g) => [
-    g.type, String(g.tensors), g.parameters.toLocaleString('en-US'), gb(g.bytes), g.bitsPerWeight.toFixed(2), g.supported ? 'yes' : 'no',
+  console.log(table(['type', 'tensors', 'parameters', 'GB', 'bits/weight', 'lowbit multiplies it with'], s.groups.map((g) => [
+    g.type, String(g.tensors), g.parameters.toLocaleString('en-US'), gb(g.bytes), g.bitsPerWeight.toFixed(2), g.kernel ?? 'no (not supported)',
   ])));
 }
 

@@ -179,11 +179,12 @@ function planTensor(name: string, t: GGUFTensorInput): Omit<PlannedTensor, 'offs
   if ('format' in t) {
     native.checkQuantized(t, `writeGGUF: ${what}`);
     if (t.format === 'mxfp4') return planRaw(name, 'MXFP4', [t.cols, t.rows], mxfp4ToGgml(t), what);
+    if (t.format === 'f16' || t.format === 'bf16') return planRaw(name, t.format === 'f16' ? 'F16' : 'BF16', [t.cols, t.rows], t.data, what);
     const type = ggmlTypeOfFormat(t.format);
     if (type === undefined) {
       const names = Object.values(GGML_BLOCK_FORMATS).map((f) => f.format);
       throw new RangeError(
-        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (${names.join(', ')} and mxfp4 are ggml's types of the same names; quantize with one of them)`,
+        `writeGGUF: ${what} has format '${t.format}', which GGUF has no type for (${names.join(', ')}, mxfp4, f16 and bf16 are ggml's types of the same names; quantize with one of them)`,
       );
     }
     return planRaw(name, type, [t.cols, t.rows], t.data, what);

@@ -5,6 +5,7 @@
 import { LowbitFileError } from './errors';
 import { mxfp4FromGgml } from './ggml-mxfp4';
 import { GGML_BLOCK_FORMATS } from './ggml-types';
+import { halfMatrix } from './half-matrix';
 import { bfloat16ToFloat32, halfToFloat32 } from './half';
 import { native } from './native';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
@@ -196,14 +197,16 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
   }
 
   /**
-   * The tensor as a QuantizedMatrix ({@link tensor} for ggml's quantized types), typed for
-   * `prepare` and `matmul`; a float tensor (F32, F16, BF16) is a TypeError naming its type, since it has no
-   * quantized form (use {@link tensor}).
+   * The tensor as a QuantizedMatrix, typed for `prepare` and `matmul`: ggml's quantized types as {@link tensor}
+   * gives them, F16 and BF16 as `'f16'` / `'bf16'` matrices that are zero-copy views of the file (not widened);
+   * an F32 tensor is a TypeError naming its type (use {@link tensor}).
    */
   matrix(name: string): QuantizedMatrix {
+    const t = this.info(name);
+    if (t.type === 'F16' || t.type === 'BF16') return halfMatrix(t.type === 'F16' ? 'f16' : 'bf16', t.rows, t.cols, this.bytes(name));
     const m = this.tensor(name);
     if (m instanceof Float32Array) {
-      throw new TypeError(`GGUFFile: tensor '${name}' is ${this.info(name).type}, a float tensor, not a quantized matrix; tensor('${name}') gives its values`);
+      throw new TypeError(`GGUFFile: tensor '${name}' is ${t.type}, a float32 tensor, not a quantized matrix; tensor('${name}') gives its values`);
     }
     return m;
   }

@@ -1,6 +1,7 @@
 /** What a model file holds, by storage type: `lowbit inspect` and {@link inspectModelFile}. */
 import * as fs from 'node:fs';
 import { fileSystemError, LowbitFileError } from './errors';
+import { GGML_BLOCK_FORMATS } from './ggml-types';
 import { openGGUF } from './gguf';
 import { openSafetensors, type SafetensorsFile } from './safetensors';
 
@@ -14,6 +15,12 @@ export interface ModelFileGroup {
   bitsPerWeight: number;
   /** Whether lowbit multiplies it as it is (GGUF: `tensor()`; safetensors: `importLinear` or a float dtype). */
   supported: boolean;
+  /**
+   * How lowbit multiplies it once prepared (what `prepare` and `loadModel` make of it): `'packed int8'` (16-row
+   * tiles with int8 activations), `'packed int8, block scales'` (the tiles keep ggml's two-level scales),
+   * `'packed int8, 16-level table'`, `'sgemm'` (float32 weights; F16 / BF16 widened on load), or null.
+   */
+  kernel: string | null;
 }
 
 export interface ModelFileSummary {
@@ -31,8 +38,23 @@ export interface ModelFileSummary {
   groups: ModelFileGroup[];
 }
 
-function group(map: Map<string, ModelFileGroup>, type: string, parameters: number, bytes: number, supported: boolean, tensors = 1): void {
-  const g = map.get(type) ?? { type, tensors: 0, parameters: 0, bytes: 0, bitsPerWeight: 0, supported };
+// GGUF tensor types by the kernel family that multiplies them once prepared.
+const GGUF_KERNELS: Record<string, string> = {
+  Q4_0: 'packed int8',
+  Q8_0: 'packed int8',
+  IQ4_NL: 'packed int8, 16-level table',
+  MXFP4: 'packed int8, 16-level table',
+  F32: 'sgemm',
+  F16: 'sgemm (widened to float32)',
+  BF16: 'sgemm (widened to float32)',
+};
+function ggufKernel(type: string, supported: boolean): string | null {
+  if (!supported) return null;
+  return GGUF_KERNELS[type] ?? (type in GGML_BLOCK_FORMATS ? 'packed int8, block scales' : null);
+}
+
+function group(map: Map<string, ModelFileGroup>, type: string, parameters: number, bytes: number, kernel: string | null, tensors = 1): void {
+  const g = map.get(type) ?? { type, tensors: 0, parameters: 0, bytes: 0, bitsPerWeight: 0, supported: kernel !== null, kernel };
   g.tensors += tensors;
   g.parameters += parameters;
   g.bytes += bytes;
@@ -61,7 +83,7 @@ function safetensorsGroups(f: SafetensorsFile): Map<string, ModelFileGroup> {
       const [r, c] = t.shape;
       const gptq = c === out;
       const params = gptq ? r * (32 / bits) * c : r * c * 8;
-      group(map, `${gptq ? 'gptq' : 'awq'} int${bits}`, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), bits === 4 || bits === 8, parts.length);
+      group(map, `${gptq ? 'gptq' : 'awq'} int${bits}`, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), bits === 4 || bits === 8 ? 'packed int8' : null, parts.length);
       parts.forEach((n) => used.add(n));
     } else if (t.name.endsWith('.weight.absmax')) {
       const w = t.name.slice(0, -'.absmax'.length);
@@ -76,13 +98,13 @@ function safetensorsGroups(f: SafetensorsFile): Map<string, ModelFileGroup> {
       } catch {
         // no readable quant_state: counted by its bytes only
       }
-      group(map, kind, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), kind === 'bnb nf4' || kind === 'bnb fp4', parts.length);
+      group(map, kind, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), kind === 'bnb nf4' || kind === 'bnb fp4' ? 'packed int8, 16-level table' : null, parts.length);
       parts.forEach((n) => used.add(n));
     }
   }
   for (const t of f.tensors) {
     if (used.has(t.name)) continue;
-    group(map, t.dtype, t.shape.reduce((a, b) => a * b, 1), t.byteLength, ['F32', 'F16', 'BF16'].includes(t.dtype));
+    group(map, t.dtype, t.shape.reduce((a, b) => a * b, 1), t.byteLength, t.dtype === 'F32' ? 'sgemm' : ['F16', 'BF16'].includes(t.dtype) ? 'sgemm (widened to float32)' : null);
   }
   return map;
 }
@@ -117,7 +139,7 @@ export function inspectModelFile(path: string): ModelFileSummary {
     const f = openGGUF(path);
     try {
       const map = new Map<string, ModelFileGroup>();
-      for (const t of f.tensors) group(map, t.type, t.rows * t.cols, t.byteLength ?? 0, t.supported);
+      for (const t of f.tensors) group(map, t.type, t.rows * t.cols, t.byteLength ?? 0, ggufKernel(t.type, t.supported));
       const str = (k: string) => (typeof f.metadata[k] === 'string' ? (f.metadata[k] as string) : undefined);
       return finish({ path, container: 'gguf', fileBytes: f.fileSize, architecture: str('general.architecture'), name: str('general.name'), tensors: f.tensors.length }, map);
     } finally {

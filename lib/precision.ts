@@ -34,6 +34,7 @@ const FORMATS: Record<string, { format: Format; bits: Bits }> = {
   q5_0: { format: 'q5_0', bits: 5 },
   q5_1: { format: 'q5_1', bits: 5 },
   iq4_nl: { format: 'iq4_nl', bits: 4 },
+  f16: { format: 'f16', bits: 16 },
   nf4: { format: 'nf4', bits: 4 },
   bnb_fp4: { format: 'bnb_fp4', bits: 4 },
   mxfp4: { format: 'mxfp4', bits: 4 },

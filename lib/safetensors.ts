@@ -5,6 +5,8 @@
  * ranges that tile the data section exactly) before any view is made, and the native side re-checks
  * every range against the file.
  */
+import { halfMatrix } from './half-matrix';
+import type { QuantizedMatrix } from './types';
 import { describe } from './describe';
 import { LowbitFileError, type LowbitFileErrorCode } from './errors';
 import { type Mapping, openMapping, type OpenOptions } from './mapping';
@@ -151,6 +153,21 @@ export class SafetensorsFile extends TensorFile<SafetensorsTensorInfo> {
     const n = t.byteLength / Ctor.BYTES_PER_ELEMENT;
     const buf = this.buffer(t, t.byteLength);
     return t.offset % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(buf, 0, n) : new Ctor(buf.slice(0, t.byteLength), 0, n);
+  }
+
+  /**
+   * A 2-D F16 or BF16 tensor `[rows, cols]` as an `'f16'` / `'bf16'` QuantizedMatrix for `prepare` and `matmul`,
+   * a zero-copy view of the file (not widened). Other dtypes and shapes are a TypeError naming them.
+   */
+  matrix(name: string): QuantizedMatrix {
+    const t = this.info(name);
+    if ((t.dtype !== 'F16' && t.dtype !== 'BF16') || t.shape.length !== 2) {
+      throw new TypeError(
+        `SafetensorsFile: tensor '${name}' is ${t.dtype} [${t.shape.join(', ')}]; matrix() takes 2-D F16 or BF16 tensors ` +
+          `(importLinear reads quantized layers, tensor() any dtype)`,
+      );
+    }
+    return halfMatrix(t.dtype === 'F16' ? 'f16' : 'bf16', t.shape[0], t.shape[1], this.bytes(name));
   }
 }
 

@@ -1,5 +1,5 @@
-/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k, q3_k, q5_*, q6_k). */
-export type Bits = 2 | 3 | 4 | 5 | 6 | 8;
+/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k, q3_k, q5_*, q6_k; 16: f16, bf16). */
+export type Bits = 2 | 3 | 4 | 5 | 6 | 8 | 16;
 
 /**
  * `symmetric`: `s = max|w| / (2^(b-1) - 1)`, `q = clip(round(w / s), -2^(b-1), 2^(b-1) - 1)`.
@@ -50,6 +50,9 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  *   (-127 ... 113), times a 6-bit scale per 32 columns and an fp16 `d` (IQ4_XS) or an fp16 scale per 32
  *   (IQ4_NL). Q4_1 / Q5_1: `d * q + m` with an fp16 `d` and `m` per 32; Q5_0: `d * (q - 16)`. See
  *   [docs/formats.md](../docs/formats.md#ggml-types).
+ * - `'f16'`, `'bf16'`: 16-bit float weights (IEEE binary16 / bfloat16, rounded to nearest-even), two little-endian
+ *   bytes each, no scales (`granularity` `'tensor'`, `scales` empty): a GGUF or safetensors F16 / BF16 matrix
+ *   where it lies, at half of float32's bytes. matmul takes float activations.
  */
 export type Format =
   | 'int'
@@ -70,7 +73,9 @@ export type Format =
   | 'q4_1'
   | 'q5_0'
   | 'q5_1'
-  | 'iq4_nl';
+  | 'iq4_nl'
+  | 'f16'
+  | 'bf16';
 
 /**
  * How scales are stored: `'float32'` (`Float32Array`), `'float16'` (IEEE binary16 bit patterns in a

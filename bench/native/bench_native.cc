@@ -72,6 +72,14 @@ const Case kCases[] = {
     {"q4_k", Format::kQ4_K, 4, Scheme::kSymmetric, 256},
     {"q5_k", Format::kQ5_K, 5, Scheme::kSymmetric, 256},
     {"q6_k", Format::kQ6_K, 6, Scheme::kSymmetric, 256},
+    // The other ggml types: no kernels on their own blocks ("plain" packs per call), packed tiles.
+    {"q2_k", Format::kQ2_K, 2, Scheme::kSymmetric, 256},
+    {"q3_k", Format::kQ3_K, 3, Scheme::kSymmetric, 256},
+    {"iq4_xs", Format::kIQ4_XS, 4, Scheme::kSymmetric, 256},
+    {"iq4_nl", Format::kIQ4_NL, 4, Scheme::kSymmetric, 32},
+    {"q4_1", Format::kQ4_1, 4, Scheme::kSymmetric, 32},
+    {"q5_0", Format::kQ5_0, 5, Scheme::kSymmetric, 32},
+    {"q5_1", Format::kQ5_1, 5, Scheme::kSymmetric, 32},
 };
 
 struct Matrix {
@@ -178,9 +186,11 @@ int main(int argc, char** argv) {
         const int64_t n = nk, k = nk == 4096 ? 4096 : 8192;
         const std::vector<float> w = signal(n * k);
         for (const Case& c : kCases) {
-          // int4 g32 / g128 and q8_0 the anchors; q4_0 and the K-quants, whose GEMM is set beside q4_0's.
+          // int4 g32 / g128 and q8_0 the anchors; q4_0 and the ggml types, whose GEMM is set beside q4_0's.
           const std::string name = c.name;
-          if (skipped(c) || !(name == "int4 g32" || name == "int4 g128" || name == "q8_0" || name == "q4_0" || name.find("_k") != std::string::npos)) continue;
+          const bool ggml = c.format != Format::kInt && format_info(c.format).fixed_group && c.format != Format::kMXFP4 &&
+                            c.format != Format::kNVFP4;
+          if (skipped(c) || !(name == "int4 g32" || name == "int4 g128" || ggml)) continue;
           const Matrix mat = make(c, n, k, w);
           for (int64_t m : {32, 128}) {
             const std::vector<float> x = signal(m * k);

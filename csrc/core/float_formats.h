@@ -44,6 +44,14 @@ inline float fp16_to_fp32(uint16_t h) {
   return bits_float(sign | ((e + 112) << 23) | (m << 13));
 }
 
+// bfloat16 (float32's top 16 bits), round to nearest-even; overflow gives infinity, NaN stays a quiet NaN.
+inline uint16_t fp32_to_bf16(float f) {
+  const uint32_t x = float_bits(f);
+  if ((x & 0x7FFFFFFF) > 0x7F800000) return static_cast<uint16_t>((x >> 16) | 0x0040);
+  return static_cast<uint16_t>((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+}
+inline float bf16_to_fp32(uint16_t h) { return bits_float(static_cast<uint32_t>(h) << 16); }
+
 // OCP 8-bit floats. E4M3 (E4M3FN): bias 7, no infinities, S.1111.111 is NaN, max 448.
 // E5M2: bias 15, IEEE infinities and NaNs, max 57344.
 struct Fp8Spec {

@@ -62,6 +62,10 @@ inline const FormatInfo& format_info(Format f) {
        "ggml Q2_K super-blocks of 256: 2-bit codes, 4-bit scales and mins per 16 times fp16 d and dmin"},
       {Format::kQ3_K, 3, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
        "ggml Q3_K super-blocks of 256: 3-bit codes, 6-bit scales per 16 times an fp16 d"},
+      {Format::kF16, 16, false, Granularity::kTensor, false, 0, false, ScaleType::kF32, false, false,
+       "IEEE binary16 weights (float16, rounded to nearest-even), no scales: half of float32's bytes"},
+      {Format::kBF16, 16, false, Granularity::kTensor, false, 0, false, ScaleType::kF32, false, false,
+       "bfloat16 weights (float32's top 16 bits, rounded to nearest-even), no scales"},
   };
   return kInfo[static_cast<int>(f)];
 }

@@ -12,14 +12,15 @@ enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
 // kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/types.ts (QuantizeOptions.format).
 enum class Format : uint8_t {
   kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K,
-  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K,
+  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K, kF16, kBF16,
 };
 enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 
 constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,   Format::kFP8E4M3,
                                   Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4,
                                   Format::kQ4_K,    Format::kQ5_K,    Format::kQ6_K,  Format::kQ4_1,  Format::kQ5_0,
-                                  Format::kQ5_1,    Format::kIQ4_NL,  Format::kIQ4_XS, Format::kQ2_K, Format::kQ3_K};
+                                  Format::kQ5_1,    Format::kIQ4_NL,  Format::kIQ4_XS, Format::kQ2_K, Format::kQ3_K,
+                                  Format::kF16,     Format::kBF16};
 
 // The API's names for them.
 inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
@@ -53,6 +54,8 @@ inline const char* format_name(Format f) {
     case Format::kIQ4_XS: return "iq4_xs";
     case Format::kQ2_K: return "q2_k";
     case Format::kQ3_K: return "q3_k";
+    case Format::kF16: return "f16";
+    case Format::kBF16: return "bf16";
   }
   return "?";
 }
@@ -76,7 +79,8 @@ inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t =
 // byte j), back to back, row by row; their scales live only in `data`. iq4_nl: q4_0's
 // bytes with a table's codes. The other ggml types (q4_k, q5_k, q6_k, q2_k, q3_k, iq4_xs: 256
 // columns a block; q4_1, q5_0, q5_1: 32) are whole blocks decoded at once (formats/ggml_types.h),
-// likewise only in `data`.
+// likewise only in `data`. f16 / bf16: 16-bit floats (IEEE binary16 / bfloat16), two little-endian
+// bytes per value, row by row, no scales.
 struct QuantLayout {
   int64_t rows = 0;
   int64_t cols = 0;
@@ -97,6 +101,8 @@ struct QuantLayout {
       default: return false;
     }
   }
+  // 16-bit float weights: values, not codes, and no scales.
+  bool float_halves() const { return format == Format::kF16 || format == Format::kBF16; }
   // Columns of one ggml block: 256 for the K-quants and iq4_xs, else 32.
   int64_t block_cols() const {
     switch (format) {
@@ -123,6 +129,7 @@ struct QuantLayout {
   }
   int64_t row_bytes() const {
     if (ggml_blocks() || super_blocks()) return cols / block_cols() * block_bytes();
+    if (float_halves()) return cols * 2;
     return bits == 8 ? cols : (cols + 1) / 2;
   }
   int64_t data_bytes() const { return rows * row_bytes(); }
@@ -139,7 +146,7 @@ struct QuantLayout {
   }
   int64_t num_zeros() const { return scheme == Scheme::kAsymmetric ? num_scales() : 0; }
   // Entries of the separate `scales` array (ggml blocks carry theirs inside `data`).
-  int64_t stored_scales() const { return ggml_blocks() || super_blocks() ? 0 : num_scales(); }
+  int64_t stored_scales() const { return ggml_blocks() || super_blocks() || float_halves() ? 0 : num_scales(); }
   // Every byte the matrix needs, nvfp4's fp32 tensor scale included.
   int64_t byte_length() const {
     return data_bytes() + scale_type_bytes(scale_type) * stored_scales() + num_zeros() +

@@ -165,7 +165,9 @@ WeightArgs weight_args(const QMatrixView& q) {
     case Format::kQ5_1:
     case Format::kIQ4_XS:
     case Format::kQ2_K:
-    case Format::kQ3_K: return w;  // never reaches the code kernels (matmul_super_blocks)
+    case Format::kQ3_K:
+    case Format::kF16:
+    case Format::kBF16: return w;  // never reaches the code kernels (matmul_super_blocks)
   }
   if (L.format == Format::kNVFP4) w.scale_mul = q.tensor_scale;
   w.scale_mul_i8 = w.scale_mul;
@@ -226,7 +228,7 @@ void permute_even_odd(T* row, int64_t k) {
 void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act, float* y,
             ThreadPool& pool) {
   const QuantLayout& L = q.layout;
-  if (L.super_blocks()) {
+  if (L.super_blocks() || L.float_halves()) {
     matmul_super_blocks(kernels, q, x, m, act, y, pool);
     return;
   }

@@ -1,11 +1,13 @@
 #include "matmul_super_blocks.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "activations_i8.h"
+#include "float_formats.h"
 #include "kquants.h"
 #include "../formats/ggml_types.h"
 #include "matmul_ref.h"
@@ -25,7 +27,19 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
   run_chunks(pool, m, n, k, panel ? 256 : 64, panel ? 128 : 16, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
     thread_local std::vector<float> buf;
     buf.resize(static_cast<size_t>((n1 - n0) * k));
-    for (int64_t j = n0; j < n1; ++j) ggml_dequantize_row(L.format, q.data + j * rb, k, buf.data() + (j - n0) * k);
+    for (int64_t j = n0; j < n1; ++j) {
+      const uint8_t* row = q.data + j * rb;
+      float* out = buf.data() + (j - n0) * k;
+      if (L.format == Format::kF16 && reinterpret_cast<uintptr_t>(row) % 2 == 0) {
+        kernels.f16_to_f32(reinterpret_cast<const uint16_t*>(row), out, k);
+      } else if (L.format == Format::kF16) {
+        for (int64_t c = 0; c < k; ++c) out[c] = fp16_to_fp32(static_cast<uint16_t>(row[2 * c] | row[2 * c + 1] << 8));
+      } else if (L.format == Format::kBF16) {
+        for (int64_t c = 0; c < k; ++c) out[c] = bf16_to_fp32(static_cast<uint16_t>(row[2 * c] | row[2 * c + 1] << 8));
+      } else {
+        ggml_dequantize_row(L.format, row, k, out);
+      }
+    }
     kernels.sgemm(x + i0 * k, k, buf.data(), k, k, i1 - i0, 0, n1 - n0, y + i0 * n + n0, n);
   });
 }
@@ -69,7 +83,7 @@ KQuantArgs kquant_args(const QMatrixView& q) {
 
 void matmul_super_blocks(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act,
                          float* y, ThreadPool& pool) {
-  if (act == Activations::kInt8) {
+  if (act == Activations::kInt8 && !q.layout.float_halves()) {
     matmul_int8(kernels, q, x, m, y, pool);
   } else {
     matmul_float(kernels, q, x, m, y, pool);

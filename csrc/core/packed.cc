@@ -16,6 +16,10 @@ PackPlan plan_pack(const QMatrixView& q) {
   const QuantLayout& L = q.layout;
   PackPlan p;
   if (L.super_blocks()) return plan_pack_kquant(q);
+  if (L.float_halves()) {
+    p.why = "16-bit float values have no integer form";
+    return p;
+  }
   const WeightArgs w = weight_args(q);
   PackedArgs& a = p.args;
   a.n = L.rows;

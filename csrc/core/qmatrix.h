@@ -47,6 +47,8 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
     case Format::kIQ4_XS:
     case Format::kQ2_K:
     case Format::kQ3_K: break;  // no per-element codes: formats/ggml_types.h decodes whole blocks
+    case Format::kF16:
+    case Format::kBF16: break;  // values, not codes (float_formats.h)
   }
   return 0.0f;
 }

@@ -98,6 +98,10 @@ const char* const kKQuantRange =
     "min is an fp16, 1e6 for q5_0, q4_k, q5_k and q2_k, 8e6 for q3_k and iq4_nl, 2e8 for q6_k and iq4_xs); scale the "
     "weights down or use another format";
 
+const char* const kF16Range =
+    "a weight's magnitude rounds past float16's largest value, 65504; scale the weights down or use bf16";
+const char* const kBF16Range = "a weight's magnitude rounds past bfloat16's largest value, about 3.39e38";
+
 // ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref, one row.
 void quantize_ggml_row(const float* x, const QuantLayout& L, uint8_t* row) {
   if (L.format == Format::kQ8_0) {
@@ -140,7 +144,22 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   if (tensor_scale) *tensor_scale = 1.0f;
   // Progress in elements visited: one pass for the block formats, a scan and a coding pass otherwise.
   const int64_t elems = L.rows * L.cols;
-  if (progress) progress->set_total(L.ggml_blocks() || L.super_blocks() ? elems : 2 * elems);
+  if (progress) progress->set_total(L.ggml_blocks() || L.super_blocks() || L.float_halves() ? elems : 2 * elems);
+  if (L.float_halves()) {
+    // Weights are finite (checked by the caller); f16 refuses those that round past its 65504, bf16
+    // those that round past float32's range.
+    const bool f16 = L.format == Format::kF16;
+    for (int64_t i = 0; i < elems; ++i) {
+      if (!(std::fabs(w[i]) < (f16 ? 65520.0f : 3.38953139e38f))) return f16 ? kF16Range : kBF16Range;
+    }
+    for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t i = r0 * L.cols; i < r1 * L.cols; ++i) {
+        const uint16_t h = f16 ? fp32_to_fp16(w[i]) : fp32_to_bf16(w[i]);
+        std::memcpy(data + 2 * i, &h, 2);
+      }
+    }, progress);
+    return nullptr;
+  }
   if (L.format == Format::kQ4_0 || L.format == Format::kQ8_0) {
     for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) quantize_ggml_row(w + r * L.cols, L, data + r * L.row_bytes());
@@ -298,6 +317,14 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
 
 void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
+  if (L.float_halves()) {
+    for (int64_t i = 0; i < (r1 - r0) * L.cols; ++i) {
+      uint16_t h;
+      std::memcpy(&h, q.data + r0 * L.row_bytes() + 2 * i, 2);
+      out[i] = L.format == Format::kF16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
+    }
+    return;
+  }
   if (L.super_blocks()) {
     for (int64_t r = r0; r < r1; ++r)
       ggml_dequantize_row(L.format, q.data + r * L.row_bytes(), L.cols, out + (r - r0) * L.cols);

@@ -100,7 +100,7 @@ int parse_bits(Napi::Value v, const std::string& what) {
   if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be 4 or 8 (got " + describe(v) + ")");
   double d = v.As<Napi::Number>().DoubleValue();
   // 2, 3, 5 and 6 are the ggml types' own widths; check_format_rules says which each format takes.
-  if (d != 2 && d != 3 && d != 4 && d != 5 && d != 6 && d != 8) {
+  if (d != 2 && d != 3 && d != 4 && d != 5 && d != 6 && d != 8 && d != 16) {
     throw_range_error(v.Env(), what + " must be 4 or 8 (got " + number_text(d) + ")");
   }
   return static_cast<int>(d);
@@ -172,8 +172,8 @@ void check_format_rules(Napi::Env env, const QuantLayout& L, const std::string& 
   if (!fi.any_scheme && L.scheme != Scheme::kSymmetric) {
     throw_range_error(env, what + ".scheme must be 'symmetric' for " + f + " (its codes have no zero-point)");
   }
-  if (!fi.any_granularity && L.granularity != Granularity::kGroup) {
-    throw_range_error(env, what + ".granularity must be 'group' for " + f + " (got '" +
+  if (!fi.any_granularity && L.granularity != fi.granularity) {
+    throw_range_error(env, what + ".granularity must be '" + granularity_name(fi.granularity) + "' for " + f + " (got '" +
                                granularity_name(L.granularity) + "')");
   }
   if (fi.fixed_group && L.group_size != fi.group_size) {
@@ -304,6 +304,7 @@ Napi::TypedArray scales_array(Napi::Value v, ScaleType t, const std::string& wha
 // d = max / -8). Fp8 element codes may be NaN/Inf: they are values, like a float's.
 void check_scale_values(Napi::Env env, const QMatrixView& q, const std::string& what) {
   const QuantLayout& L = q.layout;
+  if (L.float_halves()) return;  // values, any of them (a float's NaN and infinities included)
   if (L.super_blocks()) {
     // d and dmin may be any finite value (ggml's are signed); the 6-bit scales and codes have no invalid values.
     const int64_t blocks = L.data_bytes() / L.block_bytes();
@@ -387,7 +388,9 @@ QMatrixArg parse_qmatrix(Napi::Value v, const std::string& what, bool check_valu
   Napi::TypedArray scales = scales_array(scales_v, L.scale_type, what + ".scales");
   if (static_cast<int64_t>(scales.ElementLength()) != ns) {
     throw_range_error(env, what + ".scales has " + std::to_string(scales.ElementLength()) + " values; " +
-                               (L.ggml_blocks() || L.super_blocks() ? std::string("format '") + format_name(L.format) +
+                               (L.float_halves() ? std::string("format '") + format_name(L.format) +
+                                                      "' has no scales, so it must be empty"
+                                : L.ggml_blocks() || L.super_blocks() ? std::string("format '") + format_name(L.format) +
                                                       "' keeps its scales in data, so it must be empty"
                                                 : "granularity '" + std::string(granularity_name(L.granularity)) +
                                                       "' needs " + std::to_string(ns)));

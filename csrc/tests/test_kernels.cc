@@ -559,6 +559,8 @@ std::vector<Config> configs() {
   out.push_back({Format::kQ5_0, 5, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   out.push_back({Format::kQ5_1, 5, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   out.push_back({Format::kIQ4_NL, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  out.push_back({Format::kF16, 16, Scheme::kSymmetric, Granularity::kTensor, 0, ScaleType::kF32});
+  out.push_back({Format::kBF16, 16, Scheme::kSymmetric, Granularity::kTensor, 0, ScaleType::kF32});
   return out;
 }
 

@@ -118,6 +118,8 @@ export function readGGUFModel(f: GGUFFile, fn: string, activations: 'int8' | 'fl
     if (!f.has(name)) throw bad(`has no tensor '${name}'`, name);
     const t = f.info(name);
     try {
+      // F16 / BF16 matrices stay 16-bit (multiplied as they lie); vectors (norms, biases) are widened.
+      if ((t.type === 'F16' || t.type === 'BF16') && t.rows > 1) return f.matrix(name);
       return f.tensor(name);
     } catch (e) {
       if (e instanceof RangeError && !t.supported) {
