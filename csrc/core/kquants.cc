@@ -28,14 +28,8 @@ constexpr int64_t kQ6KBytes = 128 + 64 + 16 + 2;      // ql, qh, scales, d
 // Signed codes in [-nmax, nmax - 1] (stored + nmax) with the scale that minimises the
 // x^2-weighted error over 19 candidate scales (ggml's rmse_type 1, no importance weights).
 float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  const float max = ggml::signed_absmax(x, n, &amax);
   if (amax < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.0f;

@@ -157,17 +157,7 @@ WeightArgs weight_args(const QMatrixView& q) {
     case Format::kFP8E5M2: w.code = WCode::kE5M2; break;
     case Format::kMXFP4:
     case Format::kNVFP4: w.code = WCode::kLut4; lut = &kE2M1Lut; break;
-    case Format::kQ4_K:
-    case Format::kQ5_K:
-    case Format::kQ6_K:
-    case Format::kQ4_1:
-    case Format::kQ5_0:
-    case Format::kQ5_1:
-    case Format::kIQ4_XS:
-    case Format::kQ2_K:
-    case Format::kQ3_K:
-    case Format::kF16:
-    case Format::kBF16: return w;  // never reaches the code kernels (matmul_super_blocks)
+    default: return w;  // whole-block and 16-bit float formats: never reach the code kernels (matmul_super_blocks)
   }
   if (L.format == Format::kNVFP4) w.scale_mul = q.tensor_scale;
   w.scale_mul_i8 = w.scale_mul;

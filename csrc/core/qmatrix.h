@@ -38,17 +38,7 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
     case Format::kMXFP4:
     case Format::kNVFP4: return (code & 8) ? -kE2M1[code & 7] : kE2M1[code & 7];
     case Format::kBnbFP4: return bnb_fp4_value(code);
-    case Format::kQ4_K:
-    case Format::kQ5_K:
-    case Format::kQ6_K:
-    case Format::kQ4_1:
-    case Format::kQ5_0:
-    case Format::kQ5_1:
-    case Format::kIQ4_XS:
-    case Format::kQ2_K:
-    case Format::kQ3_K: break;  // no per-element codes: formats/ggml_types.h decodes whole blocks
-    case Format::kF16:
-    case Format::kBF16: break;  // values, not codes (float_formats.h)
+    default: break;  // no per-element codes: whole ggml blocks (formats/ggml_types.h) and 16-bit floats
   }
   return 0.0f;
 }

@@ -41,6 +41,21 @@ inline int32_t trunc_i32(float v) {
 inline int trunc_i8(float v) { return static_cast<int8_t>(static_cast<uint8_t>(trunc_i32(v) & 0xFF)); }
 inline int trunc_u8(float v) { return static_cast<uint8_t>(trunc_i32(v) & 0xFF); }
 
+// The value of largest magnitude among x[0..n), with its sign (the first of equal magnitudes; 0 when
+// all are 0); *amax is its magnitude. ggml's searches all start from it.
+inline float signed_absmax(const float* x, int n, float* amax) {
+  float max = 0;
+  *amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = x[i] < 0 ? -x[i] : x[i];
+    if (ax > *amax) {
+      *amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
 // Scale and min of a group of n (x - min) codes in [0, nmax], by ggml's weighted search over
 // nstep + 1 candidate scales (squared error, or absolute error when use_mad). Returns the scale;
 // *neg_min is -min.

@@ -33,14 +33,8 @@ void quantize_iq4(const float* x, int n, uint8_t* dh, uint8_t* q4, uint16_t* sca
     const float* xb = x + 32 * ib;
     uint8_t* Lb = L + 32 * ib;
     for (int j = 0; j < 32; ++j) weight[j] = xb[j] * xb[j];
-    float amax = 0, max = 0;
-    for (int j = 0; j < 32; ++j) {
-      const float ax = std::fabs(xb[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = xb[j];
-      }
-    }
+    float amax;
+    const float max = ggml::signed_absmax(xb, 32, &amax);
     if (amax < ggml::kGroupMaxEps) {
       scales[ib] = 0;
       std::memset(Lb, 0, 32);

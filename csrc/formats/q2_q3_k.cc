@@ -20,14 +20,8 @@ using ggml::put_f16;
 // Signed codes in [-nmax, nmax - 1] (stored + nmax) of n weights, refined by ggml's x^2-weighted
 // coordinate search (do_rmse); returns the scale.
 float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  const float max = ggml::signed_absmax(x, n, &amax);
   if (amax < ggml::kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;

@@ -62,14 +62,8 @@ void quantize_q4_1_block(const float* x, uint8_t* blk) { quantize_min_block(x, 1
 void quantize_q5_1_block(const float* x, uint8_t* blk) { quantize_min_block(x, 31, blk); }
 
 void quantize_q5_0_block(const float* x, uint8_t* blk) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < 32; ++j) {
-    const float v = x[j];
-    if (amax < std::fabs(v)) {
-      amax = std::fabs(v);
-      max = v;
-    }
-  }
+  float amax;
+  const float max = ggml::signed_absmax(x, 32, &amax);
   const float d = max / -16;
   const float id = d ? 1.0f / d : 0.0f;
   put_f16(blk, d);

@@ -55,13 +55,11 @@ matmul_int8 was checked against (dx * xq) @ C's dequantized float32 weights (wit
 against weights decoded from C's bytes by literal float64 ports of the dequantize_row_* loops (within
 4 * 2^-52 * mag).
 """
-import json
-import os
 import sys
 
 import numpy as np
 
-from kquants_ref import (GROUP_MAX_EPS, fp16_bytes, fp16_to_fp32, fp32_to_fp16, nearest_int, running_max,
+from kquants_ref import (GROUP_MAX_EPS, make_qkx2_quants, run_manifest, fp16_bytes, fp16_to_fp32, fp32_to_fp16, nearest_int, running_max,
                          seqsum)
 from matmul_ref import quantize_act  # the sibling reference's activation quantization
 
@@ -289,58 +287,10 @@ def iq4_xs_scales(blocks):
 
 # ---------------------------------------------------------------- Q2_K
 
-def make_qkx2_quants_mad(x, weights, nmax, rmin, rdelta, nstep):
-    """make_qkx2_quants(n, nmax, x, weights, L, &the_min, Laux, rmin, rdelta, nstep, use_mad=true) for every
-    row of x [S, n] (kquants_ref.make_qkx2_quants is the use_mad=false one): the errors are w * |diff|.
-    Returns (scale [S], the_min [S], L [S, n] int64)."""
-    fn = f32(nmax)
-    mn = x[:, 0].copy()
-    mx = x[:, 0].copy()
-    for i in range(1, x.shape[1]):
-        mn = np.where(x[:, i] < mn, x[:, i], mn)
-        mx = np.where(x[:, i] > mx, x[:, i], mx)
-    sum_w = seqsum(weights, from_zero=False)  # sum_w = w[0]; sum_x = sum_w * x[0]; then += over i >= 1
-    sum_x = seqsum((weights * x).astype(f32), from_zero=False)
-    mn = np.where(mn > 0, f32(0), mn)
-    flat = mx == mn
-    flat_min = mn.copy()
-    iscale = (fn / (mx - mn)).astype(f32)
-    scale = (f32(1) / iscale).astype(f32)
-    L = np.clip(nearest_int((iscale[:, None] * (x - mn[:, None]).astype(f32)).astype(f32)), 0, nmax)
-    diff = ((scale[:, None] * L.astype(f32)).astype(f32) + mn[:, None] - x).astype(f32)
-    best_error = seqsum((weights * np.abs(diff)).astype(f32))
-    for step in range(nstep + 1):
-        # `min` is the best min so far: the trial scales and offsets move with it.
-        iscale = (((f32(rmin) + f32(rdelta) * f32(step)) + fn) / (mx - mn)).astype(f32)
-        laux = np.clip(nearest_int((iscale[:, None] * (x - mn[:, None]).astype(f32)).astype(f32)), 0, nmax)
-        lf = laux.astype(f32)
-        wl = (weights * lf).astype(f32)
-        sum_l = seqsum(wl)
-        sum_l2 = seqsum((wl * lf).astype(f32))
-        sum_xl = seqsum((wl * x).astype(f32))
-        D = ((sum_w * sum_l2).astype(f32) - (sum_l * sum_l).astype(f32)).astype(f32)
-        this_scale = (((sum_w * sum_xl).astype(f32) - (sum_x * sum_l).astype(f32)) / D).astype(f32)
-        this_min = (((sum_l2 * sum_x).astype(f32) - (sum_l * sum_xl).astype(f32)) / D).astype(f32)
-        pos = this_min > 0
-        this_min = np.where(pos, f32(0), this_min)
-        this_scale = np.where(pos, (sum_xl / sum_l2).astype(f32), this_scale)
-        diff = ((this_scale[:, None] * lf).astype(f32) + this_min[:, None] - x).astype(f32)
-        cur_error = seqsum((weights * np.abs(diff)).astype(f32))
-        better = (D > 0) & (cur_error < best_error)
-        L = np.where(better[:, None], laux, L)
-        best_error = np.where(better, cur_error, best_error)
-        scale = np.where(better, this_scale, scale)
-        mn = np.where(better, this_min, mn)
-    # max == min: L = 0, *the_min = -min, return 0
-    L = np.where(flat[:, None], 0, L)
-    scale = np.where(flat, f32(0), scale)
-    return scale.astype(f32), (-np.where(flat, flat_min, mn)).astype(f32), L
-
-
 def quantize_q2_k(X):
     NB = X.shape[0]
     x = X.reshape(NB * 16, 16)
-    scales, mins, L = make_qkx2_quants_mad(x, np.abs(x), 3, -0.5, 0.1, 15)
+    scales, mins, L = make_qkx2_quants(x, np.abs(x), 3, -0.5, 0.1, 15, use_mad=True)
     scales, mins, L = scales.reshape(NB, 16), mins.reshape(NB, 16), L.reshape(NB, 16, 16)
     max_scale, _ = running_max(scales)
     max_min, _ = running_max(mins)
@@ -587,20 +537,5 @@ def matmul_int8(data, fmt, rows, cols, x):
                np.abs(d)[None] * (sc * adot).sum(axis=3) + np.abs(dmin) * (mins * np.abs(hs)).sum(axis=3))
 
 
-def main():
-    for case in json.load(open(sys.argv[1])):
-        base = os.path.join(case["dir"], case["id"])
-        rows, cols, fmt = case["rows"], case["cols"], case["format"]
-        W = np.fromfile(base + ".w", "<f4").reshape(rows, cols)
-        data = quantize(W, fmt)
-        open(base + ".data", "wb").write(data.tobytes())
-        dequantize(data, fmt, rows, cols).astype("<f4").tofile(base + ".deq")
-        if case.get("m"):
-            x = np.fromfile(base + ".x", "<f4").reshape(case["m"], cols)
-            y, mag = matmul_int8(data, fmt, rows, cols, x)
-            y.astype("<f8").tofile(base + ".int8")
-            mag.astype("<f8").tofile(base + ".int8mag")
-
-
 if __name__ == "__main__":
-    main()
+    run_manifest(sys.argv[1], quantize, dequantize, matmul_int8)

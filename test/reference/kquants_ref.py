@@ -102,9 +102,12 @@ def running_max(v, init=0):
 
 # ---------------------------------------------------------------- make_qkx2_quants / make_qx_quants
 
-def make_qkx2_quants(x, weights, nmax, rmin, rdelta, nstep):
-    """make_qkx2_quants(n, nmax, x, weights, L, &the_min, Laux, rmin, rdelta, nstep, use_mad=false)
-    for every row of x [S, n]; returns (scale [S], the_min [S], L [S, n] int64)."""
+def make_qkx2_quants(x, weights, nmax, rmin, rdelta, nstep, use_mad=False):
+    """make_qkx2_quants(n, nmax, x, weights, L, &the_min, Laux, rmin, rdelta, nstep, use_mad) for every row of
+    x [S, n] (use_mad: errors w * |diff| instead of w * diff^2); returns (scale [S], the_min [S], L [S, n] int64)."""
+    def err(diff):
+        return np.abs(diff) if use_mad else (diff * diff)
+
     fn = f32(nmax)
     mn, mx = first_min_max(x)
     sum_w = seqsum(weights, from_zero=False)  # sum_w = w[0]; sum_x = sum_w * x[0]; then += over i >= 1
@@ -116,7 +119,7 @@ def make_qkx2_quants(x, weights, nmax, rmin, rdelta, nstep):
     scale = (f32(1) / iscale).astype(f32)
     L = np.clip(nearest_int(iscale[:, None] * (x - mn[:, None])), 0, nmax)
     diff = ((scale[:, None] * L.astype(f32)).astype(f32) + mn[:, None] - x).astype(f32)
-    best_error = seqsum((weights * (diff * diff)).astype(f32))
+    best_error = seqsum((weights * err(diff)).astype(f32))
     for step in range(nstep + 1):
         # `min` is the best min so far: the trial scales and offsets move with it.
         iscale = (((f32(rmin) + f32(rdelta) * f32(step)) + fn) / (mx - mn)).astype(f32)
@@ -133,7 +136,7 @@ def make_qkx2_quants(x, weights, nmax, rmin, rdelta, nstep):
         this_min = np.where(pos, f32(0), this_min)
         this_scale = np.where(pos, (sum_xl / sum_l2).astype(f32), this_scale)
         diff = ((this_scale[:, None] * lf).astype(f32) + this_min[:, None] - x).astype(f32)
-        cur_error = seqsum((weights * (diff * diff)).astype(f32))
+        cur_error = seqsum((weights * err(diff)).astype(f32))
         better = (D > 0) & (cur_error < best_error)
         L = np.where(better[:, None], laux, L)
         best_error = np.where(better, cur_error, best_error)
@@ -413,8 +416,9 @@ def matmul_int8(data, fmt, rows, cols, x):
     return y, mag
 
 
-def main():
-    for case in json.load(open(sys.argv[1])):
+def run_manifest(manifest, quantize, dequantize, matmul_int8):
+    """The manifest protocol of the module docstring, over a reference's quantize / dequantize / matmul_int8."""
+    for case in json.load(open(manifest)):
         base = os.path.join(case["dir"], case["id"])
         rows, cols, fmt = case["rows"], case["cols"], case["format"]
         W = np.fromfile(base + ".w", "<f4").reshape(rows, cols)
@@ -429,4 +433,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_manifest(sys.argv[1], quantize, dequantize, matmul_int8)
