@@ -20,6 +20,7 @@ namespace lowbit {
 //   q4_1 / q5_1: 32 columns, q 0..15 / 0..31 (value d * q + dmin: dmin holds ggml's m).
 //   q5_0:        32 columns, q 0..31 (value q - 16).
 // d and dmin are the block's fp16 scales (dmin 0 where there is none), d_bits / dmin_bits their bits.
+// ggml_decode_block writes the fields its format has: q over the block's columns, sc and m as listed.
 struct GgmlBlock {
   uint8_t q[256];
   int sc[16];
