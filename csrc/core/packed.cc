@@ -102,15 +102,44 @@ void pack_block(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, 
   }
 }
 
+// ggml's q4_0 / iq4_nl / q8_0 blocks already hold their codes in the chunks' order (byte j: columns j and
+// j + 16 in 4 bits, column j in 8), so a tile's block is its rows' fp16 scales followed by each row's 4-byte
+// groups of codes moved to their chunk (q8_0's made unsigned): byte moves, no per-code work. The same
+// bytes as pack_block.
+void pack_ggml_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint8_t* out) {
+  const QuantLayout& L = q.layout;
+  const int64_t bb = L.block_bytes(), rb = L.row_bytes(), r0 = t * kPackRows;
+  const int64_t rows = a.n - r0 < kPackRows ? a.n - r0 : kPackRows;
+  const bool q8 = L.format == Format::kQ8_0;
+  const int chunks = q8 ? 8 : 4;
+  uint8_t* p = out;
+  if (rows < kPackRows) std::memset(out, 0, static_cast<size_t>(a.tile_bytes));  // padding rows: zero scales and codes
+  for (int64_t b = 0; b < a.k / 32; ++b) {
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(p + 2 * r, q.data + (r0 + r) * rb + b * bb, 2);
+    p += a.header_bytes();
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* src = q.data + (r0 + r) * rb + b * bb + 2;
+      for (int ch = 0; ch < chunks; ++ch) {
+        uint32_t v;
+        std::memcpy(&v, src + 4 * ch, 4);
+        if (q8) v ^= 0x80808080u;
+        std::memcpy(p + (ch * kPackRows + r) * 4, &v, 4);
+      }
+    }
+    p += a.code_block_bytes();
+  }
+}
+
 }  // namespace
 
 void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress) {
   const PackedArgs& a = plan.args;
   const int64_t tiles = (a.n + kPackRows - 1) / kPackRows, sb = a.scale_bytes();
   if (progress) progress->set_total(tiles);
-  if (a.kquant()) {
+  if (a.kquant() || q.layout.ggml_blocks()) {
     ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
-      pack_kquant_tile(q, a, t, out + t * a.tile_bytes);
+      if (a.kquant()) pack_kquant_tile(q, a, t, out + t * a.tile_bytes);
+      else pack_ggml_tile(q, a, t, out + t * a.tile_bytes);
       if (progress) progress->advance(1);
     });
     return;

@@ -40,6 +40,9 @@ class Prepared {
 
  private:
   struct FreeAligned {
+    FreeAligned() : huge(false) {}
+    explicit FreeAligned(bool h) : huge(h) {}
+    bool huge;  // allocated with the 2 MiB alignment (prepared.cc)
     void operator()(uint8_t* p) const;
   };
   QuantLayout layout_;
