@@ -248,11 +248,18 @@ void dequantize_q5_k_block(const uint8_t* blk, float* y) { dequantize_qk_min_blo
 
 void decode_q6_k_block(const uint8_t* blk, GgmlBlock* out) {
   for (int j = 0; j < 16; ++j) out->sc[j] = static_cast<int8_t>(blk[192 + j]);
-  for (int c = 0; c < kSuperBlock; ++c) {
-    // Quarter t of each 128: ql[l] low (t 0) / high (t 2) nibble, ql[l + 32] (t 1, 3); qh bits 2t.
-    const int h = c / 128, t = (c % 128) / 32, l = c % 32;
-    const uint8_t b = blk[64 * h + l + 32 * (t & 1)];
-    out->q[c] = static_cast<uint8_t>((t >= 2 ? b >> 4 : b & 0xF) | ((blk[128 + 32 * h + l] >> (2 * t)) & 3) << 4);
+  // Each 128 columns: quarter t of 32 in ql[l] low (t 0) / high (t 2) nibble, ql[l + 32] (t 1, 3),
+  // its top 2 bits in qh[l] bits 2t. Loops the compiler vectorizes (this runs for every row a model loads).
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = blk + 64 * h;
+    const uint8_t* qh = blk + 128 + 32 * h;
+    uint8_t* q = out->q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      q[l] = static_cast<uint8_t>((ql[l] & 0xF) | (qh[l] & 3) << 4);
+      q[32 + l] = static_cast<uint8_t>((ql[32 + l] & 0xF) | ((qh[l] >> 2) & 3) << 4);
+      q[64 + l] = static_cast<uint8_t>((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
+      q[96 + l] = static_cast<uint8_t>((ql[32 + l] >> 4) | ((qh[l] >> 6) & 3) << 4);
+    }
   }
 }
 
@@ -265,13 +272,16 @@ void decode_qk_min_block(const uint8_t* blk, bool five, GgmlBlock* out) {
     out->sc[j] = s;
     out->m[j] = m;
   }
+  // Pair p of 64 columns: 32 bytes, low nibbles first; q5_k's fifth bit in qh bit 2p (+1 for the high half).
   const uint8_t* ql = blk + (five ? 48 : 16);
-  for (int c = 0; c < kSuperBlock; ++c) {
-    // Pair p of 64 columns: 32 bytes, low nibbles first; q5_k's fifth bit in qh bit 2p (+1 for the high half).
-    const int p = c / 64, hi = (c % 64) / 32, l = c % 32;
-    const uint8_t b = ql[32 * p + l];
-    const int bit = five ? (blk[16 + l] >> (2 * p + hi)) & 1 : 0;
-    out->q[c] = static_cast<uint8_t>((hi ? b >> 4 : b & 0xF) | bit << 4);
+  const uint8_t* qh = blk + 16;
+  for (int p = 0; p < 4; ++p) {
+    uint8_t* q = out->q + 64 * p;
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t b = ql[32 * p + l];
+      q[l] = static_cast<uint8_t>((b & 0xF) | (five ? ((qh[l] >> (2 * p)) & 1) << 4 : 0));
+      q[32 + l] = static_cast<uint8_t>((b >> 4) | (five ? ((qh[l] >> (2 * p + 1)) & 1) << 4 : 0));
+    }
   }
 }
 

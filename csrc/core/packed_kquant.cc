@@ -52,28 +52,40 @@ void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
   }
 }
 
-// Row r's codes u[0..32) of one 32-column block into its chunks at cb (kernels.h).
+// Row r's codes u[0..32) of one 32-column block into its chunks at cb (kernels.h). Every byte of the
+// row's chunks is stored whole (no read-modify-write), so a full tile needs no clearing first.
 void put_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
   constexpr int64_t R = kPackRows;
   const bool two_bit = c == PCode::kQ2K || c == PCode::kQ3K;
   const bool fifth = c == PCode::kQ5K || c == PCode::kQ5_0 || c == PCode::kQ5_1;
-  for (int ch = 0; ch < 4; ++ch) {
-    for (int e = 0; e < 4; ++e) {
-      const int lo = 4 * ch + e, hi = 16 + 4 * ch + e;  // the columns in the byte's low and high nibbles
+  for (int e = 0; e < 4; ++e) {
+    // Byte e of each chunk: the columns 4ch + e (low half of the block) and 16 + 4ch + e (high half).
+    uint8_t plane[3] = {0, 0, 0};
+    for (int ch = 0; ch < 4; ++ch) {
+      const int lo = u[4 * ch + e], hi = u[16 + 4 * ch + e];
       if (two_bit) {
-        cb[(0 * R + r) * 4 + e] |= static_cast<uint8_t>((u[lo] & 3) << (2 * ch));
-        cb[(1 * R + r) * 4 + e] |= static_cast<uint8_t>((u[hi] & 3) << (2 * ch));
-        if (c == PCode::kQ3K)
-          cb[(2 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 2) & 1) << ch | ((u[hi] >> 2) & 1) << (4 + ch));
+        plane[0] = static_cast<uint8_t>(plane[0] | (lo & 3) << (2 * ch));
+        plane[1] = static_cast<uint8_t>(plane[1] | (hi & 3) << (2 * ch));
+        plane[2] = static_cast<uint8_t>(plane[2] | ((lo >> 2) & 1) << ch | ((hi >> 2) & 1) << (4 + ch));
         continue;
       }
-      cb[(ch * R + r) * 4 + e] = static_cast<uint8_t>((u[lo] & 0xF) | (u[hi] & 0xF) << 4);
+      cb[(ch * R + r) * 4 + e] = static_cast<uint8_t>((lo & 0xF) | (hi & 0xF) << 4);
       if (fifth) {
-        cb[(4 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 4) & 1) << ch | ((u[hi] >> 4) & 1) << (4 + ch));
+        plane[0] = static_cast<uint8_t>(plane[0] | ((lo >> 4) & 1) << ch | ((hi >> 4) & 1) << (4 + ch));
       } else if (c == PCode::kQ6K) {
-        cb[(4 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[lo] >> 4) & 3) << (2 * ch));
-        cb[(5 * R + r) * 4 + e] |= static_cast<uint8_t>(((u[hi] >> 4) & 3) << (2 * ch));
+        plane[0] = static_cast<uint8_t>(plane[0] | ((lo >> 4) & 3) << (2 * ch));
+        plane[1] = static_cast<uint8_t>(plane[1] | ((hi >> 4) & 3) << (2 * ch));
       }
+    }
+    if (two_bit) {
+      cb[(0 * R + r) * 4 + e] = plane[0];
+      cb[(1 * R + r) * 4 + e] = plane[1];
+      if (c == PCode::kQ3K) cb[(2 * R + r) * 4 + e] = plane[2];
+    } else if (fifth) {
+      cb[(4 * R + r) * 4 + e] = plane[0];
+    } else if (c == PCode::kQ6K) {
+      cb[(4 * R + r) * 4 + e] = plane[0];
+      cb[(5 * R + r) * 4 + e] = plane[1];
     }
   }
 }
@@ -101,7 +113,8 @@ void pack_kquant_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint
   const int64_t bb = q.layout.block_bytes(), row_bytes = q.layout.row_bytes(), subs = a.block_cols() / 32;
   const int64_t r0 = t * kPackRows, rows = a.n - r0 < kPackRows ? a.n - r0 : kPackRows;
   // Padding rows are all zero bytes: zero scales and codes, so they add nothing and are never stored.
-  std::memset(out, 0, static_cast<size_t>(a.tile_bytes));
+  // A full tile has every byte written below.
+  if (rows < kPackRows) std::memset(out, 0, static_cast<size_t>(a.tile_bytes));
   GgmlBlock blk;
   uint8_t* p = out;
   for (int64_t s = 0; s < a.k / a.block_cols(); ++s) {

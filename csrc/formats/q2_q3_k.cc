@@ -195,15 +195,20 @@ void decode_q2_k_block(const uint8_t* blk, GgmlBlock* out) {
     out->sc[j] = blk[kQ2Scales + j] & 0xF;
     out->m[j] = blk[kQ2Scales + j] >> 4;
   }
-  for (int c = 0; c < 256; ++c) out->q[c] = static_cast<uint8_t>(get_2bit(blk + kQ2Qs, c));
+  // Column c = 128h + 32j + l: bits 2j of qs[32h + l] (loops the compiler vectorizes).
+  for (int h = 0; h < 2; ++h)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < 32; ++l) out->q[128 * h + 32 * j + l] = static_cast<uint8_t>((blk[kQ2Qs + 32 * h + l] >> (2 * j)) & 3);
 }
 
 void decode_q3_k_block(const uint8_t* blk, GgmlBlock* out) {
   for (int j = 0; j < 16; ++j) out->sc[j] = q3_k_scale(blk + kQ3Scales, j) - 32;
-  for (int c = 0; c < 256; ++c) {
-    const int hbit = (blk[kQ3Hmask + c % 32] >> (c / 32)) & 1;
-    out->q[c] = static_cast<uint8_t>(get_2bit(blk + kQ3Qs, c) | hbit << 2);
-  }
+  // Column c = 128h + 32j + l: bits 2j of qs[32h + l], and bit 4h + j of hmask[l] on top.
+  for (int h = 0; h < 2; ++h)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < 32; ++l)
+        out->q[128 * h + 32 * j + l] = static_cast<uint8_t>(((blk[kQ3Qs + 32 * h + l] >> (2 * j)) & 3) |
+                                                             ((blk[kQ3Hmask + l] >> (4 * h + j)) & 1) << 2);
 }
 
 }  // namespace lowbit
