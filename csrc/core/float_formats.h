@@ -52,6 +52,14 @@ inline uint16_t fp32_to_bf16(float f) {
 }
 inline float bf16_to_fp32(uint16_t h) { return bits_float(static_cast<uint32_t>(h) << 16); }
 
+// n little-endian 16-bit floats at p (binary16, or bfloat16 when `bf16`; any alignment) to float32.
+inline void halves_to_fp32(bool bf16, const uint8_t* p, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t h = static_cast<uint16_t>(p[2 * i] | p[2 * i + 1] << 8);
+    out[i] = bf16 ? bf16_to_fp32(h) : fp16_to_fp32(h);
+  }
+}
+
 // OCP 8-bit floats. E4M3 (E4M3FN): bias 7, no infinities, S.1111.111 is NaN, max 448.
 // E5M2: bias 15, IEEE infinities and NaNs, max 57344.
 struct Fp8Spec {

@@ -13,15 +13,14 @@ namespace {
 int packed_code(PCode code, const uint8_t* p, int64_t r, int c) {
   constexpr int64_t R = kPackRows;
   const int ch = (c % 16) / 4, e = c % 4, hi = c / 16;
-  if (code == PCode::kQ2K || code == PCode::kQ3K) {
+  if (pcode_two_bit(code)) {
     int u = (p[(hi * R + r) * 4 + e] >> (2 * ch)) & 3;
     if (code == PCode::kQ3K) u |= ((p[(2 * R + r) * 4 + e] >> (4 * hi + ch)) & 1) << 2;
     return u;
   }
   const uint8_t byte = p[(ch * R + r) * 4 + e];
   int u = hi ? byte >> 4 : byte & 0xF;
-  if (code == PCode::kQ5K || code == PCode::kQ5_0 || code == PCode::kQ5_1)
-    u |= ((p[(4 * R + r) * 4 + e] >> (4 * hi + ch)) & 1) << 4;
+  if (pcode_fifth_bit(code)) u |= ((p[(4 * R + r) * 4 + e] >> (4 * hi + ch)) & 1) << 4;
   if (code == PCode::kQ6K) u |= ((p[((4 + hi) * R + r) * 4 + e] >> (2 * ch)) & 3) << 4;
   return u;
 }
@@ -33,8 +32,7 @@ void gemm_i8_packed_kquant(const PackedArgs& w, const ActI8& x, const int32_t* h
   constexpr int64_t R = kPackRows;
   const PCode code = w.code;
   const int64_t cb = w.code_block_bytes(), subs = w.block_cols() / 32;
-  const bool has_dmin = code == PCode::kQ4K || code == PCode::kQ5K || code == PCode::kQ2K || code == PCode::kQ4_1 ||
-                        code == PCode::kQ5_1;
+  const bool has_dmin = pcode_has_dmin(code);
   for (int64_t t = t0; t < t1; ++t) {
     for (int64_t r = 0; r < R && t * R + r < w.n; ++r) {
       for (int64_t i = 0; i < m; ++i) {

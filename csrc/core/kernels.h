@@ -144,6 +144,16 @@ constexpr int64_t kPackRows = 16;
 
 enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K, kQ2K, kQ3K, kIQ4XS, kQ4_1, kQ5_0, kQ5_1 };
 
+// What the block-header codes' tiles hold, as every kernel (scalar, x86, NEON) and the packer read them.
+constexpr bool pcode_has_dmin(PCode c) {  // a second fp16 per block: dmin, or q4_1 / q5_1's m
+  return c == PCode::kQ4K || c == PCode::kQ5K || c == PCode::kQ2K || c == PCode::kQ4_1 || c == PCode::kQ5_1;
+}
+constexpr bool pcode_fifth_bit(PCode c) { return c == PCode::kQ5K || c == PCode::kQ5_0 || c == PCode::kQ5_1; }
+constexpr bool pcode_two_bit(PCode c) { return c == PCode::kQ2K || c == PCode::kQ3K; }
+// int8 scales per 16 columns and codes offset by a constant (32 / 4): q6_k, q3_k.
+constexpr bool pcode_signed_halves(PCode c) { return c == PCode::kQ6K || c == PCode::kQ3K; }
+constexpr int64_t pcode_block_cols(PCode c) { return c >= PCode::kQ4_1 ? 32 : 256; }
+
 struct PackedArgs {
   const uint8_t* data = nullptr;
   int64_t n = 0, k = 0;    // output rows, columns (k a multiple of 32)
@@ -158,7 +168,7 @@ struct PackedArgs {
   int lut_bias = 0;             // lut[u] + lut_bias is in [0, 255] for every u
   // The ggml codes with block headers (the layout above), and their block's columns.
   bool kquant() const { return code >= PCode::kQ4K; }
-  int64_t block_cols() const { return code >= PCode::kQ4_1 ? 32 : 256; }
+  int64_t block_cols() const { return pcode_block_cols(code); }
   // Whether the kernels read the activation codes' sums per 16 columns (ActI8 half sums).
   bool half_sums() const { return group == 16 || code == PCode::kQ6K || code == PCode::kQ3K || code == PCode::kQ2K; }
   // Bytes of a scale group's header (scales and zero-points) and of one block of codes.

@@ -31,11 +31,9 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
       const uint8_t* row = q.data + j * rb;
       float* out = buf.data() + (j - n0) * k;
       if (L.format == Format::kF16 && reinterpret_cast<uintptr_t>(row) % 2 == 0) {
-        kernels.f16_to_f32(reinterpret_cast<const uint16_t*>(row), out, k);
-      } else if (L.format == Format::kF16) {
-        for (int64_t c = 0; c < k; ++c) out[c] = fp16_to_fp32(static_cast<uint16_t>(row[2 * c] | row[2 * c + 1] << 8));
-      } else if (L.format == Format::kBF16) {
-        for (int64_t c = 0; c < k; ++c) out[c] = bf16_to_fp32(static_cast<uint16_t>(row[2 * c] | row[2 * c + 1] << 8));
+        kernels.f16_to_f32(reinterpret_cast<const uint16_t*>(row), out, k);  // the set's F16C / NEON conversion
+      } else if (L.float_halves()) {
+        halves_to_fp32(L.format == Format::kBF16, row, k, out);
       } else {
         ggml_dequantize_row(L.format, row, k, out);
       }

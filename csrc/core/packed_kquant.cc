@@ -8,20 +8,6 @@
 namespace lowbit {
 namespace {
 
-PCode pcode_of(Format f) {
-  switch (f) {
-    case Format::kQ4_K: return PCode::kQ4K;
-    case Format::kQ5_K: return PCode::kQ5K;
-    case Format::kQ6_K: return PCode::kQ6K;
-    case Format::kQ2_K: return PCode::kQ2K;
-    case Format::kQ3_K: return PCode::kQ3K;
-    case Format::kIQ4_XS: return PCode::kIQ4XS;
-    case Format::kQ4_1: return PCode::kQ4_1;
-    case Format::kQ5_0: return PCode::kQ5_0;
-    default: return PCode::kQ5_1;
-  }
-}
-
 // Row r's header of one block (kernels.h: the arrays [..][kPackRows]).
 void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
   constexpr int64_t R = kPackRows;
@@ -47,7 +33,7 @@ void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
       for (int j = 0; j < 8; ++j) head[2 * R + j * R + r] = static_cast<uint8_t>(static_cast<int8_t>(b.sc[j]));
       break;
     case PCode::kQ4_1:
-    case PCode::kQ5_1: std::memcpy(head + 2 * R + 2 * r, &b.dmin_bits, 2); break;
+    case PCode::kQ5_1: std::memcpy(head + 2 * R + 2 * r, &b.dmin_bits, 2); break;  // m
     default: break;
   }
 }
@@ -56,8 +42,7 @@ void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
 // row's chunks is stored whole (no read-modify-write), so a full tile needs no clearing first.
 void put_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
   constexpr int64_t R = kPackRows;
-  const bool two_bit = c == PCode::kQ2K || c == PCode::kQ3K;
-  const bool fifth = c == PCode::kQ5K || c == PCode::kQ5_0 || c == PCode::kQ5_1;
+  const bool two_bit = pcode_two_bit(c), fifth = pcode_fifth_bit(c);
   for (int e = 0; e < 4; ++e) {
     // Byte e of each chunk: the columns 4ch + e (low half of the block) and 16 + 4ch + e (high half).
     uint8_t plane[3] = {0, 0, 0};
@@ -98,7 +83,7 @@ PackPlan plan_pack_kquant(const QMatrixView& q) {
   PackedArgs& a = p.args;
   a.n = L.rows;
   a.k = L.cols;  // a multiple of the block's columns: the format's layout requires it
-  a.code = pcode_of(L.format);
+  a.code = ggml_block_type(L.format).pcode;
   a.stype = SType::kF16;
   a.group = a.block_cols();
   if (a.code == PCode::kIQ4XS) a.lut = kIQ4NL;

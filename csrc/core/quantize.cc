@@ -318,11 +318,7 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
 void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
   const QuantLayout& L = q.layout;
   if (L.float_halves()) {
-    for (int64_t i = 0; i < (r1 - r0) * L.cols; ++i) {
-      uint16_t h;
-      std::memcpy(&h, q.data + r0 * L.row_bytes() + 2 * i, 2);
-      out[i] = L.format == Format::kF16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
-    }
+    halves_to_fp32(L.format == Format::kBF16, q.data + r0 * L.row_bytes(), (r1 - r0) * L.cols, out);
     return;
   }
   if (L.super_blocks()) {

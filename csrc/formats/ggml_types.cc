@@ -12,15 +12,15 @@ namespace lowbit {
 namespace {
 
 const GgmlBlockType kTypes[] = {
-    {Format::kQ4_K, 256, 144, 0, 2, quantize_q4_k_block, dequantize_q4_k_block, decode_q4_k_block},
-    {Format::kQ5_K, 256, 176, 0, 2, quantize_q5_k_block, dequantize_q5_k_block, decode_q5_k_block},
-    {Format::kQ6_K, 256, 210, 208, -1, quantize_q6_k_block, dequantize_q6_k_block, decode_q6_k_block},
-    {Format::kQ2_K, 256, 84, 80, 82, quantize_q2_k_block, dequantize_q2_k_block, decode_q2_k_block},
-    {Format::kQ3_K, 256, 110, 108, -1, quantize_q3_k_block, dequantize_q3_k_block, decode_q3_k_block},
-    {Format::kIQ4_XS, 256, 136, 0, -1, quantize_iq4_xs_block, dequantize_iq4_xs_block, decode_iq4_xs_block},
-    {Format::kQ4_1, 32, 20, 0, 2, quantize_q4_1_block, dequantize_q4_1_block, decode_q4_1_block},
-    {Format::kQ5_0, 32, 22, 0, -1, quantize_q5_0_block, dequantize_q5_0_block, decode_q5_0_block},
-    {Format::kQ5_1, 32, 24, 0, 2, quantize_q5_1_block, dequantize_q5_1_block, decode_q5_1_block},
+    {Format::kQ4_K, 256, 144, 0, 2, PCode::kQ4K, quantize_q4_k_block, dequantize_q4_k_block, decode_q4_k_block},
+    {Format::kQ5_K, 256, 176, 0, 2, PCode::kQ5K, quantize_q5_k_block, dequantize_q5_k_block, decode_q5_k_block},
+    {Format::kQ6_K, 256, 210, 208, -1, PCode::kQ6K, quantize_q6_k_block, dequantize_q6_k_block, decode_q6_k_block},
+    {Format::kQ2_K, 256, 84, 80, 82, PCode::kQ2K, quantize_q2_k_block, dequantize_q2_k_block, decode_q2_k_block},
+    {Format::kQ3_K, 256, 110, 108, -1, PCode::kQ3K, quantize_q3_k_block, dequantize_q3_k_block, decode_q3_k_block},
+    {Format::kIQ4_XS, 256, 136, 0, -1, PCode::kIQ4XS, quantize_iq4_xs_block, dequantize_iq4_xs_block, decode_iq4_xs_block},
+    {Format::kQ4_1, 32, 20, 0, 2, PCode::kQ4_1, quantize_q4_1_block, dequantize_q4_1_block, decode_q4_1_block},
+    {Format::kQ5_0, 32, 22, 0, -1, PCode::kQ5_0, quantize_q5_0_block, dequantize_q5_0_block, decode_q5_0_block},
+    {Format::kQ5_1, 32, 24, 0, 2, PCode::kQ5_1, quantize_q5_1_block, dequantize_q5_1_block, decode_q5_1_block},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "../core/kernels.h"
 #include "../core/layout.h"
 
 namespace lowbit {
@@ -34,6 +35,7 @@ struct GgmlBlockType {
   int64_t cols, bytes;  // columns and bytes of a block
   int d_offset;         // byte offset of the fp16 d
   int dmin_offset;      // of the fp16 dmin (or q4_1 / q5_1's m); -1 where there is none
+  PCode pcode;          // its packed tiles (kernels.h)
   void (*quantize)(const float* x, uint8_t* blk);
   void (*dequantize)(const uint8_t* blk, float* y);
   void (*decode)(const uint8_t* blk, GgmlBlock* out);
