@@ -34,6 +34,7 @@
         "csrc/formats/ggml_search.cc",
         "csrc/formats/ggml_types.cc",
         "csrc/formats/q4_1_q5.cc",
+        "csrc/formats/tq.cc",
         "csrc/formats/iq4.cc",
         "csrc/formats/q2_q3_k.cc",
         "csrc/core/gemm_kquant_ref.cc",

@@ -8,7 +8,7 @@ import type { Bits, Format } from './types';
 export interface GgmlBlockFormat {
   format: Format;
   bits: Bits;
-  /** Columns of one block: 32, or 256 for the K-quants and IQ4_XS. */
+  /** Columns of one block: 32, or 256 for the K-quants, IQ4_XS and the ternary TQ1_0 / TQ2_0. */
   groupSize: 32 | 256;
 }
 
@@ -25,6 +25,8 @@ export const GGML_BLOCK_FORMATS: Readonly<Record<string, GgmlBlockFormat>> = Obj
   Q4_K: { format: 'q4_k', bits: 4, groupSize: 256 },
   Q5_K: { format: 'q5_k', bits: 5, groupSize: 256 },
   Q6_K: { format: 'q6_k', bits: 6, groupSize: 256 },
+  TQ1_0: { format: 'tq1_0', bits: 2, groupSize: 256 },
+  TQ2_0: { format: 'tq2_0', bits: 2, groupSize: 256 },
 });
 
 /** The ggml type name of a lowbit format stored as ggml's blocks, or undefined. */

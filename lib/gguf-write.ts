@@ -9,7 +9,7 @@ import { writeFileAtomically } from './write-file';
 
 /**
  * A tensor to write: a QuantizedMatrix of a ggml format (q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, iq4_xs, q2_k, q3_k,
- * q4_k, q5_k, q6_k, mxfp4: written as ggml's type of the same name, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
+ * q4_k, q5_k, q6_k, tq1_0, tq2_0, mxfp4: written as ggml's type of the same name, shape `[cols, rows]`), or raw data of any ggml type with its shape in ggml order (`shape[0]` contiguous):
  * `{ type: 'F32', shape: [4096, 11008], data: float32Array }`. `data`'s byte length must match the shape.
  */
 export type GGUFTensorInput = QuantizedMatrix | { type?: string; shape: number[]; data: ArrayBufferView };

@@ -52,7 +52,8 @@ export type OpenGGUFOptions = OpenOptions;
 
 /** Tensor types {@link GGUFFile.tensor} returns. */
 export const GGUF_TENSOR_TYPES = [
-  'F32', 'F16', 'BF16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'IQ4_NL', 'IQ4_XS', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'MXFP4',
+  'F32', 'F16', 'BF16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'IQ4_NL', 'IQ4_XS', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'TQ1_0',
+  'TQ2_0', 'MXFP4',
 ] as const;
 
 interface NativeTensor {
@@ -130,7 +131,7 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
 
   /**
    * The tensor as lowbit uses it, a `[rows, cols]` matrix (`cols = shape[0]`, rows the other dimensions):
-   * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K as a QuantizedMatrix whose
+   * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, TQ1_0 and TQ2_0 as a QuantizedMatrix whose
    * `data` is a zero-copy view of the file (ggml's blocks are the lowbit formats of the same names byte for byte); F32 as a zero-copy
    * Float32Array (copied only when the file's alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact); MXFP4 as an mxfp4
    * matrix (its nibbles reordered into a new buffer: the same codes and E8M0 scales). Other types are a
@@ -151,7 +152,9 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
       case 'Q3_K':
       case 'Q4_K':
       case 'Q5_K':
-      case 'Q6_K': {
+      case 'Q6_K':
+      case 'TQ1_0':
+      case 'TQ2_0': {
         const data = this.bytes(name);
         const { format, bits, groupSize } = GGML_BLOCK_FORMATS[t.type];
         return {

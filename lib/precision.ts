@@ -3,7 +3,7 @@
  * widths (`fp32`, `fp16`, `bf16`, `fp8`, `int8`, `int4`: exactly that many bits per weight, no scales) and
  * lowbit's formats with their real storage cost, written like the benchmark rows:
  * `'int4 g128'`, `'int8 g32'`, `'int4 row'`, `'int4 g128 asym'`, `'int4 g128 f16'` (float16 scales),
- * `'q4_0'`, `'q8_0'`, the other ggml types (`'q4_1'`, `'q5_0'`, `'q5_1'`, `'iq4_nl'`, `'iq4_xs'`, `'q2_k'` ... `'q6_k'`), `'nf4'` (group 64), `'nf4 g128'`, `'mxfp4'`, `'nvfp4'`, `'fp8_e4m3'` (per row).
+ * `'q4_0'`, `'q8_0'`, the other ggml types (`'q4_1'`, `'q5_0'`, `'q5_1'`, `'iq4_nl'`, `'iq4_xs'`, `'q2_k'` ... `'q6_k'`, the ternary `'tq1_0'` and `'tq2_0'`), `'nf4'` (group 64), `'nf4 g128'`, `'mxfp4'`, `'nvfp4'`, `'fp8_e4m3'` (per row).
  * Words may be separated by spaces or dashes (`int4-g128`).
  */
 import { native } from './native';
@@ -34,6 +34,8 @@ const FORMATS: Record<string, { format: Format; bits: Bits }> = {
   q5_0: { format: 'q5_0', bits: 5 },
   q5_1: { format: 'q5_1', bits: 5 },
   iq4_nl: { format: 'iq4_nl', bits: 4 },
+  tq1_0: { format: 'tq1_0', bits: 2 },
+  tq2_0: { format: 'tq2_0', bits: 2 },
   f16: { format: 'f16', bits: 16 },
   nf4: { format: 'nf4', bits: 4 },
   bnb_fp4: { format: 'bnb_fp4', bits: 4 },

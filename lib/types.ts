@@ -1,4 +1,4 @@
-/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k, q3_k, q5_*, q6_k; 16: f16, bf16). */
+/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k and the ternary tq1_0 / tq2_0, q3_k, q5_*, q6_k; 16: f16, bf16). */
 export type Bits = 2 | 3 | 4 | 5 | 6 | 8 | 16;
 
 /**
@@ -53,6 +53,10 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
  * - `'f16'`, `'bf16'`: 16-bit float weights (IEEE binary16 / bfloat16, rounded to nearest-even), two little-endian
  *   bytes each, no scales (`granularity` `'tensor'`, `scales` empty): a GGUF or safetensors F16 / BF16 matrix
  *   where it lies, at half of float32's bytes. matmul takes float activations.
+ * - `'tq1_0'`, `'tq2_0'`: ggml's ternary super-blocks of 256 columns (BitNet b1.58-style weights -1, 0, 1 times an
+ *   fp16 absmax `d`), byte-identical to GGUF's TQ1_0 (five codes a byte, 1.6875 bits a weight) and TQ2_0 (2-bit
+ *   codes, 2.0625 bits) and to ggml's reference quantizers. `bits` is 2, `groupSize` 256. matmul defaults to int8
+ *   activations (exact integer sums times `d` per block); `prepare` holds both as 2-bit codes.
  */
 export type Format =
   | 'int'
@@ -75,7 +79,9 @@ export type Format =
   | 'q5_1'
   | 'iq4_nl'
   | 'f16'
-  | 'bf16';
+  | 'bf16'
+  | 'tq1_0'
+  | 'tq2_0';
 
 /**
  * How scales are stored: `'float32'` (`Float32Array`), `'float16'` (IEEE binary16 bit patterns in a

@@ -12,7 +12,7 @@ const { gaussian, mulberry32 } = require('./rng');
 
 /**
  * @typedef {'llama' | 'qwen2' | 'qwen3'} Arch
- * @typedef {'Q4_0' | 'Q8_0' | 'Q4_K' | 'Q5_K' | 'Q6_K' | 'Q2_K' | 'Q3_K' | 'IQ4_XS' | 'IQ4_NL' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'F16' | 'F32'} TensorType
+ * @typedef {'Q4_0' | 'Q8_0' | 'Q4_K' | 'Q5_K' | 'Q6_K' | 'Q2_K' | 'Q3_K' | 'IQ4_XS' | 'IQ4_NL' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'TQ1_0' | 'TQ2_0' | 'F16' | 'F32'} TensorType
  * @typedef {{
  *   arch?: Arch, layers: number, embd: number, ff: number, heads: number, headsKv?: number, headDim?: number,
  *   vocab: number, context?: number, ropeBase?: number, eps?: number, tiedOutput?: boolean, ropeFreqs?: boolean,
@@ -26,7 +26,7 @@ const { gaussian, mulberry32 } = require('./rng');
 
 const GGML_BLOCK = { Q4_0: [32, 18], Q8_0: [32, 34], Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210] };
 // llama.cpp's general.file_type (LLAMA_FTYPE_*) by the file's main type.
-const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q2_K: 10, Q3_K: 12, Q4_K: 15, Q5_K: 17, Q6_K: 18, IQ4_NL: 25, IQ4_XS: 30 };
+const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q2_K: 10, Q3_K: 12, Q4_K: 15, Q5_K: 17, Q6_K: 18, IQ4_NL: 25, IQ4_XS: 30, TQ1_0: 36, TQ2_0: 37 };
 
 /** IEEE binary16 bits of a float, rounded to nearest even. @param {number} f */
 function toHalf(f) {

@@ -115,7 +115,7 @@ import { randn } from './helpers';
   const callAsync = quantizeAsync as (...a: any[]) => Promise<unknown>;
 
   const optionCases: [string, object, ErrorConstructor, RegExp][] = [
-    ['unknown format', { format: 'iq2_xxs' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'iq4_xs', 'q2_k', 'q3_k', 'f16' or 'bf16' \(got the string 'iq2_xxs'\)/],
+    ['unknown format', { format: 'iq2_xxs' }, RangeError, /options.format must be 'int', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'iq4_xs', 'q2_k', 'q3_k', 'f16', 'bf16', 'tq1_0' or 'tq2_0' \(got the string 'iq2_xxs'\)/],
     ['format not a string', { format: 4 }, TypeError, /options.format must be/],
     ['bits not matching the format', { format: 'q4_0', bits: 8 }, RangeError, /options.bits must be 4 for format 'q4_0' \(got 8\)/],
     ['asymmetric nf4', { format: 'nf4', scheme: 'asymmetric' }, RangeError, /options.scheme must be 'symmetric' for format 'nf4'/],

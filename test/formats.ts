@@ -251,7 +251,7 @@ t.test('formats() lists every format with its footprint', async (t) => {
   const f = formats();
   t.same(f.map((e) => `${e.format}${e.format === 'int' ? e.bits : ''}`),
     ['int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k',
-     'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'iq4_xs', 'q2_k', 'q3_k', 'f16', 'bf16']);
+     'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'iq4_xs', 'q2_k', 'q3_k', 'f16', 'bf16', 'tq1_0', 'tq2_0']);
   const bpw = Object.fromEntries(f.map((e) => [`${e.format}${e.format === 'int' ? e.bits : ''}`, e.bitsPerWeight]));
   t.equal(bpw.int4, 4 + 32 / 32);
   t.equal(bpw.q4_0, 4.5);
@@ -273,6 +273,8 @@ t.test('formats() lists every format with its footprint', async (t) => {
   t.equal(bpw.iq4_nl, 4.5);
   t.equal(bpw.f16, 16);
   t.equal(bpw.bf16, 16);
+  t.equal(bpw.tq1_0, 54 * 8 / 256);
+  t.equal(bpw.tq2_0, 66 * 8 / 256);
   t.equal(formats(1024).find((e) => e.format === 'fp8_e5m2')!.bitsPerWeight, 8 + 32 / 1024);
   for (const e of f) {
     const w = randn(64 * 256, 9);

@@ -1,6 +1,6 @@
-// The other ggml types GGUF files use (q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl) against an
-// independent NumPy port of ggml's quantizers (test/reference/ggml_types_ref.py, itself checked byte for
-// byte against ggml's C): block bytes identical, dequantized values exact, matmul with int8 and float
+// The other ggml types GGUF files use (q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl, and the ternary tq1_0 and
+// tq2_0) against an independent NumPy port of ggml's quantizers (test/reference/ggml_types_ref.py, itself
+// checked byte for byte against ggml's C): block bytes identical, dequantized values exact, matmul with int8 and float
 // activations on every kernel set within derived bounds, packed (prepared) equal to the scalar kernel,
 // GGUF round trips read by the Python reference.
 import { execFileSync } from 'node:child_process';
@@ -33,6 +33,8 @@ const TYPES = {
   q5_0: [5, 32, 22, 6],
   q5_1: [5, 32, 24, 7],
   iq4_nl: [4, 32, 18, 20],
+  tq1_0: [2, 256, 54, 34],
+  tq2_0: [2, 256, 66, 35],
 } as const;
 type NewFormat = keyof typeof TYPES;
 const FORMATS = Object.keys(TYPES) as NewFormat[];
@@ -51,6 +53,21 @@ t.test('quantization error at a given width: the ggml types order as their bits 
   t.ok(e.q2_k > e.q3_k && e.q3_k > e.q4_k, `q2_k ${e.q2_k.toFixed(4)} > q3_k ${e.q3_k.toFixed(4)} > q4_k ${e.q4_k.toFixed(4)}`);
   t.ok(e.q4_1 < e.q4_0 && e.iq4_nl < e.q4_0, `q4_1 ${e.q4_1.toFixed(4)} and iq4_nl ${e.iq4_nl.toFixed(4)} below q4_0 ${e.q4_0.toFixed(4)}`);
   t.ok(e.q5_0 < e.q4_1 && e.q5_1 < e.q4_1, `q5_0 ${e.q5_0.toFixed(4)}, q5_1 ${e.q5_1.toFixed(4)} below q4_1`);
+});
+
+t.test('ternary: tq1_0 and tq2_0 hold the same values -d, 0, d in different bytes', async (t) => {
+  const w = randn(16 * 512, 78);
+  const a = quantize(w, 16, 512, { format: 'tq1_0' });
+  const b = quantize(w, 16, 512, { format: 'tq2_0' });
+  t.same([a.data.byteLength, b.data.byteLength], [16 * 2 * 54, 16 * 2 * 66]);
+  const va = dequantize(a);
+  t.same(va, dequantize(b), 'the same dequantized values');
+  let off = 0;
+  for (let blk = 0; blk < 32; ++blk) {
+    const d = Math.max(...va.subarray(blk * 256, blk * 256 + 256).map(Math.abs));
+    for (const v of va.subarray(blk * 256, blk * 256 + 256)) if (v !== 0 && Math.abs(v) !== d) ++off;
+  }
+  t.equal(off, 0, 'every value is -d, 0 or d of its block');
 });
 
 // No kernels on these types' own blocks: an unprepared matrix is packed for the call, so on every set the
@@ -79,13 +96,14 @@ t.test('formats(), options and malformed matrices', async (t) => {
     t.throws(() => matmul(x, { ...q, data: q.data.subarray(1) }), { constructor: RangeError, message: new RegExp(`needs ${2 * rowBytes}`) });
     t.throws(() => matmul(x, { ...q, scales: new Uint16Array(1) }), { constructor: RangeError, message: /keeps its scales in data, so it must be empty/ });
     // A non-finite fp16 d is refused where values are checked (dequantize).
-    const dAt = { q2_k: 80, q3_k: 108 }[format as string] ?? 0;
+    const dAt = { q2_k: 80, q3_k: 108, tq1_0: 52, tq2_0: 64 }[format as string] ?? 0;
     const bad = { ...q, data: q.data.slice() };
     bad.data[rowBytes + dAt] = 0x00;
     bad.data[rowBytes + dAt + 1] = 0x7c; // +Inf
     t.throws(() => dequantize(bad), { constructor: RangeError, message: /fp16 d is Infinity|scale/ }, `${format}: an infinite d`);
   }
-  for (const [format, scale] of [['q4_1', 1e5], ['q5_1', 1e5], ['q5_0', 1e7], ['q2_k', 1e7], ['q3_k', 1e8], ['iq4_nl', 1e8], ['iq4_xs', 1e10]] as const) {
+  for (const [format, scale] of [['q4_1', 1e5], ['q5_1', 1e5], ['q5_0', 1e7], ['q2_k', 1e7], ['q3_k', 1e8], ['iq4_nl', 1e8], ['iq4_xs', 1e10],
+    ['tq1_0', 1e5], ['tq2_0', 1e5]] as const) {
     t.throws(() => quantize(randn(256, 4).map((v) => v * scale), 1, 256, { format }), {
       constructor: RangeError,
       message: /a block's fp16 scale overflows/,

@@ -31,6 +31,10 @@ const MODELS: Record<string, RandomModelOptions> = {
     arch: 'qwen2', layers: 2, embd: 256, ff: 512, heads: 4, headsKv: 2, vocab: 288,
     types: { default: 'IQ4_XS', attn_v: 'Q5_0', ffn_down: 'IQ4_NL', output: 'Q5_1', token_embd: 'Q4_1' }, logitScale: 4,
   },
+  'llama ternary (TriLM-like): tq1_0, tq2_0, q6_k output': {
+    arch: 'llama', layers: 2, embd: 256, ff: 512, heads: 4, headsKv: 2, vocab: 288,
+    types: { default: 'TQ1_0', attn_v: 'TQ2_0', ffn_down: 'TQ2_0', output: 'Q6_K', token_embd: 'Q4_K' }, logitScale: 4,
+  },
   'llama f16': { arch: 'llama', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, vocab: 260, types: { default: 'F16' }, logitScale: 4 },
   'qwen2 q8_0 GQA biases': { arch: 'qwen2', layers: 2, embd: 128, ff: 320, heads: 4, headsKv: 2, vocab: 280, types: { default: 'Q8_0' }, ropeBase: 1000000, logitScale: 4 },
   'qwen3 q4_0 head 64': { arch: 'qwen3', layers: 2, embd: 128, ff: 256, heads: 4, headsKv: 2, headDim: 64, vocab: 300, types: { default: 'Q4_0', output: 'Q8_0' }, eps: 1e-6, logitScale: 4 },

@@ -100,7 +100,7 @@ t.test('presets count the published parameters', async (t) => {
 });
 
 t.test("lowbit formats' bits per weight are formats()'s", async (t) => {
-  const names: Record<string, string> = { int: 'g32', q4_0: '', q8_0: '', q4_k: '', q5_k: '', q6_k: '', q2_k: '', q3_k: '', iq4_xs: '', q4_1: '', q5_0: '', q5_1: '', iq4_nl: '', f16: '', bf16: '', nf4: 'g64', bnb_fp4: 'g64', mxfp4: '', nvfp4: '', fp8_e4m3: 'row', fp8_e5m2: 'row' };
+  const names: Record<string, string> = { int: 'g32', q4_0: '', q8_0: '', q4_k: '', q5_k: '', q6_k: '', q2_k: '', q3_k: '', iq4_xs: '', q4_1: '', q5_0: '', q5_1: '', iq4_nl: '', f16: '', bf16: '', tq1_0: '', tq2_0: '', nf4: 'g64', bnb_fp4: 'g64', mxfp4: '', nvfp4: '', fp8_e4m3: 'row', fp8_e5m2: 'row' };
   for (const f of formats(4096)) {
     const name = f.format === 'int' ? `int${f.bits} ${names.int}` : `${f.format} ${names[f.format]}`;
     const p = resolvePrecision(name, 4096);

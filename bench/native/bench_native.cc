@@ -80,6 +80,9 @@ const Case kCases[] = {
     {"q4_1", Format::kQ4_1, 4, Scheme::kSymmetric, 32},
     {"q5_0", Format::kQ5_0, 5, Scheme::kSymmetric, 32},
     {"q5_1", Format::kQ5_1, 5, Scheme::kSymmetric, 32},
+    // Ternary: both prepare into the same 2-bit tiles (tq1_0's five trits a byte become 2 bits each).
+    {"tq1_0", Format::kTQ1_0, 2, Scheme::kSymmetric, 256},
+    {"tq2_0", Format::kTQ2_0, 2, Scheme::kSymmetric, 256},
 };
 
 struct Matrix {

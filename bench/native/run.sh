@@ -24,7 +24,7 @@ else
   objs=("$out"/neon.o "$out"/dotprod.o "$out"/i8mm.o)
 fi
 "$cxx" "${flags[@]}" bench/native/bench_native.cc csrc/core/quantize.cc csrc/core/kquants.cc \
-  csrc/formats/ggml_search.cc csrc/formats/ggml_types.cc csrc/formats/q4_1_q5.cc csrc/formats/iq4.cc csrc/formats/q2_q3_k.cc csrc/core/matmul_ref.cc csrc/core/matmul.cc \
+  csrc/formats/ggml_search.cc csrc/formats/ggml_types.cc csrc/formats/q4_1_q5.cc csrc/formats/iq4.cc csrc/formats/q2_q3_k.cc csrc/formats/tq.cc csrc/core/matmul_ref.cc csrc/core/matmul.cc \
   csrc/core/matmul_super_blocks.cc csrc/core/activations_i8.cc csrc/core/gemm_kquant_ref.cc csrc/core/gemm_packed_kquant_ref.cc csrc/core/packed_kquant.cc \
   csrc/core/packed.cc csrc/core/thread_pool.cc csrc/core/work.cc csrc/core/cpu_features.cc csrc/core/dispatch.cc csrc/core/probe.cc \
   "${objs[@]}" -pthread -o "$out/bench_native"

@@ -66,6 +66,10 @@ inline const FormatInfo& format_info(Format f) {
        "IEEE binary16 weights (float16, rounded to nearest-even), no scales: half of float32's bytes"},
       {Format::kBF16, 16, false, Granularity::kTensor, false, 0, false, ScaleType::kF32, false, false,
        "bfloat16 weights (float32's top 16 bits, rounded to nearest-even), no scales"},
+      {Format::kTQ1_0, 2, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
+       "ggml TQ1_0 ternary super-blocks of 256: values -1, 0, 1 five to a byte times an fp16 absmax (1.6875 bits)"},
+      {Format::kTQ2_0, 2, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
+       "ggml TQ2_0 ternary super-blocks of 256: values -1, 0, 1 as 2-bit codes times an fp16 absmax (2.0625 bits)"},
   };
   return kInfo[static_cast<int>(f)];
 }

@@ -90,8 +90,8 @@ void gemm_i8_packed_kquant(const PackedArgs& w, const ActI8& x, const int32_t* h
               case PCode::kQ5_1:
                 acc += dx * (d * static_cast<float>(dot[0] + dot[1]) + dmin * static_cast<float>(S));
                 break;
-              default:  // q5_0
-                acc += dx * (d * static_cast<float>(dot[0] + dot[1] - 16 * S));
+              default:  // q5_0, tq
+                acc += dx * (d * static_cast<float>(dot[0] + dot[1] - pcode_code_offset(code) * S));
                 break;
             }
           }

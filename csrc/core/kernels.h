@@ -127,32 +127,37 @@ constexpr int64_t kPackRows = 16;
 //   q3_k:        d, then sc[16] (each 16 columns' 6-bit scale minus 32, as int8);
 //   q2_k:        d, dmin, then scm[16] (each 16 columns' ggml byte: scale | min << 4);
 //   iq4_xs:      d, then sc[8] (each 32 columns' 6-bit scale minus 32, as int8);
-//   q4_1 / q5_1: d, m;   q5_0: d;
+//   q4_1 / q5_1: d, m;   q5_0, tq (tq1_0 and tq2_0, both packed alike): d;
 // and its blocks of 32 columns follow, each the 4 chunks of 4-bit codes above holding the codes'
 // low 4 bits (iq4_xs: indices into `lut`), then the high bits:
 //   q5_k, q5_0, q5_1: 1 chunk; bit t of byte e of row r is bit 4 of the column whose low bits sit
 //         in chunk t % 4, byte e, low nibble (t < 4) or high nibble (t >= 4);
 //   q6_k: 2 chunks; in chunk h, bits 2s and 2s + 1 of byte e of row r are bits 4 and 5 of
 //         column 16h + 4s + e;
-// except q2_k and q3_k, whose 2 low bits take 2 chunks laid out as q6_k's high bits (bits 2s and
-// 2s + 1 of chunk h: column 16h + 4s + e), q3_k's third bit then 1 chunk laid out as q5_k's fifth.
+// except q2_k, q3_k and tq, whose 2 low bits take 2 chunks laid out as q6_k's high bits (bits 2s
+// and 2s + 1 of chunk h: column 16h + 4s + e), q3_k's third bit then 1 chunk laid out as q5_k's fifth.
 // So decoding is a shift and a mask per chunk, every row stays in its own lane, and a tile holds
 // the bytes ggml's blocks hold plus 4 bytes per row and super-block for q4_k / q5_k (the scales
-// unpacked from 12 bytes to 16), 4 for q3_k, 2 for iq4_xs, none for the others. Codes are
-// unsigned: the value of u is u (q4_k, q5_k, q2_k, q4_1, q5_1), u - 32 (q6_k), u - 4 (q3_k),
-// u - 16 (q5_0), lut[u] (iq4_xs).
+// unpacked from 12 bytes to 16), 4 for q3_k, 2 for iq4_xs, none for the others (tq1_0's five
+// trits a byte become 2 bits each: 66 bytes per row and 256 columns against the file's 54). Codes
+// are unsigned: the value of u is u (q4_k, q5_k, q2_k, q4_1, q5_1), u - 32 (q6_k), u - 4 (q3_k),
+// u - 16 (q5_0), u - 1 (tq), lut[u] (iq4_xs).
 
-enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K, kQ2K, kQ3K, kIQ4XS, kQ4_1, kQ5_0, kQ5_1 };
+enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K, kQ2K, kQ3K, kIQ4XS, kQ4_1, kQ5_0, kQ5_1, kTQ };
 
 // What the block-header codes' tiles hold, as every kernel (scalar, x86, NEON) and the packer read them.
 constexpr bool pcode_has_dmin(PCode c) {  // a second fp16 per block: dmin, or q4_1 / q5_1's m
   return c == PCode::kQ4K || c == PCode::kQ5K || c == PCode::kQ2K || c == PCode::kQ4_1 || c == PCode::kQ5_1;
 }
 constexpr bool pcode_fifth_bit(PCode c) { return c == PCode::kQ5K || c == PCode::kQ5_0 || c == PCode::kQ5_1; }
-constexpr bool pcode_two_bit(PCode c) { return c == PCode::kQ2K || c == PCode::kQ3K; }
+constexpr bool pcode_two_bit(PCode c) { return c == PCode::kQ2K || c == PCode::kQ3K || c == PCode::kTQ; }
+// Codes offset by a constant with one scale per block (value d * (u - offset)): q5_0, tq.
+constexpr int pcode_code_offset(PCode c) { return c == PCode::kQ5_0 ? 16 : c == PCode::kTQ ? 1 : 0; }
 // int8 scales per 16 columns and codes offset by a constant (32 / 4): q6_k, q3_k.
 constexpr bool pcode_signed_halves(PCode c) { return c == PCode::kQ6K || c == PCode::kQ3K; }
-constexpr int64_t pcode_block_cols(PCode c) { return c >= PCode::kQ4_1 ? 32 : 256; }
+constexpr int64_t pcode_block_cols(PCode c) {
+  return c == PCode::kQ4_1 || c == PCode::kQ5_0 || c == PCode::kQ5_1 ? 32 : 256;
+}
 
 struct PackedArgs {
   const uint8_t* data = nullptr;
@@ -180,7 +185,7 @@ struct PackedArgs {
       case PCode::kQ2K: return kPackRows * (2 + 2 + 16);
       case PCode::kIQ4XS: return kPackRows * (2 + 8);
       case PCode::kQ4_1: case PCode::kQ5_1: return kPackRows * 4;
-      case PCode::kQ5_0: return kPackRows * 2;
+      case PCode::kQ5_0: case PCode::kTQ: return kPackRows * 2;
       default: return (group == 16 ? 2 : 1) * kPackRows * scale_bytes() + (zeros ? kPackRows : 0);
     }
   }
@@ -189,7 +194,7 @@ struct PackedArgs {
       case PCode::kU8: return 32 * kPackRows;
       case PCode::kQ5K: case PCode::kQ5_0: case PCode::kQ5_1: return 20 * kPackRows;
       case PCode::kQ6K: return 24 * kPackRows;
-      case PCode::kQ2K: return 8 * kPackRows;
+      case PCode::kQ2K: case PCode::kTQ: return 8 * kPackRows;
       case PCode::kQ3K: return 12 * kPackRows;
       default: return 16 * kPackRows;
     }
@@ -205,7 +210,7 @@ struct PackedArgs {
 //   q2_k:        d_x,b * (d * float(sum_h sc_h * D_h) - dmin * float(sum_h m_h * S_h))
 //   iq4_xs:      d_x,b * (d * float(sc * D)), D over lut[u]
 //   q4_1 / q5_1: d_x,b * (d * float(D) + m * float(S))
-//   q5_0:        d_x,b * (d * float(D - 16 * S))
+//   q5_0 / tq:   d_x,b * (d * float(D - c * S)), c = 16 / 1
 // summed over b in the kernel's order; every integer is below 2^24 and every product of d and a
 // small scale is exact, so each set gives the scalar kernel's bits. `half_sum` (half_sums()
 // only) holds the sums of the activation codes per 16 columns, 2 * nb per row.

@@ -12,7 +12,7 @@ enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
 // kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/types.ts (QuantizeOptions.format).
 enum class Format : uint8_t {
   kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K,
-  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K, kF16, kBF16,
+  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K, kF16, kBF16, kTQ1_0, kTQ2_0,
 };
 enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 
@@ -20,7 +20,7 @@ constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ
                                   Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4,
                                   Format::kQ4_K,    Format::kQ5_K,    Format::kQ6_K,  Format::kQ4_1,  Format::kQ5_0,
                                   Format::kQ5_1,    Format::kIQ4_NL,  Format::kIQ4_XS, Format::kQ2_K, Format::kQ3_K,
-                                  Format::kF16,     Format::kBF16};
+                                  Format::kF16,     Format::kBF16,    Format::kTQ1_0, Format::kTQ2_0};
 
 // The API's names for them.
 inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
@@ -56,6 +56,8 @@ inline const char* format_name(Format f) {
     case Format::kQ3_K: return "q3_k";
     case Format::kF16: return "f16";
     case Format::kBF16: return "bf16";
+    case Format::kTQ1_0: return "tq1_0";
+    case Format::kTQ2_0: return "tq2_0";
   }
   return "?";
 }
@@ -78,7 +80,7 @@ inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t =
 // the codes; q4_0 holds element j in the low and j + 16 in the high nibble of
 // byte j), back to back, row by row; their scales live only in `data`. iq4_nl: q4_0's
 // bytes with a table's codes. The other ggml types (q4_k, q5_k, q6_k, q2_k, q3_k, iq4_xs: 256
-// columns a block; q4_1, q5_0, q5_1: 32) are whole blocks decoded at once (formats/ggml_types.h),
+// columns a block, as are tq1_0 and tq2_0; q4_1, q5_0, q5_1: 32) are whole blocks decoded at once (formats/ggml_types.h),
 // likewise only in `data`. f16 / bf16: 16-bit floats (IEEE binary16 / bfloat16), two little-endian
 // bytes per value, row by row, no scales.
 struct QuantLayout {
@@ -97,17 +99,18 @@ struct QuantLayout {
   bool super_blocks() const {
     switch (format) {
       case Format::kQ4_K: case Format::kQ5_K: case Format::kQ6_K: case Format::kQ2_K: case Format::kQ3_K:
-      case Format::kIQ4_XS: case Format::kQ4_1: case Format::kQ5_0: case Format::kQ5_1: return true;
+      case Format::kIQ4_XS: case Format::kQ4_1: case Format::kQ5_0: case Format::kQ5_1: case Format::kTQ1_0:
+      case Format::kTQ2_0: return true;
       default: return false;
     }
   }
   // 16-bit float weights: values, not codes, and no scales.
   bool float_halves() const { return format == Format::kF16 || format == Format::kBF16; }
-  // Columns of one ggml block: 256 for the K-quants and iq4_xs, else 32.
+  // Columns of one ggml block: 256 for the K-quants, iq4_xs and the ternary types, else 32.
   int64_t block_cols() const {
     switch (format) {
       case Format::kQ4_K: case Format::kQ5_K: case Format::kQ6_K: case Format::kQ2_K: case Format::kQ3_K:
-      case Format::kIQ4_XS: return 256;
+      case Format::kIQ4_XS: case Format::kTQ1_0: case Format::kTQ2_0: return 256;
       default: return 32;
     }
   }
@@ -116,6 +119,8 @@ struct QuantLayout {
     switch (format) {
       case Format::kQ4_0: case Format::kIQ4_NL: return 18;
       case Format::kQ4_1: return 20;
+      case Format::kTQ1_0: return 54;
+      case Format::kTQ2_0: return 66;
       case Format::kQ5_0: return 22;
       case Format::kQ5_1: return 24;
       case Format::kQ2_K: return 84;

@@ -95,7 +95,7 @@ void store_fp16(uint8_t* p, float v) {
 
 const char* const kKQuantRange =
     "a block's fp16 scale overflows (ggml's blocks hold weights up to about 6e4 in magnitude for q4_1 and q5_1, whose "
-    "min is an fp16, 1e6 for q5_0, q4_k, q5_k and q2_k, 8e6 for q3_k and iq4_nl, 2e8 for q6_k and iq4_xs); scale the "
+    "min is an fp16, and tq1_0 and tq2_0, whose scale is the absmax, 1e6 for q5_0, q4_k, q5_k and q2_k, 8e6 for q3_k and iq4_nl, 2e8 for q6_k and iq4_xs); scale the "
     "weights down or use another format";
 
 const char* const kF16Range =

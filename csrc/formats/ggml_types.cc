@@ -7,6 +7,7 @@
 #include "iq4.h"
 #include "q2_q3_k.h"
 #include "q4_1_q5.h"
+#include "tq.h"
 
 namespace lowbit {
 namespace {
@@ -21,6 +22,8 @@ const GgmlBlockType kTypes[] = {
     {Format::kQ4_1, 32, 20, 0, 2, PCode::kQ4_1, quantize_q4_1_block, dequantize_q4_1_block, decode_q4_1_block},
     {Format::kQ5_0, 32, 22, 0, -1, PCode::kQ5_0, quantize_q5_0_block, dequantize_q5_0_block, decode_q5_0_block},
     {Format::kQ5_1, 32, 24, 0, 2, PCode::kQ5_1, quantize_q5_1_block, dequantize_q5_1_block, decode_q5_1_block},
+    {Format::kTQ1_0, 256, 54, 52, -1, PCode::kTQ, quantize_tq1_0_block, dequantize_tq1_0_block, decode_tq1_0_block},
+    {Format::kTQ2_0, 256, 66, 64, -1, PCode::kTQ, quantize_tq2_0_block, dequantize_tq2_0_block, decode_tq2_0_block},
 };
 
 }  // namespace

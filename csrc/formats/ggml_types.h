@@ -1,5 +1,5 @@
 // The ggml types whose blocks decode whole (LayoutInfo::super_blocks(): the K-quants, iq4_xs,
-// q4_1, q5_0, q5_1): one table of their block traits, and the row functions every caller uses
+// q4_1, q5_0, q5_1, tq1_0, tq2_0): one table of their block traits, and the row functions every caller uses
 // (the quantizer, the dequantizer, the packer, the scalar kernels, file validation). Blocks are
 // byte-identical to GGUF's; the quantizers are ggml's reference ones (what llama-quantize writes
 // without an importance matrix). Baseline code only.
@@ -20,6 +20,7 @@ namespace lowbit {
 //   iq4_xs:      q 0..15 (value kIQ4NL[q]); sc[8] each 32 columns' 6-bit scale minus 32.
 //   q4_1 / q5_1: 32 columns, q 0..15 / 0..31 (value d * q + dmin: dmin holds ggml's m).
 //   q5_0:        32 columns, q 0..31 (value q - 16).
+//   tq1_0 / tq2_0: q 0..2 (tq2_0's codes may hold 3 in a file not written by ggml; value q - 1).
 // d and dmin are the block's fp16 scales (dmin 0 where there is none), d_bits / dmin_bits their bits.
 // ggml_decode_block writes the fields its format has: q over the block's columns, sc and m as listed.
 struct GgmlBlock {

@@ -215,6 +215,7 @@ void test_kquant_int8(const KernelTable& kt, const Quantized& q, const std::vect
     case Format::kIQ4_XS: header = 160; block = 256; break;
     case Format::kQ4_1: header = 64; block = 256; break;
     case Format::kQ5_0: header = 32; block = 320; break;
+    case Format::kTQ1_0: case Format::kTQ2_0: header = 32; block = 128; break;
     default: header = 64; block = 320; break;  // q5_1
   }
   const int64_t nsb = k / q.L.block_cols();
@@ -559,6 +560,8 @@ std::vector<Config> configs() {
   out.push_back({Format::kQ5_0, 5, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   out.push_back({Format::kQ5_1, 5, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   out.push_back({Format::kIQ4_NL, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
+  out.push_back({Format::kTQ1_0, 2, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
+  out.push_back({Format::kTQ2_0, 2, Scheme::kSymmetric, Granularity::kGroup, 256, ScaleType::kF16});
   out.push_back({Format::kF16, 16, Scheme::kSymmetric, Granularity::kTensor, 0, ScaleType::kF32});
   out.push_back({Format::kBF16, 16, Scheme::kSymmetric, Granularity::kTensor, 0, ScaleType::kF32});
   return out;

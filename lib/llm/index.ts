@@ -502,7 +502,7 @@ function openModel(fn: string, path: string, options: LoadModelOptions | undefin
 
 /**
  * Loads a GGUF decoder (`llama`: Llama 2/3, Mistral, TinyLlama; `qwen2`; `qwen3`) for the kernel set in use:
- * matrices of ggml's quantized types (Q2_K ... Q6_K, IQ4_XS, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) repacked for the
+ * matrices of ggml's quantized types (Q2_K ... Q6_K, IQ4_XS, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, TQ1_0, TQ2_0) repacked for the
  * int8 kernels, F16/BF16 matrices multiplied as they are stored (float activations).
  * A file lowbit cannot run is a LowbitFileError naming the key or tensor (`code` `'UNSUPPORTED'` or
  * `'BAD_MODEL'`). The file must not be truncated or rewritten while the model uses it (it is mapped: the

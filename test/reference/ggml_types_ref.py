@@ -1,9 +1,9 @@
-"""Independent reference for seven more ggml quantization types (Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q2_K,
-Q3_K), written from ggml's C code (github.com/ggml-org/ggml commit d99724f2b141fed9e1a9f402213506c081433465)
-in NumPy float32 arithmetic, in the style of kquants_ref.py (whose helpers it imports: nearest_int, ggml's
-fp16 bit routines, sequential float32 sums, running maxima). C's float operations are repeated one by one
-in C's order, with no FMA; per-element loops that carry state run sequentially over the element and are
-vectorized only across blocks. All blocks of a tensor are worked on at once.
+"""Independent reference for nine more ggml quantization types (Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q2_K,
+Q3_K, TQ1_0, TQ2_0), written from ggml's C code (github.com/ggml-org/ggml commit
+d99724f2b141fed9e1a9f402213506c081433465) in NumPy float32 arithmetic, in the style of kquants_ref.py (whose
+helpers it imports: nearest_int, ggml's fp16 bit routines, sequential float32 sums, running maxima). C's
+float operations are repeated one by one in C's order, with no FMA; per-element loops that carry state run
+sequentially over the element and are vectorized only across blocks. All blocks of a tensor are worked on at once.
 
 The bytes are those llama-quantize writes without an importance matrix (ggml_quantize_chunk, imatrix NULL).
 Ported from src/ggml-quants.c:
@@ -16,9 +16,12 @@ Ported from src/ggml-quants.c:
   q2_k    quantize_row_q2_K_ref (make_qkx2_quants(16, 3, x, |x|, ..., -0.5f, 0.1f, 15, use_mad true)),
           dequantize_row_q2_K
   q3_k    quantize_row_q3_K_ref (make_q3_quants(16, 4, x, L, do_rmse true)), dequantize_row_q3_K
+  tq1_0   quantize_row_tq1_0_ref (quantize_tq1_0 ignores the imatrix), dequantize_row_tq1_0
+  tq2_0   quantize_row_tq2_0_ref (likewise), dequantize_row_tq2_0
 The (int8_t) / (uint8_t) casts of floats in q4_1 / q5_0 / q5_1 are taken as x86-64 gcc does them (truncate
 to int32, INT32_MIN when out of range or NaN, keep the low byte); nearest_int runs with asserts off (NDEBUG,
-as in release builds).
+as in release builds). The ternary types' lroundf is glibc's (half away from zero; LONG_MIN for NaN / Inf, as
+come from x * id with id = 1/amax Inf for subnormal amax, or from NaN inputs).
 
 Block bytes (little-endian, src/ggml-common.h):
   q4_1    20  = fp16 d, fp16 m, qs[16]               (element j: low nibble of qs[j], j + 16: high nibble)
@@ -28,10 +31,13 @@ Block bytes (little-endian, src/ggml-common.h):
   iq4_xs  136 = fp16 d, uint16 scales_h, scales_l[4], qs[128]   (6-bit scale per 32, stored + 32)
   q2_k    84  = scales[16] (scale | min << 4 per 16), qs[64], fp16 d, fp16 dmin
   q3_k    110 = hmask[32], qs[64], scales[12] (6-bit, stored + 32), fp16 d
+  tq1_0   54  = qs[48] (5 trits a byte), qh[4] (4 trits a byte), fp16 d   (trits 0..2 = value + 1, most
+              significant first, byte = ceil(trits base 3 * 256 / 243); layout in tq1_0_columns)
+  tq2_0   66  = qs[64] (2-bit codes 0..2 = value + 1, the K-quants' plane order), fp16 d
 
 Usage: python3 ggml_types_ref.py MANIFEST.json
 Each case {id, dir, format (one of FORMATS), rows, cols (a multiple of 32 for q4_1, q5_0, q5_1, iq4_nl; of
-256 for iq4_xs, q2_k, q3_k)} has <id>.w (float32 [rows, cols]) in `dir`. Writes <id>.data (each row's
+256 for iq4_xs, q2_k, q3_k, tq1_0, tq2_0)} has <id>.w (float32 [rows, cols]) in `dir`. Writes <id>.data (each row's
 blocks back to back, rows back to back) and <id>.deq (float32 [rows, cols], as ggml's dequantize_row_*
 computes from those bytes). A case with "m" > 0 also has <id>.x (float32 [m, cols]); for it the script
 writes <id>.int8 and <id>.int8mag (float64 [m, rows]): lowbit's int8-activation product from exact integer
@@ -54,6 +60,16 @@ no rmse refinement in make_q3_quants, squared instead of absolute error in make_
 matmul_int8 was checked against (dx * xq) @ C's dequantized float32 weights (within 0.5 * 2^-24 * mag) and
 against weights decoded from C's bytes by literal float64 ports of the dequantize_row_* loops (within
 4 * 2^-52 * mag).
+TQ1_0 and TQ2_0 were checked the same way (the driver also running quantize_row_tq{1,2}_0_ref and
+dequantize_row_tq{1,2}_0), on those 22 kinds and six more: 256-blocks of +-amax, 0, amax / 4, +-amax / 2 and its
+float32 neighbours, with amax random (x * id near 0.5), a power of two (x * id exactly +-0.5: lroundf's ties)
+or near fp16's limits; all-equal blocks; subnormal amax among exact zeros (id Inf, 0 * Inf NaN); amax beyond
+fp16's range (stored d Inf, a zero code dequantized to 0 * Inf = NaN). Two seeds, all nine formats: 504
+tensors, 16,084,992 block bytes and 33,030,144 dequantized floats identical; the ternary types at 256 x 4096
+(112 tensors) and NaN / +-Inf inputs (all nine formats) likewise. Faults caught: lroundf ties to even or toward
+zero, trit order reversed, floor instead of ceiling division, no padding trit in qh, no uint8 wrap in the trit
+extraction, id from the fp16 d, a NaN-skipping amax (by the NaN inputs only; C's MAX keeps a NaN only when it is
+the last element), and in matmul_int8 a bias of 0 (by the matmul check, exact to 0 for these types).
 """
 import sys
 
@@ -65,9 +81,11 @@ from matmul_ref import quantize_act  # the sibling reference's activation quanti
 
 f32 = np.float32
 QK_K = 256
-FORMATS = ("q4_1", "q5_0", "q5_1", "iq4_nl", "iq4_xs", "q2_k", "q3_k")
-BLOCK_BYTES = {"q4_1": 20, "q5_0": 22, "q5_1": 24, "iq4_nl": 18, "iq4_xs": 136, "q2_k": 84, "q3_k": 110}
-BLOCK_COLS = {"q4_1": 32, "q5_0": 32, "q5_1": 32, "iq4_nl": 32, "iq4_xs": QK_K, "q2_k": QK_K, "q3_k": QK_K}
+FORMATS = ("q4_1", "q5_0", "q5_1", "iq4_nl", "iq4_xs", "q2_k", "q3_k", "tq1_0", "tq2_0")
+BLOCK_BYTES = {"q4_1": 20, "q5_0": 22, "q5_1": 24, "iq4_nl": 18, "iq4_xs": 136, "q2_k": 84, "q3_k": 110, "tq1_0": 54,
+               "tq2_0": 66}
+BLOCK_COLS = {"q4_1": 32, "q5_0": 32, "q5_1": 32, "iq4_nl": 32, "iq4_xs": QK_K, "q2_k": QK_K, "q3_k": QK_K,
+              "tq1_0": QK_K, "tq2_0": QK_K}
 KVALUES_IQ4NL = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], np.int64)
 KV_F = KVALUES_IQ4NL.astype(f32)
 FLT_MAX = f32(np.finfo(np.float32).max)
@@ -87,6 +105,16 @@ def c_float_to_byte(v):
 def to_int8(v):
     """An int stored into int8_t: the low byte, signed."""
     return ((np.asarray(v, np.int64) & 0xFF) ^ 0x80) - 0x80
+
+
+def c_lroundf(v):
+    """glibc's lroundf on float32 v, as a long (int64): round half away from zero; for NaN, +-Inf and
+    |v| >= 2^63 x86-64's out-of-range (long) conversion, LONG_MIN (what glibc returns there)."""
+    v = np.asarray(v, f32)
+    a = np.abs(v).astype(np.float64)
+    ok = a < 2.0 ** 63  # false for NaN
+    r = np.floor(np.where(ok, a, 0) + 0.5).astype(np.int64)  # a float32 + 0.5 is exact in float64 where it matters
+    return np.where(ok, np.where(v < 0, -r, r), np.int64(-2 ** 63))
 
 
 def c_min_max(x):
@@ -386,12 +414,67 @@ def quantize_q3_k(X):
     return np.concatenate([hmask, pack_2bit(L), sb, fp16_bytes(dh)], axis=1)
 
 
+# ---------------------------------------------------------------- TQ1_0 / TQ2_0 (ternary)
+
+def tq_codes(X):
+    """The part quantize_row_tq{1,2}_0_ref share, for blocks X [NB, 256]: amax = MAX(amax, fabsf(v)) from 0
+    (`amax > |v| ? amax : |v|`, so a NaN is kept only if no element follows it), d = amax, id = d ? 1/d : 0,
+    xi = lroundf(x * id) + 1 (int64 [NB, 256], codes 0..2 for finite x * id; lroundf's LONG_MIN + 1 for
+    NaN / Inf, whose low bits are 1) and the fp16 bits of d."""
+    amax = np.zeros(X.shape[0], f32)
+    for j in range(X.shape[1]):
+        a = np.abs(X[:, j])
+        amax = np.where(amax > a, amax, a)
+    idv = np.where(amax != 0, (f32(1) / amax).astype(f32), f32(0))  # NaN is true in C: id = 1/NaN
+    return c_lroundf((X * idv[:, None]).astype(f32)) + 1, fp32_to_fp16(amax)
+
+
+def tq1_0_columns():
+    """The column of each trit of a TQ1_0 block, [52 bytes, 5 trits] (most significant trit first):
+    qs[m] (m < 32) holds columns m + 32 n; qs[32 + m] (m < 16) columns 160 + m + 16 n; qh[j] columns
+    240 + j + 4 n for n < 4, its 5th trit 256 (no column: the final `q *= 3`)."""
+    n = np.arange(5)
+    c = np.empty((52, 5), np.int64)
+    c[:32] = np.arange(32)[:, None] + 32 * n
+    c[32:48] = 160 + np.arange(16)[:, None] + 16 * n
+    c[48:] = 240 + np.arange(4)[:, None] + 4 * n
+    c[48:, 4] = QK_K
+    return c
+
+
+TQ1_COLS = tq1_0_columns()
+TQ1_ORDER = np.argsort(TQ1_COLS.reshape(-1), kind="stable")[:QK_K]  # the (byte, trit) slot of each column
+POW3 = np.array([1, 3, 9, 27, 81], np.int64)
+
+
+def quantize_tq1_0(X):
+    xi, dh = tq_codes(X)
+    xp = np.concatenate([xi, np.zeros((X.shape[0], 1), np.int64)], axis=1)  # column 256: the qh padding trit
+    q = np.zeros((X.shape[0], 52), np.int64)
+    for n in range(5):  # uint8 q: q *= 3; q += xi
+        q = (q * 3 + xp[:, TQ1_COLS[:, n]]) & 0xFF
+    q = ((q * 256 + (243 - 1)) // 243) & 0xFF  # ceiling division, stored as uint8
+    return np.concatenate([q, fp16_bytes(dh)], axis=1)
+
+
+def quantize_tq2_0(X):
+    xi, dh = tq_codes(X)
+    return np.concatenate([pack_2bit(xi & 3), fp16_bytes(dh)], axis=1)
+
+
+def tq1_0_trits(b):
+    """dequantize_row_tq1_0's trit extraction on bytes b [NB, 52]: ((uint8_t)(b * pow3[n]) * 3) >> 8 for
+    n = 0..4 -> the codes 0..2 in column order [NB, 256]."""
+    t = (((b.astype(np.int64)[:, :, None] * POW3) & 0xFF) * 3) >> 8
+    return t.reshape(b.shape[0], -1)[:, TQ1_ORDER]
+
+
 # ---------------------------------------------------------------- decoding
 
 def decode(blocks, fmt):
     """The block contents as integers and float32 fp16 scales: a dict with
       u   unsigned codes [NB, block cols] (q3_k: low 2 bits + 4 * hmask bit, value u - 4; q5_0: value u - 16;
-          iq4_*: value kvalues_iq4nl[u]),
+          iq4_*: value kvalues_iq4nl[u]; tq1_0, tq2_0: the ternary codes 0..2, value u - 1, in column order),
       d   float32 [NB]; m (q4_1 / q5_1) or dmin (q2_k) float32 [NB];
       sc  integer scales: iq4_xs the signed per-32 scale ls - 32 [NB, 8]; q3_k the signed per-16 scale [NB, 16];
           q2_k the per-16 scale (low nibble) [NB, 16]; mins (q2_k) the per-16 min (high nibble) [NB, 16]."""
@@ -417,6 +500,10 @@ def decode(blocks, fmt):
         h = (hm[:, None, :] >> np.arange(8, dtype=np.int64)[None, :, None]) & 1  # element 32 b + l: bit b of hmask[l]
         return {"u": unpack_2bit(blocks[:, 32:96]) + 4 * h.reshape(-1, QK_K), "sc": q3_k_scales(blocks[:, 96:108]),
                 "d": f16_at(blocks, 108)}
+    if fmt == "tq1_0":
+        return {"u": tq1_0_trits(blocks[:, 0:52]), "d": f16_at(blocks, 52)}
+    if fmt == "tq2_0":  # qs[32 j + m] >> 2 l: column 128 j + 32 l + m, as the K-quants' 2-bit planes
+        return {"u": unpack_2bit(blocks[:, 0:64]), "d": f16_at(blocks, 64)}
     raise ValueError(fmt)
 
 
@@ -428,6 +515,8 @@ def dequantize_blocks(blocks, fmt):
         return ((u.astype(f32) * d).astype(f32) + k["m"][:, None]).astype(f32)  # x0*d + m
     if fmt == "q5_0":
         return ((u - 16).astype(f32) * d).astype(f32)
+    if fmt in ("tq1_0", "tq2_0"):
+        return ((u - 1).astype(f32) * d).astype(f32)  # (float)(xi - 1) * d
     if fmt == "iq4_nl":
         return (d * KV_F[u]).astype(f32)
     NB = u.shape[0]
@@ -448,7 +537,8 @@ def dequantize_blocks(blocks, fmt):
 # ---------------------------------------------------------------- API
 
 QUANTIZERS = {"q4_1": quantize_q4_1, "q5_0": quantize_q5_0, "q5_1": quantize_q5_1, "iq4_nl": quantize_iq4_nl,
-              "iq4_xs": quantize_iq4_xs, "q2_k": quantize_q2_k, "q3_k": quantize_q3_k}
+              "iq4_xs": quantize_iq4_xs, "q2_k": quantize_q2_k, "q3_k": quantize_q3_k, "tq1_0": quantize_tq1_0,
+              "tq2_0": quantize_tq2_0}
 
 
 def quantize(W, fmt):
@@ -480,13 +570,14 @@ def matmul_int8(data, fmt, rows, cols, x):
     y[i, j] = sum_b dx[i, b] * T_b with (d, m, dmin the fp16 scales, exact in float64)
       q4_1, q5_1  T_b = d * sum(u xq) + m * sum(xq)
       q5_0        T_b = d * sum((u - 16) xq)
+      tq1_0, tq2_0  T_b = d * sum((u - 1) xq)
       iq4_nl      T_b = d * sum(kv[u] xq)
       iq4_xs      T_b = d * (ls_b - 32) * sum(kv[u] xq)
       q3_k        T_b = d * sum_h sc_h * sum_h((u - 4) xq)           (h the two 16-column halves)
       q2_k        T_b = d * sum_h sc_h * sum_h(u xq) - dmin * sum_h m_h * sum_h(xq),
     and the magnitude sum |term| over every integer partial the kernels may scale separately, as in
-    kquants_ref.matmul_int8: unsigned codes and their bias sums apart (q5_0: 16 |sum xq|, q3_k: 4 |sum_h xq|,
-    per half for the K-quants), the mins' terms apart (q2_k per half)."""
+    kquants_ref.matmul_int8: unsigned codes and their bias sums apart (q5_0: 16 |sum xq|, tq1_0 / tq2_0: |sum xq|,
+    q3_k: 4 |sum_h xq|, per half for the K-quants), the mins' terms apart (q2_k per half)."""
     xq, dx = quantize_act(x)  # [m, cols] int64, [m, nb] float32
     m, nb = x.shape[0], cols // 32
     blocks = np.asarray(data, np.uint8).reshape(-1, BLOCK_BYTES[fmt])
@@ -504,7 +595,7 @@ def matmul_int8(data, fmt, rows, cols, x):
         return (dx64[:, None, :] * t).sum(axis=2), (np.abs(dx64)[:, None, :] * a).sum(axis=2)
 
     d = rep(k["d"])
-    if fmt in ("q4_1", "q5_1", "q5_0", "iq4_nl", "iq4_xs"):
+    if fmt in ("q4_1", "q5_1", "q5_0", "iq4_nl", "iq4_xs", "tq1_0", "tq2_0"):
         xs = xb.sum(axis=2)  # [m, nb]
         if fmt.startswith("iq4"):
             v = KVALUES_IQ4NL[u]
@@ -514,8 +605,10 @@ def matmul_int8(data, fmt, rows, cols, x):
             return fin(d[None] * s[None] * dot, np.abs(d[None] * s[None]) * adot)
         dot = np.einsum("jbc,ibc->ijb", u, xb)
         adot = np.einsum("jbc,ibc->ijb", u, axb)
-        if fmt == "q5_0":
-            return fin(d[None] * (dot - 16 * xs[:, None, :]), np.abs(d)[None] * (adot + 16 * np.abs(xs)[:, None, :]))
+        if fmt in ("q5_0", "tq1_0", "tq2_0"):
+            bias = 16 if fmt == "q5_0" else 1
+            bs = bias * xs[:, None, :]
+            return fin(d[None] * (dot - bs), np.abs(d)[None] * (adot + np.abs(bs)))
         mm = rep(k["m"])
         mb = mm[None] * xs[:, None, :]
         return fin(d[None] * dot + mb, np.abs(d)[None] * adot + np.abs(mb))

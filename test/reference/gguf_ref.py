@@ -23,7 +23,7 @@ FMT = {"uint8": "<B", "int8": "<b", "uint16": "<H", "int16": "<h", "uint32": "<I
 TENSOR_TYPES = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 30: ("BF16", 1, 2), 2: ("Q4_0", 32, 18), 8: ("Q8_0", 32, 34),
                 14: ("Q6_K", 256, 210), 12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 10: ("Q2_K", 256, 84), 39: ("MXFP4", 32, 17),
                 3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22), 7: ("Q5_1", 32, 24), 11: ("Q3_K", 256, 110), 20: ("IQ4_NL", 32, 18),
-                23: ("IQ4_XS", 256, 136), 16: ("IQ2_XXS", 256, 66)}
+                23: ("IQ4_XS", 256, 136), 16: ("IQ2_XXS", 256, 66), 34: ("TQ1_0", 256, 54), 35: ("TQ2_0", 256, 66)}
 # ggml's MXFP4: a block is an E8M0 byte e then 16 bytes, element j in the low nibble of byte j and element
 # j + 16 in the high one; value = kvalues_mxfp4[code] * 2^(e - 128) (doubled E2M1 values, half the scale).
 KVALUES_MXFP4 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.float32)

@@ -2,7 +2,7 @@
 definitions (llama.cpp's graphs for llama, qwen2 and qwen3: RMSNorm, rotary embeddings with normal or NeoX
 pairing and optional frequency factors, causal grouped-query attention, SwiGLU), sharing no code with lowbit.
 The file is read by gguf_ref.py's reader and dequantized here (Q4_0, Q8_0, F32, F16, BF16) and by
-kquants_ref.py (Q4_K, Q5_K, Q6_K) and ggml_types_ref.py (Q2_K, Q3_K, IQ4_XS, IQ4_NL, Q4_1, Q5_0, Q5_1).
+kquants_ref.py (Q4_K, Q5_K, Q6_K) and ggml_types_ref.py (Q2_K, Q3_K, IQ4_XS, IQ4_NL, Q4_1, Q5_0, Q5_1, TQ1_0, TQ2_0).
 
 Usage: python3 llm_ref.py MANIFEST.json
 Each case {model, tokens, kv, int8, out} writes `out`: float64 logits [len(tokens), vocab] of every position;
@@ -28,7 +28,8 @@ import ggml_types_ref  # noqa: E402  the other ggml types' dequantizers
 from matmul_ref import quantize_act  # noqa: E402
 
 f32 = np.float32
-QUANTIZED = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_XS", "IQ4_NL", "Q4_1", "Q5_0", "Q5_1"}
+QUANTIZED = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_XS", "IQ4_NL", "Q4_1", "Q5_0", "Q5_1", "TQ1_0",
+             "TQ2_0"}
 
 
 def meta_value(entry):
