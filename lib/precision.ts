@@ -2,7 +2,7 @@
  * Weight precisions the planner and the machine measurement understand: the textbook's idealised
  * widths (`fp32`, `fp16`, `bf16`, `fp8`, `int8`, `int4`: exactly that many bits per weight, no scales) and
  * lowbit's formats with their real storage cost, written like the benchmark rows:
- * `'int4 g128'`, `'int8 g32'`, `'int4 row'`, `'int4 g128 asym'`, `'int4 g128 f16'` (float16 scales),
+ * `'int4 g128'`, `'int8 g32'`, `'int2 g64'`, `'int3 g128'`, `'int4 row'`, `'int4 g128 asym'`, `'int4 g128 f16'` (float16 scales),
  * `'q4_0'`, `'q8_0'`, the other ggml types (`'q4_1'`, `'q5_0'`, `'q5_1'`, `'iq4_nl'`, `'iq4_xs'`, `'q2_k'` ... `'q6_k'`, the ternary `'tq1_0'` and `'tq2_0'`), `'nf4'` (group 64), `'nf4 g128'`, `'mxfp4'`, `'nvfp4'`, `'fp8_e4m3'` (per row).
  * Words may be separated by spaces or dashes (`int4-g128`).
  */
@@ -20,6 +20,8 @@ export interface Precision {
 
 const IDEAL: Record<string, number> = { fp32: 32, fp16: 16, bf16: 16, fp8: 8, int8: 8, int4: 4 };
 const FORMATS: Record<string, { format: Format; bits: Bits }> = {
+  int2: { format: 'int', bits: 2 },
+  int3: { format: 'int', bits: 3 },
   int4: { format: 'int', bits: 4 },
   int8: { format: 'int', bits: 8 },
   q4_0: { format: 'q4_0', bits: 4 },

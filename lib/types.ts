@@ -1,4 +1,4 @@
-/** Bits per stored weight: 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k and the ternary tq1_0 / tq2_0, q3_k, q5_*, q6_k; 16: f16, bf16). */
+/** Bits per stored weight: 2, 3, 4 or 8 for `'int'`; each other format has its own (2, 3, 5, 6: q2_k and the ternary tq1_0 / tq2_0, q3_k, q5_*, q6_k; 16: f16, bf16). */
 export type Bits = 2 | 3 | 4 | 5 | 6 | 8 | 16;
 
 /**
@@ -17,7 +17,9 @@ export type Granularity = 'tensor' | 'row' | 'column' | 'group';
 
 /**
  * How weights are stored (see {@link formats} for bits per weight):
- * - `'int'`: the integer codes above, `bits` 4 or 8, any scheme and granularity.
+ * - `'int'`: the integer codes above, `bits` 2, 3, 4 or 8, any scheme and granularity. At 2 and 3 bits matmul
+ *   multiplies them packed (`prepare`, or packed for each call; shapes the packed layout does not take, and
+ *   column scales, run the scalar kernels).
  * - `'q4_0'`, `'q8_0'`: ggml's blocks, byte-identical to GGUF tensors. Blocks of 32 columns, each an fp16
  *   scale `d` then the codes. Q8_0: `d = amax / 127`, `q = roundf(x * (1/d))` (halves away from zero, fp32), value
  *   `q * d`. Q4_0: `d = max / -8` where `max` is the block's largest-magnitude element with its sign,
@@ -93,7 +95,7 @@ export type ScaleType = 'float32' | 'float16' | 'e8m0' | 'e4m3';
 export interface QuantizeOptions {
   /** Default `'int'`. */
   format?: Format;
-  /** Required for `'int'`; other formats imply it (4 or 8) and only accept that value. */
+  /** Required for `'int'` (2, 3, 4 or 8); other formats imply it and only accept that value. */
   bits?: Bits;
   /** Default `'symmetric'`; `'asymmetric'` only for `'int'`. */
   scheme?: Scheme;
@@ -115,7 +117,9 @@ export interface QuantizeOptions {
  * `data` is row-major. 8-bit: one byte per value (int: two's complement for symmetric, unsigned for
  * asymmetric; fp8: the float's bits). 4-bit (int, nf4, mxfp4, nvfp4): two values per byte, the even column in
  * the low nibble, every row starting on a byte boundary (odd `cols` leave the last high nibble 0); symmetric
- * int codes stored as `q + 8`, asymmetric as `q`; nf4 codes are level indices, E2M1 codes sign-magnitude
+ * int codes stored as `q + 8`, asymmetric as `q`; 2- and 3-bit int codes: each row a little-endian bit stream
+ * (column c in bits `bits * c` to `bits * c + bits - 1`; 2-bit: bits `2 (c % 4)` of byte `c / 4`, as onnxruntime's
+ * MatMulNBits packs them), rows padded to whole bytes, symmetric codes stored as `q + 2^(bits - 1)`; nf4 codes are level indices, E2M1 codes sign-magnitude
  * (bit 3 the sign). q4_0 / q8_0: ggml blocks (18 / 34 bytes per 32 columns) back to back, row by row, with
  * their fp16 scales inside; `scales` is then an empty `Uint16Array`.
  * `scales` (and `zeros`) are ordered: tensor: 1; row: one per row; column: one per column;
@@ -203,7 +207,7 @@ export interface PreparedMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly format: Format;
-  readonly bits: 4 | 8;
+  readonly bits: Bits;
   /**
    * `'packed'`: 16-row tiles for the int8 kernels (every x86 and NEON kernel set, and the scalar one);
    * `'plain'`: a copy of the QuantizedMatrix layout (float activations, fp8, column scales, `cols` not a

@@ -58,6 +58,12 @@ function codes(q: QuantizedMatrix): number[] {
       if (q.bits === 8) {
         const b = q.data[r * q.cols + c];
         out.push(q.scheme === 'symmetric' ? (b << 24) >> 24 : b);
+      } else if (q.bits < 4) {
+        // Each row a little-endian bit stream of 2- or 3-bit codes.
+        const row = q.data.subarray(r * Math.ceil((q.cols * q.bits) / 8));
+        let u = 0;
+        for (let j = 0; j < q.bits; j++) u |= ((row[(c * q.bits + j) >> 3] >> ((c * q.bits + j) & 7)) & 1) << j;
+        out.push(q.scheme === 'symmetric' ? u - (1 << (q.bits - 1)) : u);
       } else {
         const b = q.data[r * Math.ceil(q.cols / 2) + (c >> 1)];
         const nib = c & 1 ? b >> 4 : b & 15;
@@ -104,6 +110,10 @@ const gptqCases: GptqOptions[] = [
   { bits: 4, groupSize: 32, actOrder: true },
   { bits: 4, scheme: 'asymmetric', groupSize: 128, actOrder: true, scaleType: 'float16' },
   { bits: 4, groupSize: 64, blockSize: 48 },
+  { bits: 3, groupSize: 64 },
+  { bits: 3, scheme: 'asymmetric', groupSize: 128, actOrder: true },
+  { bits: 2, scheme: 'asymmetric', groupSize: 32 },
+  { bits: 2, groupSize: 64, actOrder: true },
 ];
 writeF32(path.join(dir, 'g.w'), W);
 writeF32(path.join(dir, 'g.h'), H);
@@ -258,7 +268,8 @@ t.test('gptqAsync: same result, progress reported', async (t) => {
 });
 
 t.test('awq: alpha = 0 is RTN, the chosen alpha minimises the grid error, clipping helps', async (t) => {
-  for (const o of [{ bits: 4, groupSize: 32 }, { bits: 4, scheme: 'asymmetric', groupSize: 128 }] as const) {
+  for (const o of [{ bits: 4, groupSize: 32 }, { bits: 4, scheme: 'asymmetric', groupSize: 128 }, { bits: 3, groupSize: 64 },
+    { bits: 2, scheme: 'asymmetric', groupSize: 64 }] as const) {
     const rtn = quantize(W, ROWS, K, o);
     const a0 = awq(W, ROWS, K, X, { ...o, grid: 1 });
     t.equal(a0.alpha, 0);
@@ -335,4 +346,14 @@ t.test('fakeQuantize / fakeQuantizeBackward: the STE', async (t) => {
   t.equal(wrong, 0, 'gradient passed inside [s qmin, s qmax], zero outside');
   t.ok(g.some((v) => v === 0) && g.some((v) => v !== 0));
   t.throws(() => fakeQuantizeBackward(W, quantize(W, ROWS, K, { format: 'q4_0' }), grad), { constructor: RangeError, message: /q.format must be 'int'/ });
+  // 2 bits, asymmetric rows: the range is [s (0 - z), s (3 - z)].
+  const q2 = fakeQuantize(W, ROWS, K, { bits: 2, scheme: 'asymmetric', granularity: 'row' }).q;
+  const g2 = fakeQuantizeBackward(w2, q2, grad);
+  let wrong2 = 0;
+  for (let i = 0; i < W.length; i++) {
+    const r = Math.floor(i / K), sc = (q2.scales as Float32Array)[r], z = q2.zeros![r];
+    const inside = w2[i] >= Math.fround(sc * (0 - z)) && w2[i] <= Math.fround(sc * (3 - z));
+    if (g2[i] !== (inside ? grad[i] : 0)) wrong2++;
+  }
+  t.equal(wrong2, 0, '2-bit asymmetric rows: gradient inside [s (0 - z), s (3 - z)] only');
 });

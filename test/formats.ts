@@ -250,9 +250,11 @@ t.test('q4_0 and q8_0: a hand-computed ggml block', async (t) => {
 t.test('formats() lists every format with its footprint', async (t) => {
   const f = formats();
   t.same(f.map((e) => `${e.format}${e.format === 'int' ? e.bits : ''}`),
-    ['int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k',
+    ['int2', 'int3', 'int4', 'int8', 'q4_0', 'q8_0', 'nf4', 'fp8_e4m3', 'fp8_e5m2', 'mxfp4', 'nvfp4', 'bnb_fp4', 'q4_k', 'q5_k', 'q6_k',
      'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'iq4_xs', 'q2_k', 'q3_k', 'f16', 'bf16', 'tq1_0', 'tq2_0']);
   const bpw = Object.fromEntries(f.map((e) => [`${e.format}${e.format === 'int' ? e.bits : ''}`, e.bitsPerWeight]));
+  t.equal(bpw.int2, 2 + 32 / 32);
+  t.equal(bpw.int3, 3 + 32 / 32);
   t.equal(bpw.int4, 4 + 32 / 32);
   t.equal(bpw.q4_0, 4.5);
   t.equal(bpw.q8_0, 8.5);

@@ -104,7 +104,7 @@ t.test('formats(), options and malformed matrices', async (t) => {
       message: /a block's fp16 scale overflows/,
     }, `${format}: weights of ${scale} overflow its scales`);
   }
-  t.throws(() => quantize(randn(256, 1), 1, 256, { bits: 6 as 8 }), { constructor: RangeError, message: /options.bits must be 4 or 8 for format 'int' \(got 6\)/ });
+  t.throws(() => quantize(randn(256, 1), 1, 256, { bits: 6 as 8 }), { constructor: RangeError, message: /options.bits must be 2, 3, 4 or 8 for format 'int' \(got 6\)/ });
 });
 
 t.test('GGUF: written as Q4_K / Q5_K / Q6_K, read by the Python reference and back by lowbit', async (t) => {

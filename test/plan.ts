@@ -135,7 +135,7 @@ t.test('bad specs name the field', async (t) => {
     [{ model: { params: 1e9 }, node: { ...node, deviceBandwidth: 1e12 }, target: { requestsPerSecond: 2 } }, /target.meanOutputTokens must be a finite number/],
     [{ model: { params: 1e9 }, node, replicas: 0 }, /replicas must be an integer >= 1/],
     [{ model: { params: 1e9 }, node, placement: 'rack' }, /placement must be 'node' or 'device'/],
-    [{ model: { params: 1e9 }, node, precisions: ['fp16', 'int3'] }, /precisions\[1\]: 'int3'/],
+    [{ model: { params: 1e9 }, node, precisions: ['fp16', 'int5'] }, /precisions\[1\]: 'int5'/],
   ];
   for (const [spec, message] of cases) t.throws(() => plan(spec as never), { message }, String(message));
 });
@@ -212,8 +212,8 @@ t.test('the lowbit command', async (t) => {
     [['plan', '--params', '70B', '--device-memory', '40XB'], /^lowbit: --device-memory: '40XB' is not a size/],
     [['plan', '--params', '70GB', '--device-memory', '40GB'], /^lowbit: --params: '70GB' is not a count/],
     [['plan', '--params', '7e9', '--device-memory', '40GB', '--reserve', '30%'], /^lowbit: --reserve: '30%' is not a number/],
-    [['plan', '--params', '7e9', '--cpu', '--precision', 'int3'], /^lowbit: plan: precisions\[0\]: 'int3' is not one of/],
-    [['measure', '--formats', 'int4 g128,int3'], /^lowbit: --formats: 'int3' is not one of/],
+    [['plan', '--params', '7e9', '--cpu', '--precision', 'int5'], /^lowbit: plan: precisions\[0\]: 'int5' is not one of/],
+    [['measure', '--formats', 'int4 g128,int5'], /^lowbit: --formats: 'int5' is not one of/],
     [['measure', '--formats', 'fp16'], /^lowbit: --formats: 'fp16' is an idealised width/],
     [['plan', '--params', '1e9', '--device-memory', '1e9', '--reserve', '2'], /^lowbit: plan: node.reserve must be in/],
     [['plan', '--frobnicate'], /^lowbit: Unknown option '--frobnicate'\n$/],
@@ -232,7 +232,7 @@ t.test('the lowbit command', async (t) => {
     t.match(h.out, new RegExp(`^usage: lowbit ${cmd}`));
   }
   // Bad flags are refused before any probing: these would take seconds each otherwise.
-  for (const args of [['plan', '--params', '7e9', '--cpu', '--precision', 'int3'], ['measure', '--formats', 'int3']]) {
+  for (const args of [['plan', '--params', '7e9', '--cpu', '--precision', 'int5'], ['measure', '--formats', 'int5']]) {
     const t0 = Date.now();
     await run(...args);
     t.ok(Date.now() - t0 < 3000, `${args.join(' ')}: refused in ${Date.now() - t0} ms (a measurement takes seconds)`);

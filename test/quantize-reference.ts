@@ -60,7 +60,7 @@ const dir = tmpDir('lowbit-ref-');
 const cases: Case[] = [];
 let seed = 1;
 for (const [genName, gen] of Object.entries(generators)) {
-  for (const bits of [4, 8] as Bits[]) {
+  for (const bits of [2, 3, 4, 8] as Bits[]) {
     for (const scheme of ['symmetric', 'asymmetric'] as Scheme[]) {
       const layouts: [number, number, QuantizeOptions][] = [
         [9, 64, { bits, scheme, granularity: 'tensor' }],

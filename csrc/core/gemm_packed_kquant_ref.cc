@@ -4,6 +4,7 @@
 // as the scalar kernel on ggml's blocks (gemm_kquant_ref.cc), so the two give the same bits.
 #include "kquants.h"
 #include "matmul_ref.h"
+#include "packed_planes.h"
 #include "qmatrix.h"
 
 namespace lowbit::ref {
@@ -12,12 +13,8 @@ namespace {
 // Column c's unsigned code of row r in the block of codes at p.
 int packed_code(PCode code, const uint8_t* p, int64_t r, int c) {
   constexpr int64_t R = kPackRows;
+  if (pcode_two_bit(code)) return plane_code(p, r, c, pcode_third_bit(code));
   const int ch = (c % 16) / 4, e = c % 4, hi = c / 16;
-  if (pcode_two_bit(code)) {
-    int u = (p[(hi * R + r) * 4 + e] >> (2 * ch)) & 3;
-    if (code == PCode::kQ3K) u |= ((p[(2 * R + r) * 4 + e] >> (4 * hi + ch)) & 1) << 2;
-    return u;
-  }
   const uint8_t byte = p[(ch * R + r) * 4 + e];
   int u = hi ? byte >> 4 : byte & 0xF;
   if (pcode_fifth_bit(code)) u |= ((p[(4 * R + r) * 4 + e] >> (4 * hi + ch)) & 1) << 4;

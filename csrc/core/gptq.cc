@@ -7,6 +7,7 @@
 
 #include "float_formats.h"
 #include "linalg.h"
+#include "qmatrix.h"
 
 namespace lowbit {
 namespace {
@@ -204,13 +205,7 @@ GptqResult gptq_quantize(const float* w, const float* h, const QuantLayout& L, c
     for (int64_t r = 0; r < R; ++r) {
       uint8_t* row = data + (r0 + r) * rb;
       for (int64_t c = 0; c < n; ++c) {
-        const int q = codes[r * n + c];
-        if (L.bits == 8) {
-          row[c] = static_cast<uint8_t>(q);
-        } else {
-          const uint8_t nib = static_cast<uint8_t>(L.scheme == Scheme::kSymmetric ? q + 8 : q);
-          row[c >> 1] |= (c & 1) ? static_cast<uint8_t>(nib << 4) : nib;
-        }
+        put_element_code(L, row, c, stored_int_code(L, codes[r * n + c]));
       }
     }
   });

@@ -18,6 +18,8 @@ enum class WCode : uint8_t {
   kLut4,  // nibble u, value lut_f32[u] (float path) or lut_i8[u] (int8 path)
   kE4M3,  // OCP FP8 E4M3 byte (float path only)
   kE5M2,  // OCP FP8 E5M2 byte (float path only)
+  kU2,    // 2- / 3-bit code u in each row's bit stream (layout.h), value u - bias: the scalar
+  kU3,    // kernels only (the SIMD sets multiply these codes packed, PCode kU2 / kU3)
 };
 
 // How a scale is stored.
@@ -143,14 +145,18 @@ constexpr int64_t kPackRows = 16;
 // are unsigned: the value of u is u (q4_k, q5_k, q2_k, q4_1, q5_1), u - 32 (q6_k), u - 4 (q3_k),
 // u - 16 (q5_0), u - 1 (tq), lut[u] (iq4_xs).
 
-enum class PCode : uint8_t { kU4, kLut4, kU8, kQ4K, kQ5K, kQ6K, kQ2K, kQ3K, kIQ4XS, kQ4_1, kQ5_0, kQ5_1, kTQ };
+enum class PCode : uint8_t { kU4, kLut4, kU8, kU2, kU3, kQ4K, kQ5K, kQ6K, kQ2K, kQ3K, kIQ4XS, kQ4_1, kQ5_0, kQ5_1, kTQ };
 
 // What the block-header codes' tiles hold, as every kernel (scalar, x86, NEON) and the packer read them.
 constexpr bool pcode_has_dmin(PCode c) {  // a second fp16 per block: dmin, or q4_1 / q5_1's m
   return c == PCode::kQ4K || c == PCode::kQ5K || c == PCode::kQ2K || c == PCode::kQ4_1 || c == PCode::kQ5_1;
 }
 constexpr bool pcode_fifth_bit(PCode c) { return c == PCode::kQ5K || c == PCode::kQ5_0 || c == PCode::kQ5_1; }
-constexpr bool pcode_two_bit(PCode c) { return c == PCode::kQ2K || c == PCode::kQ3K || c == PCode::kTQ; }
+// Codes in 2-bit planes (2 chunks a block) and, for 3-bit ones, a third chunk of their high bits.
+constexpr bool pcode_two_bit(PCode c) {
+  return c == PCode::kQ2K || c == PCode::kQ3K || c == PCode::kTQ || c == PCode::kU2 || c == PCode::kU3;
+}
+constexpr bool pcode_third_bit(PCode c) { return c == PCode::kQ3K || c == PCode::kU3; }
 // Codes offset by a constant with one scale per block (value d * (u - offset)): q5_0, tq.
 constexpr int pcode_code_offset(PCode c) { return c == PCode::kQ5_0 ? 16 : c == PCode::kTQ ? 1 : 0; }
 // int8 scales per 16 columns and codes offset by a constant (32 / 4): q6_k, q3_k.
@@ -194,8 +200,8 @@ struct PackedArgs {
       case PCode::kU8: return 32 * kPackRows;
       case PCode::kQ5K: case PCode::kQ5_0: case PCode::kQ5_1: return 20 * kPackRows;
       case PCode::kQ6K: return 24 * kPackRows;
-      case PCode::kQ2K: case PCode::kTQ: return 8 * kPackRows;
-      case PCode::kQ3K: return 12 * kPackRows;
+      case PCode::kQ2K: case PCode::kTQ: case PCode::kU2: return 8 * kPackRows;
+      case PCode::kQ3K: case PCode::kU3: return 12 * kPackRows;
       default: return 16 * kPackRows;
     }
   }

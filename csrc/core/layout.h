@@ -76,7 +76,9 @@ inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t =
 // 8-bit: one byte per value (int: int8 two's complement if symmetric, uint8 if
 // asymmetric; fp8: the float's bits). 4-bit: two values per byte, even column
 // in the low nibble, every row starting on a byte boundary; symmetric int codes
-// are stored as q + 8. q4_0 / q8_0: ggml's blocks of 32 (an fp16 scale, then
+// are stored as q + 8. int 2- and 3-bit: each row a little-endian bit stream, column c in bits
+// [bits * c, bits * (c + 1)) (2-bit: bits 2 (c % 4) of byte c / 4, as onnxruntime's MatMulNBits
+// packs them), every row starting on a byte boundary; symmetric codes stored as q + 2^(bits - 1). q4_0 / q8_0: ggml's blocks of 32 (an fp16 scale, then
 // the codes; q4_0 holds element j in the low and j + 16 in the high nibble of
 // byte j), back to back, row by row; their scales live only in `data`. iq4_nl: q4_0's
 // bytes with a table's codes. The other ggml types (q4_k, q5_k, q6_k, q2_k, q3_k, iq4_xs: 256
@@ -104,6 +106,9 @@ struct QuantLayout {
       default: return false;
     }
   }
+  // int 2- and 3-bit codes: no plain SIMD kernels; multiplied packed (prepare, or per call) or by the
+  // scalar kernels.
+  bool bit_stream() const { return format == Format::kInt && bits < 4; }
   // 16-bit float weights: values, not codes, and no scales.
   bool float_halves() const { return format == Format::kF16 || format == Format::kBF16; }
   // Columns of one ggml block: 256 for the K-quants, iq4_xs and the ternary types, else 32.
@@ -135,7 +140,7 @@ struct QuantLayout {
   int64_t row_bytes() const {
     if (ggml_blocks() || super_blocks()) return cols / block_cols() * block_bytes();
     if (float_halves()) return cols * 2;
-    return bits == 8 ? cols : (cols + 1) / 2;
+    return (cols * bits + 7) / 8;
   }
   int64_t data_bytes() const { return rows * row_bytes(); }
   // Scales per row of the scale table (group: cols / group_size).

@@ -7,6 +7,7 @@
 
 #include "matmul_ref.h"
 #include "matmul_super_blocks.h"
+#include "packed.h"
 #include "qmatrix.h"
 
 namespace lowbit {
@@ -119,7 +120,7 @@ WeightArgs weight_args(const QMatrixView& q) {
   WeightArgs w;
   w.data = q.data;
   w.row_bytes = L.row_bytes();
-  w.block_bytes = L.bits == 4 ? 16 : 32;
+  w.block_bytes = 32 * L.bits / 8;
   w.k = L.cols;
   w.scales = static_cast<const uint8_t*>(q.scales);
   w.stype = static_cast<SType>(L.scale_type);
@@ -128,8 +129,8 @@ WeightArgs weight_args(const QMatrixView& q) {
   switch (L.format) {
     case Format::kInt: {
       const bool sym = L.scheme == Scheme::kSymmetric;
-      w.code = L.bits == 4 ? WCode::kU4 : (sym ? WCode::kS8 : WCode::kU8);
-      w.bias = (L.bits == 4 && sym) ? 8 : 0;
+      w.code = L.bits == 2 ? WCode::kU2 : L.bits == 3 ? WCode::kU3 : L.bits == 4 ? WCode::kU4 : (sym ? WCode::kS8 : WCode::kU8);
+      w.bias = (L.bits < 8 && sym) ? 1 << (L.bits - 1) : 0;
       break;
     }
     case Format::kQ4_0:
@@ -218,14 +219,16 @@ void permute_even_odd(T* row, int64_t k) {
 void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act, float* y,
             ThreadPool& pool) {
   const QuantLayout& L = q.layout;
-  if (L.super_blocks() || L.float_halves()) {
+  if (L.super_blocks() || L.float_halves() ||
+      (L.bit_stream() && (act == Activations::kFloat || (kernels.simd_shapes && plan_pack(q).packable)))) {
     matmul_super_blocks(kernels, q, x, m, act, y, pool);
     return;
   }
   const int64_t k = L.cols, n = L.rows;
   const WeightArgs w = weight_args(q);
-  // Two scales per 32-block only for table formats (their lanes never mix the halves).
-  const bool simd = kernels.simd_shapes && k % 32 == 0 &&
+  // Two scales per 32-block only for table formats (their lanes never mix the halves). int 2- / 3-bit
+  // codes left here (shapes the packed layout does not take) run the scalar kernels.
+  const bool simd = kernels.simd_shapes && k % 32 == 0 && !L.bit_stream() &&
                     (w.group % 32 == 0 || (w.group == 16 && w.code == WCode::kLut4));
   const KernelTable& kt = simd ? kernels : ref::kTable;
   const bool column = L.granularity == Granularity::kColumn;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "packed_planes.h"
 #include "qmatrix.h"
 #include "weights.h"
 
@@ -84,6 +85,8 @@ void gemm_i8_packed(const PackedArgs& w, const ActI8& x, const int32_t* half_sum
             int v;
             if (w.code == PCode::kU8) {
               v = p[((c / 4) * kPackRows + r) * 4 + c % 4] - bias;
+            } else if (pcode_two_bit(w.code)) {
+              v = plane_code(p, r, c, pcode_third_bit(w.code)) - bias;
             } else {
               const uint8_t byte = p[(((c % 16) / 4) * kPackRows + r) * 4 + c % 4];
               const int u = c < 16 ? byte & 0xF : byte >> 4;

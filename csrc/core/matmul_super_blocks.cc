@@ -12,6 +12,7 @@
 #include "../formats/ggml_types.h"
 #include "matmul_ref.h"
 #include "packed.h"
+#include "quantize.h"
 
 namespace lowbit {
 namespace {
@@ -34,16 +35,18 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
         kernels.f16_to_f32(reinterpret_cast<const uint16_t*>(row), out, k);  // the set's F16C / NEON conversion
       } else if (L.float_halves()) {
         halves_to_fp32(L.format == Format::kBF16, row, k, out);
-      } else {
+      } else if (L.super_blocks()) {
         ggml_dequantize_row(L.format, row, k, out);
+      } else {
+        dequantize_rows(q, j, j + 1, out);
       }
     }
     kernels.sgemm(x + i0 * k, k, buf.data(), k, k, i1 - i0, 0, n1 - n0, y + i0 * n + n0, n);
   });
 }
 
-// The ggml types without kernels on their own blocks are packed for the call (what prepare()
-// does once) and multiplied by the packed kernels.
+// The ggml types without kernels on their own blocks, and int 2- / 3-bit codes, are packed for the
+// call (what prepare() does once) and multiplied by the packed kernels.
 void matmul_int8_packing(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
                          ThreadPool& pool) {
   const PackPlan plan = plan_pack(q);

@@ -8,6 +8,7 @@
 #include "matmul.h"
 #include "matmul_ref.h"
 #include "packed_kquant.h"
+#include "packed_planes.h"
 #include "qmatrix.h"
 
 namespace lowbit {
@@ -34,6 +35,8 @@ PackPlan plan_pack(const QMatrixView& q) {
   }
   switch (w.code) {
     case WCode::kU4: a.code = PCode::kU4; a.bias = w.bias; break;
+    case WCode::kU2: a.code = PCode::kU2; a.bias = w.bias; break;
+    case WCode::kU3: a.code = PCode::kU3; a.bias = w.bias; break;
     case WCode::kLut4: a.code = PCode::kLut4; break;
     // Signed bytes are stored as u = q ^ 0x80, value u - 128, so every code is unsigned.
     case WCode::kS8: a.code = PCode::kU8; a.bias = 128; break;
@@ -84,6 +87,15 @@ inline void put_scale(const QMatrixView& q, const WeightArgs& w, const PackedArg
 
 void pack_block(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, int64_t r0, int64_t c0,
                 uint8_t* dst) {
+  if (pcode_two_bit(a.code)) {
+    for (int64_t r = 0; r < kPackRows; ++r) {
+      uint8_t u[32] = {};
+      if (r0 + r < a.n)
+        for (int c = 0; c < 32; ++c) u[c] = packed_code(q, w, r0 + r, c0 + c);
+      put_plane_codes(u, r, dst, pcode_third_bit(a.code));
+    }
+    return;
+  }
   const int chunks = a.code == PCode::kU8 ? 8 : 4;
   for (int t = 0; t < chunks; ++t) {
     for (int64_t r = 0; r < kPackRows; ++r) {

@@ -4,6 +4,7 @@
 
 #include "../formats/ggml_types.h"
 #include "float_formats.h"
+#include "packed_planes.h"
 
 namespace lowbit {
 namespace {
@@ -42,18 +43,13 @@ void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
 // row's chunks is stored whole (no read-modify-write), so a full tile needs no clearing first.
 void put_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
   constexpr int64_t R = kPackRows;
-  const bool two_bit = pcode_two_bit(c), fifth = pcode_fifth_bit(c);
+  if (pcode_two_bit(c)) return put_plane_codes(u, r, cb, pcode_third_bit(c));
+  const bool fifth = pcode_fifth_bit(c);
   for (int e = 0; e < 4; ++e) {
     // Byte e of each chunk: the columns 4ch + e (low half of the block) and 16 + 4ch + e (high half).
-    uint8_t plane[3] = {0, 0, 0};
+    uint8_t plane[2] = {0, 0};
     for (int ch = 0; ch < 4; ++ch) {
       const int lo = u[4 * ch + e], hi = u[16 + 4 * ch + e];
-      if (two_bit) {
-        plane[0] = static_cast<uint8_t>(plane[0] | (lo & 3) << (2 * ch));
-        plane[1] = static_cast<uint8_t>(plane[1] | (hi & 3) << (2 * ch));
-        plane[2] = static_cast<uint8_t>(plane[2] | ((lo >> 2) & 1) << ch | ((hi >> 2) & 1) << (4 + ch));
-        continue;
-      }
       cb[(ch * R + r) * 4 + e] = static_cast<uint8_t>((lo & 0xF) | (hi & 0xF) << 4);
       if (fifth) {
         plane[0] = static_cast<uint8_t>(plane[0] | ((lo >> 4) & 1) << ch | ((hi >> 4) & 1) << (4 + ch));
@@ -62,11 +58,7 @@ void put_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
         plane[1] = static_cast<uint8_t>(plane[1] | ((hi >> 4) & 3) << (2 * ch));
       }
     }
-    if (two_bit) {
-      cb[(0 * R + r) * 4 + e] = plane[0];
-      cb[(1 * R + r) * 4 + e] = plane[1];
-      if (c == PCode::kQ3K) cb[(2 * R + r) * 4 + e] = plane[2];
-    } else if (fifth) {
+    if (fifth) {
       cb[(4 * R + r) * 4 + e] = plane[0];
     } else if (c == PCode::kQ6K) {
       cb[(4 * R + r) * 4 + e] = plane[0];

@@ -10,7 +10,33 @@
 
 namespace lowbit {
 
-// The 4- or 8-bit code of element (r, c).
+// The code of element (r, c) in a row of `bits`-bit codes (2, 3, 4; layout.h): a little-endian bit stream.
+inline uint8_t bit_stream_code(const uint8_t* row, int bits, int64_t c) {
+  const int64_t bit = c * bits;
+  const unsigned two = row[bit >> 3] | (((bit & 7) + bits > 8) ? row[(bit >> 3) + 1] << 8 : 0);
+  return static_cast<uint8_t>((two >> (bit & 7)) & ((1u << bits) - 1));
+}
+
+// Stores a code in a row of `bits`-bit codes (2, 3, 4) whose bytes start cleared.
+inline void put_bit_stream_code(uint8_t* row, int bits, int64_t c, unsigned code) {
+  const int64_t bit = c * bits;
+  row[bit >> 3] = static_cast<uint8_t>(row[bit >> 3] | code << (bit & 7));
+  if ((bit & 7) + bits > 8) row[(bit >> 3) + 1] = static_cast<uint8_t>(row[(bit >> 3) + 1] | code >> (8 - (bit & 7)));
+}
+
+// The stored code of an int code q (two's complement for symmetric 8-bit, q + 2^(bits - 1) for
+// narrower symmetric codes, q itself when asymmetric).
+inline uint8_t stored_int_code(const QuantLayout& L, int q) {
+  return static_cast<uint8_t>(L.bits < 8 && L.scheme == Scheme::kSymmetric ? q + (1 << (L.bits - 1)) : q);
+}
+
+// Stores the code of element c of a row (of bytes cleared first when bits < 8).
+inline void put_element_code(const QuantLayout& L, uint8_t* row, int64_t c, uint8_t code) {
+  if (L.bits == 8) row[c] = code;
+  else put_bit_stream_code(row, L.bits, c, code);
+}
+
+// The 2-, 3-, 4- or 8-bit code of element (r, c).
 inline uint8_t element_code(const QuantLayout& L, const uint8_t* data, int64_t r, int64_t c) {
   const uint8_t* row = data + r * L.row_bytes();
   if (L.ggml_blocks()) {
@@ -20,7 +46,8 @@ inline uint8_t element_code(const QuantLayout& L, const uint8_t* data, int64_t r
     return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
   }
   if (L.bits == 8) return row[c];
-  return (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
+  if (L.bits == 4) return (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
+  return bit_stream_code(row, L.bits, c);
 }
 
 // The value of a code before scaling, in float32. `z` is the zero-point (int, asymmetric).
@@ -28,7 +55,7 @@ inline float code_value(const QuantLayout& L, uint8_t code, int z) {
   switch (L.format) {
     case Format::kInt:
       if (L.scheme == Scheme::kAsymmetric) return static_cast<float>(code - z);
-      return static_cast<float>(L.bits == 8 ? static_cast<int8_t>(code) : code - 8);
+      return static_cast<float>(L.bits == 8 ? static_cast<int8_t>(code) : code - (1 << (L.bits - 1)));
     case Format::kQ4_0: return static_cast<float>(code - 8);
     case Format::kIQ4_NL: return static_cast<float>(kIQ4NL[code & 15]);
     case Format::kQ8_0: return static_cast<float>(static_cast<int8_t>(code));

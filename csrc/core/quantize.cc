@@ -280,7 +280,7 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
   const float qmax = static_cast<float>(L.qmax());
   const int64_t rb = L.row_bytes();
   for_row_chunks(pool, L.rows, L.cols, [&](int64_t r0, int64_t r1) {
-    if (L.bits == 4) std::fill(data + r0 * rb, data + r1 * rb, uint8_t{0});
+    if (L.bits < 8) std::fill(data + r0 * rb, data + r1 * rb, uint8_t{0});
     for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
       const float s = sf[idx];
       const float z = zf[idx];
@@ -298,17 +298,10 @@ const char* quantize_matrix(const float* w, const QuantLayout& L, uint8_t* data,
           case Format::kNVFP4: code = s == 0.0f ? 0 : fp32_to_e2m1(p[i] / s); break;
           default: {
             const float q = s == 0.0f ? z : std::min(std::max(round_even(p[i] / s) + z, qmin), qmax);
-            const int qi = static_cast<int>(q);
-            // Two's complement for symmetric 8-bit; symmetric 4-bit stored as q + 8.
-            code = static_cast<uint8_t>(L.bits == 4 && sym ? qi + 8 : qi);
+            code = stored_int_code(L, static_cast<int>(q));
           }
         }
-        const int64_t c = c0 + i;
-        if (L.bits == 8) {
-          row[c] = code;
-        } else {
-          row[c >> 1] |= (c & 1) ? static_cast<uint8_t>(code << 4) : code;
-        }
+        put_element_code(L, row, c0 + i, code);
       }
     });
   }, progress);

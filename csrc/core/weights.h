@@ -11,6 +11,7 @@ namespace lowbit {
 inline int weight_code(const WeightArgs& w, int64_t j, int64_t c) {
   const uint8_t* blk = w.data + j * w.row_bytes + (c / 32) * w.block_bytes;
   const int64_t i = c % 32;
+  if (w.code == WCode::kU2 || w.code == WCode::kU3) return bit_stream_code(blk, w.code == WCode::kU2 ? 2 : 3, i);
   if (w.code == WCode::kU4 || w.code == WCode::kLut4) {
     if (w.split_nibbles) return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
     return (i & 1) ? blk[i >> 1] >> 4 : blk[i >> 1] & 0xF;

@@ -97,11 +97,11 @@ namespace {
 
 // 5 and 6 are the widths of q5_k and q6_k; check_format_rules holds every format to its own.
 int parse_bits(Napi::Value v, const std::string& what) {
-  if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be 4 or 8 (got " + describe(v) + ")");
+  if (!v.IsNumber()) throw_type_error(v.Env(), what + " must be 2, 3, 4 or 8 (got " + describe(v) + ")");
   double d = v.As<Napi::Number>().DoubleValue();
   // 2, 3, 5 and 6 are the ggml types' own widths; check_format_rules says which each format takes.
   if (d != 2 && d != 3 && d != 4 && d != 5 && d != 6 && d != 8 && d != 16) {
-    throw_range_error(v.Env(), what + " must be 4 or 8 (got " + number_text(d) + ")");
+    throw_range_error(v.Env(), what + " must be 2, 3, 4 or 8 (got " + number_text(d) + ")");
   }
   return static_cast<int>(d);
 }
@@ -162,8 +162,8 @@ ScaleType parse_scale_type(Napi::Value v, const std::string& what) {
 void check_format_rules(Napi::Env env, const QuantLayout& L, const std::string& what) {
   const FormatInfo& fi = format_info(L.format);
   const std::string f = std::string("format '") + format_name(L.format) + "'";
-  if (fi.bits == 0 && L.bits != 4 && L.bits != 8) {
-    throw_range_error(env, what + ".bits must be 4 or 8 for " + f + " (got " + std::to_string(L.bits) + ")");
+  if (fi.bits == 0 && L.bits != 2 && L.bits != 3 && L.bits != 4 && L.bits != 8) {
+    throw_range_error(env, what + ".bits must be 2, 3, 4 or 8 for " + f + " (got " + std::to_string(L.bits) + ")");
   }
   if (fi.bits != 0 && L.bits != fi.bits) {
     throw_range_error(env, what + ".bits must be " + std::to_string(fi.bits) + " for " + f + " (got " +

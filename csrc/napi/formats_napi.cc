@@ -39,8 +39,7 @@ Napi::Value Formats(const Napi::CallbackInfo& info) {
   for (Format f : kAllFormats) {
     const FormatInfo& fi = format_info(f);
     if (fi.bits == 0) {
-      out.Set(out.Length(), describe_format(env, fi, 4, size));
-      out.Set(out.Length(), describe_format(env, fi, 8, size));
+      for (int bits : {2, 3, 4, 8}) out.Set(out.Length(), describe_format(env, fi, bits, size));
     } else {
       out.Set(out.Length(), describe_format(env, fi, fi.bits, size));
     }

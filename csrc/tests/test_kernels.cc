@@ -535,6 +535,18 @@ std::vector<Config> configs() {
           out.push_back({Format::kInt, bits, s, g, gs, ScaleType::kF32});
           if (gs != 64) out.push_back({Format::kInt, bits, s, g, gs, ScaleType::kF16});
         }
+  // 2- and 3-bit codes (no plain SIMD kernels: packed, or the scalar ones): every granularity the
+  // packed layout takes and one it does not (column), both schemes, both scale types.
+  for (int bits : {2, 3}) {
+    const Scheme sym = Scheme::kSymmetric, asym = Scheme::kAsymmetric;
+    out.push_back({Format::kInt, bits, sym, Granularity::kRow, 32, ScaleType::kF32});
+    out.push_back({Format::kInt, bits, sym, Granularity::kColumn, 32, ScaleType::kF32});
+    out.push_back({Format::kInt, bits, sym, Granularity::kGroup, 64, ScaleType::kF32});
+    out.push_back({Format::kInt, bits, sym, Granularity::kGroup, 128, ScaleType::kF16});
+    out.push_back({Format::kInt, bits, asym, Granularity::kRow, 32, ScaleType::kF16});
+    out.push_back({Format::kInt, bits, asym, Granularity::kGroup, 32, ScaleType::kF32});
+    out.push_back({Format::kInt, bits, asym, Granularity::kGroup, 128, ScaleType::kF16});
+  }
   out.push_back({Format::kQ4_0, 4, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   out.push_back({Format::kQ8_0, 8, Scheme::kSymmetric, Granularity::kGroup, 32, ScaleType::kF16});
   for (ScaleType st : {ScaleType::kF32, ScaleType::kF16}) {

@@ -20,6 +20,12 @@ def codes(data, rows, cols, bits, scheme):
     if bits == 8:
         q = data.reshape(rows, cols)
         return (q.view(np.int8) if scheme == "symmetric" else q).astype(np.int64)
+    if bits in (2, 3):
+        # Each row a little-endian bit stream of `bits`-bit codes, padded to whole bytes.
+        row_bytes = (cols * bits + 7) // 8
+        stream = np.unpackbits(data.reshape(rows, row_bytes), axis=1, bitorder="little")[:, : cols * bits]
+        u = (stream.reshape(rows, cols, bits).astype(np.int64) << np.arange(bits)).sum(axis=2)
+        return u - 2 ** (bits - 1) if scheme == "symmetric" else u
     packed = data.reshape(rows, (cols + 1) // 2)
     nib = np.empty((rows, packed.shape[1] * 2), np.int64)
     nib[:, 0::2] = packed & 15

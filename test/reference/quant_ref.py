@@ -58,6 +58,14 @@ def quantize(W, bits, scheme, granularity, group_size):
 def pack(q, bits, scheme):
     if bits == 8:
         return q.astype(np.int8).view(np.uint8) if scheme == "symmetric" else q.astype(np.uint8)
+    if bits in (2, 3):
+        # Each row a little-endian bit stream: bit j of column c's code is bit bits * c + j of the row
+        # (2-bit: onnxruntime MatMulNBits' packing), rows padded to whole bytes; symmetric codes q + 2^(bits-1).
+        u = (q + 2 ** (bits - 1) if scheme == "symmetric" else q).astype(np.uint8)
+        rows, cols = u.shape
+        stream = ((u[:, :, None] >> np.arange(bits, dtype=np.uint8)) & 1).reshape(rows, cols * bits)
+        stream = np.pad(stream, ((0, 0), (0, -(cols * bits) % 8)))
+        return np.packbits(stream, axis=1, bitorder="little")
     nib = (q + 8 if scheme == "symmetric" else q).astype(np.uint8)
     if nib.shape[1] % 2:
         nib = np.concatenate([nib, np.zeros((nib.shape[0], 1), np.uint8)], axis=1)
