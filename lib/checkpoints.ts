@@ -1,6 +1,6 @@
 /**
  * Quantized linear layers of Hugging Face checkpoints (GPTQ, AWQ, bitsandbytes NF4) imported from a
- * safetensors file as lowbit matrices without requantizing, and lowbit INT4/INT8 group matrices exported in
+ * safetensors file as lowbit matrices without requantizing, and lowbit int group matrices exported in
  * the GPTQ and AWQ layouts.
  */
 import * as fs from 'node:fs';
@@ -106,8 +106,11 @@ function configBeside(file: SafetensorsFile): QuantizationConfig {
   return {};
 }
 
+/** GPTQ's widths (AWQ's GEMM layout is 4-bit). */
+type IntBits = 2 | 3 | 4 | 8;
+
 function groupMatrix(
-  rows: number, cols: number, bits: 4 | 8, groupSize: number, row: boolean, sym: boolean,
+  rows: number, cols: number, bits: IntBits, groupSize: number, row: boolean, sym: boolean,
   data: Uint8Array, scales: Uint16Array | Float32Array, zeros: Uint8Array | null,
 ): QuantizedMatrix {
   return {
@@ -134,6 +137,24 @@ function transposeScales(f: SafetensorsFile, name: string, prefix: string, group
 /** Codes packed `bits` at a time into int32 words along a dimension, read as unsigned integers. */
 const code = (word: number, bits: number, slot: number): number => (word >>> (bits * slot)) & ((1 << bits) - 1);
 
+/**
+ * Code `index` of a run of `bits`-bit codes packed low bits first into int32 words `word(0)`, `word(1)`, ...:
+ * GPTQ's packing at every width (3-bit codes cross word boundaries: 32 codes in 3 words).
+ */
+function streamCode(word: (w: number) => number, bits: number, index: number): number {
+  const bit = index * bits, w = bit >>> 5, shift = bit & 31;
+  let v = word(w) >>> shift;
+  if (shift + bits > 32) v |= word(w + 1) << (32 - shift);
+  return v & ((1 << bits) - 1);
+}
+
+/** Stores `v` as code `index` of a run of `bits`-bit codes in words[base + ...] (streamCode's inverse). */
+function putStreamCode(words: Uint32Array, base: number, stride: number, bits: number, index: number, v: number): void {
+  const bit = index * bits, w = bit >>> 5, shift = bit & 31;
+  words[base + w * stride] |= v << shift;
+  if (shift + bits > 32) words[base + (w + 1) * stride] |= v >>> (32 - shift);
+}
+
 const AWQ_ORDER = [0, 2, 4, 6, 1, 3, 5, 7];
 // The nibble slot holding output column 8c + k: the inverse of AWQ_ORDER.
 const AWQ_SLOT = AWQ_ORDER.map((_, k) => AWQ_ORDER.indexOf(k));
@@ -154,10 +175,23 @@ function transposeWords(src: Uint32Array, rows: number, cols: number, dst: Uint3
 }
 
 /** Packs lowbit's code grid [rows, cols] (value for (r, c) from `at`) into its row-major data layout. */
-function packCodes(rows: number, cols: number, bits: 4 | 8, at: (r: number, c: number) => number): Uint8Array {
+function packCodes(rows: number, cols: number, bits: IntBits, at: (r: number, c: number) => number): Uint8Array {
   if (bits === 8) {
     const d = native.allocate('uint8', rows * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = at(r, c);
+    return d;
+  }
+  if (bits < 4) {
+    // Each row a little-endian bit stream of `bits`-bit codes, padded to whole bytes.
+    const rb = Math.ceil((cols * bits) / 8);
+    const d = native.allocate('uint8', rows * rb);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const v = at(r, c), bit = c * bits, at8 = r * rb + (bit >> 3);
+        d[at8] |= (v << (bit & 7)) & 0xff;
+        if ((bit & 7) + bits > 8) d[at8 + 1] |= v >> (8 - (bit & 7));
+      }
+    }
     return d;
   }
   const rb = (cols + 1) >> 1;
@@ -174,15 +208,17 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   if (sInfo.shape.length !== 2) bad(prefix, `${prefix}.scales has shape ${JSON.stringify(sInfo.shape)}; [groups, out_features] is needed`);
   const [groups, out] = sInfo.shape;
   const bits = 32 * qzs[1] / out;
-  if (bits !== 4 && bits !== 8) {
-    bad(prefix, `qzeros [${qzs}] for ${out} outputs means ${bits}-bit codes; lowbit's integer formats are 4- and 8-bit`);
+  if (bits !== 2 && bits !== 3 && bits !== 4 && bits !== 8) {
+    bad(prefix, `qzeros [${qzs}] for ${out} outputs means ${bits}-bit codes; lowbit's integer formats are 2-, 3-, 4- and 8-bit`);
   }
-  const b = bits as 4 | 8;
-  const per = 32 / b;
+  const b = bits as IntBits;
+  if (layout === 'awq' && b !== 4) bad(prefix, `AWQ's GEMM layout is 4-bit; qzeros [${qzs}] means ${b}-bit codes`);
+  const per = 32 / b;  // codes a word (3-bit: 32 codes in 3 words, so not whole)
   const given = config.bits ?? config.w_bit;
   if (given !== undefined && given !== b) bad(prefix, `the config says ${given} bits but the tensors hold ${b}-bit codes`);
   if (qzs[0] !== groups) bad(prefix, `qzeros has ${qzs[0]} groups but scales ${groups}`);
-  const inF = layout === 'gptq' ? qws[0] * per : qws[0];
+  if (layout === 'gptq' && (qws[0] * 32) % b !== 0) bad(prefix, `qweight has ${qws[0]} rows of words, which do not hold whole ${b}-bit codes`);
+  const inF = layout === 'gptq' ? (qws[0] * 32) / b : qws[0];
   if (layout === 'gptq' ? qws[1] !== out : qws[1] * per !== out) {
     bad(prefix, `qweight has shape [${qws}], which does not match ${out} outputs in the ${layout} layout`);
   }
@@ -195,8 +231,7 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   let allMid = true;
   for (let g = 0; g < groups; g++) {
     for (let o = 0; o < out; o++) {
-      const slot = layout === 'awq' ? AWQ_SLOT[o % 8] : o % per;
-      let z = code(qzeros[g * qzs[1] + Math.floor(o / per)], b, slot);
+      let z = layout === 'awq' ? code(qzeros[g * qzs[1] + Math.floor(o / 8)], 4, AWQ_SLOT[o % 8]) : streamCode((w) => qzeros[g * qzs[1] + w], b, o);
       if (v1) z += 1;
       if (z > (1 << b) - 1) {
         bad(prefix, `zero-point ${z} (group ${g}, output ${o}) is past the largest ${b}-bit code: a v1 checkpoint stored zero - 1 = -1 there (give checkpoint_format: 'gptq_v2' if the file is v2)`);
@@ -229,16 +264,17 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   const at = (o: number, j: number): number => {
     const i = perm ? perm[j] : j;
     const u = layout === 'gptq'
-      ? code(qweight[Math.floor(i / per) * out + o], b, i % per)
+      ? streamCode((w) => qweight[w * out + o], b, i)
       : code(qweight[i * qws[1] + Math.floor(o / 8)], 4, AWQ_SLOT[o % 8]);
     // lowbit's symmetric 8-bit codes are two's complement q = u - 128; 4-bit ones are u (q + 8) already.
     return sym && b === 8 ? u ^ 0x80 : u;
   };
   let data: Uint8Array;
   if (layout === 'gptq' && !perm) {
-    // A GPTQ word holds `per` consecutive inputs of one output, first input lowest: byte for byte the same
-    // inputs of lowbit's row (two nibbles per byte, even column low; or one byte each). So the codes are the
-    // [in / per, out] word grid transposed (symmetric 8-bit: every byte's top bit flipped, u - 128).
+    // A GPTQ column of words holds one output's inputs as a bit stream, first input lowest: byte for byte
+    // lowbit's row (two nibbles per byte, even column low; one byte each; 2 and 3 bits: the same stream).
+    // So the codes are the [in * bits / 32, out] word grid transposed (symmetric 8-bit: every byte's top bit
+    // flipped, u - 128).
     data = native.allocate('uint8', out * inF * b / 8);
     transposeWords(new Uint32Array(qweight.buffer, qweight.byteOffset, qweight.length), qws[0], out,
       new Uint32Array(data.buffer), sym && b === 8 ? 0x80808080 : 0);
@@ -346,8 +382,8 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
 
 /**
  * One quantized linear layer of a checkpoint (`prefix` like `'model.layers.0.mlp.down_proj'`) as a lowbit
- * matrix, without requantizing: GPTQ (`.qweight` / `.qzeros` / `.scales` / `.g_idx`, 4 or 8 bits, v1 or v2,
- * act order), AWQ GEMM (`.qweight` / `.qzeros` / `.scales`, 4 bits) as INT4/INT8 group matrices with
+ * matrix, without requantizing: GPTQ (`.qweight` / `.qzeros` / `.scales` / `.g_idx`, 2, 3, 4 or 8 bits, v1 or v2,
+ * act order), AWQ GEMM (`.qweight` / `.qzeros` / `.scales`, 4 bits) as int group matrices with
  * float16 scales; bitsandbytes NF4 and FP4 (`.weight` with `.absmax`, `.quant_map`, the quant_state, double
  * quantization) as nf4 / bnb_fp4 matrices; an unquantized `.weight` (F32, F16, BF16) as float32 weights
  * (`source: 'float'`). `config` defaults to `quantize_config.json`, else `config.json`'s
@@ -370,7 +406,7 @@ export function importLinear(file: SafetensorsFile, prefix: string, config?: Qua
         throw new RangeError(`importLinear: ${prefix}: AWQ version '${String(cfg.version)}' is not supported (the GEMM layout is: version 'gemm')`);
       }
     } else {
-      // Without a config: GPTQ packs along the input dimension (qweight [in / per, out]), AWQ along the output.
+      // Without a config: GPTQ packs along the input dimension (qweight [in * bits / 32, out]), AWQ along the output.
       const scales = file.has(`${prefix}.scales`) ? file.info(`${prefix}.scales`).shape : [];
       layout = file.info(`${prefix}.qweight`).shape[1] === scales[1] ? 'gptq' : 'awq';
     }
@@ -405,7 +441,7 @@ export interface ExportedLinear {
 }
 
 /**
- * A lowbit INT4 (GPTQ, AWQ) or INT8 (GPTQ) matrix with group (or, GPTQ, row) scales in float16 as the
+ * A lowbit INT4 (GPTQ, AWQ) or INT2 / INT3 / INT8 (GPTQ) matrix with group (or, GPTQ, row) scales in float16 as the
  * Python tools' tensors: `importLinear` of them gives the matrix back byte for byte (AWQ: symmetric
  * matrices come back as the asymmetric matrix with every zero-point 8, the same values).
  */
@@ -424,6 +460,7 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
   if (q.scaleType !== 'float16') fail(`q has ${q.scaleType} scales; the ${layout} layout stores float16 (quantize with scaleType: 'float16')`);
   const bits = q.bits;
   if (layout === 'awq' && bits !== 4) fail(`AWQ's GEMM layout is 4-bit (q has ${bits}-bit codes)`);
+  if (bits !== 2 && bits !== 3 && bits !== 4 && bits !== 8) fail(`q has ${bits}-bit codes; GPTQ holds 2, 3, 4 or 8`);
   const rowScales = q.granularity === 'row';
   if (q.granularity !== 'group' && !(rowScales && layout === 'gptq')) {
     fail(`q has ${q.granularity} scales; ${layout === 'gptq' ? 'group or row' : 'group'} scales are needed`);
@@ -432,8 +469,9 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
   const inF = q.cols;
   const gs = rowScales ? inF : q.groupSize;
   const groups = inF / gs;
-  const per = 32 / bits;
-  if (inF % per !== 0 || out % per !== 0) fail(`in_features ${inF} and out_features ${out} must be multiples of ${per}`);
+  // Whole int32 words of codes along each dimension: multiples of 32 / bits (3-bit: of 32).
+  const unit = bits === 3 ? 32 : 32 / bits;
+  if (inF % unit !== 0 || out % unit !== 0) fail(`in_features ${inF} and out_features ${out} must be multiples of ${unit}`);
   const sym = q.scheme === 'symmetric';
   const mid = 1 << (bits - 1);
   const rb = bits === 8 ? inF : (inF + 1) >> 1;
@@ -442,11 +480,11 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
     return (q.data[o * rb + (i >> 1)] >> ((i & 1) * 4)) & 0xf;
   };
   const zeroAt = (o: number, g: number): number => (sym ? mid : (q.zeros as Uint8Array)[o * groups + g]);
-  const qwRows = layout === 'gptq' ? inF / per : inF;
+  const qwRows = layout === 'gptq' ? (inF * bits) / 32 : inF;
   const qwCols = layout === 'gptq' ? out : out / 8;
   const qweight = new Uint32Array(qwRows * qwCols);
   if (layout === 'gptq') {
-    // The inverse of importLinear's word transpose (rows of in / per words per output).
+    // The inverse of importLinear's word transpose (rows of in * bits / 32 words per output).
     const rowWords = new Uint32Array(q.data.buffer.slice(q.data.byteOffset, q.data.byteOffset + q.data.byteLength));
     transposeWords(rowWords, out, qwRows, qweight, sym && bits === 8 ? 0x80808080 : 0);
   } else {
@@ -454,7 +492,8 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
       for (let i = 0; i < inF; i++) qweight[i * qwCols + Math.floor(o / 8)] |= codeAt(o, i) << (4 * AWQ_SLOT[o % 8]);
     }
   }
-  const qzeros = new Uint32Array(groups * (out / per));
+  const zw = (out * bits) / 32;  // qzeros words per group
+  const qzeros = new Uint32Array(groups * zw);
   const scales = new Uint16Array(groups * out);
   for (let g = 0; g < groups; g++) {
     for (let o = 0; o < out; o++) {
@@ -463,15 +502,15 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
         if (z === 0) fail(`zero-point 0 (output ${o}, group ${g}) cannot be stored in GPTQ v1, which stores zero - 1; use version 2`);
         z -= 1;
       }
-      const slot = layout === 'awq' ? AWQ_SLOT[o % 8] : o % per;
-      qzeros[g * (out / per) + Math.floor(o / per)] |= z << (bits * slot);
+      if (layout === 'awq') qzeros[g * zw + Math.floor(o / 8)] |= z << (4 * AWQ_SLOT[o % 8]);
+      else putStreamCode(qzeros, g * zw, 1, bits, o, z);
       scales[g * out + o] = (q.scales as Uint16Array)[o * groups + g];
     }
   }
   const i32 = (a: Uint32Array): Int32Array => new Int32Array(a.buffer);
   const tensors: Record<string, SafetensorsTensorInput> = {
     [`${prefix}.qweight`]: { dtype: 'I32', shape: [qwRows, qwCols], data: i32(qweight) },
-    [`${prefix}.qzeros`]: { dtype: 'I32', shape: [groups, out / per], data: i32(qzeros) },
+    [`${prefix}.qzeros`]: { dtype: 'I32', shape: [groups, zw], data: i32(qzeros) },
     [`${prefix}.scales`]: { dtype: 'F16', shape: [groups, out], data: scales },
   };
   if (layout === 'gptq') {

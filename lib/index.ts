@@ -60,6 +60,8 @@ export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensor
 export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
 export { exportLinear, importLinear } from './checkpoints';
 export type { ExportedLinear, ExportLinearOptions, FloatLinear, ImportedLinear, LinearSource, QuantizationConfig, QuantizedLinear } from './checkpoints';
+export { fromMatMulNBits, toMatMulNBits } from './matmul-nbits';
+export type { MatMulNBitsWeights } from './matmul-nbits';
 export { detectModelFile, inspectModelFile } from './inspect';
 export type { ModelFileGroup, ModelFileSummary } from './inspect';
 export { resolvePrecision } from './precision';

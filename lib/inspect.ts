@@ -82,8 +82,8 @@ function safetensorsGroups(f: SafetensorsFile): Map<string, ModelFileGroup> {
       const bits = (32 * f.info(`${p}.qzeros`).shape[1]) / out;
       const [r, c] = t.shape;
       const gptq = c === out;
-      const params = gptq ? r * (32 / bits) * c : r * c * 8;
-      group(map, `${gptq ? 'gptq' : 'awq'} int${bits}`, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), bits === 4 || bits === 8 ? 'packed int8' : null, parts.length);
+      const params = gptq ? ((r * 32) / bits) * c : r * c * 8;
+      group(map, `${gptq ? 'gptq' : 'awq'} int${bits}`, params, parts.reduce((a, n) => a + f.info(n).byteLength, 0), [2, 3, 4, 8].includes(bits) ? 'packed int8' : null, parts.length);
       parts.forEach((n) => used.add(n));
     } else if (t.name.endsWith('.weight.absmax')) {
       const w = t.name.slice(0, -'.absmax'.length);

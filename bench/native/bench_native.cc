@@ -62,6 +62,9 @@ const Case kCases[] = {
     {"int4 g32", Format::kInt, 4, Scheme::kSymmetric, 32},
     {"int4 g128", Format::kInt, 4, Scheme::kSymmetric, 128},
     {"int4 g128 asym", Format::kInt, 4, Scheme::kAsymmetric, 128},
+    // Below 4 bits: 2-bit planes (3-bit: plus a plane of third bits) in the packed tiles.
+    {"int2 g64", Format::kInt, 2, Scheme::kAsymmetric, 64},
+    {"int3 g64", Format::kInt, 3, Scheme::kAsymmetric, 64},
     {"q4_0", Format::kQ4_0, 4, Scheme::kSymmetric, 32},
     {"int8 g32", Format::kInt, 8, Scheme::kSymmetric, 32},
     {"q8_0", Format::kQ8_0, 8, Scheme::kSymmetric, 32},
@@ -193,7 +196,7 @@ int main(int argc, char** argv) {
           const std::string name = c.name;
           const bool ggml = c.format != Format::kInt && format_info(c.format).fixed_group && c.format != Format::kMXFP4 &&
                             c.format != Format::kNVFP4;
-          if (skipped(c) || !(name == "int4 g32" || name == "int4 g128" || ggml)) continue;
+          if (skipped(c) || !(name == "int4 g32" || name == "int4 g128" || c.bits < 4 || ggml)) continue;
           const Matrix mat = make(c, n, k, w);
           for (int64_t m : {32, 128}) {
             const std::vector<float> x = signal(m * k);

@@ -116,22 +116,13 @@ async function runOrt() {
       nodes.push({ op: 'MatMul', inputs: [inp, `w${l}`], outputs: [out] });
       continue;
     }
-    // MatMulNBits: B [n, k / block, block * bits / 8] uint8, codes unsigned with zero point 2^(bits-1)
-    // unless given: lowbit's int4 bytes as they are (symmetric codes stored q + 8), int8 as q ^ 0x80.
-    const blocks = k / c.group, bits = q.bits;
-    const b = bits === 8 && !c.asym ? q.data.map((v) => v ^ 0x80) : q.data;
-    inits.push([`b${l}`, UINT8, [n, blocks, (c.group * bits) / 8], b]);
-    inits.push([`s${l}`, FLOAT, [n * blocks], /** @type {Float32Array} */ (q.scales)]);
+    // MatMulNBits' inputs from lowbit's matrix (lowbit.toMatMulNBits: the int4 bytes as they are, int8 as q ^ 0x80).
+    const mb = lowbit.toMatMulNBits(q), bits = mb.bits;
+    inits.push([`b${l}`, UINT8, [n, k / c.group, (c.group * bits) / 8], mb.B]);
+    inits.push([`s${l}`, FLOAT, [n * (k / c.group)], /** @type {Float32Array} */ (mb.scales)]);
     const ins = [inp, `b${l}`, `s${l}`];
-    if (c.asym && q.zeros) {
-      const per = bits === 4 ? Math.ceil(blocks / 2) : blocks, zp = new Uint8Array(n * per);
-      for (let j = 0; j < n; j++)
-        for (let g = 0; g < blocks; g++) {
-          const z = q.zeros[j * blocks + g];
-          if (bits === 8) zp[j * per + g] = z;
-          else zp[j * per + (g >> 1)] |= g & 1 ? z << 4 : z;
-        }
-      inits.push([`z${l}`, UINT8, [n * per], zp]);
+    if (mb.zeroPoints) {
+      inits.push([`z${l}`, UINT8, [mb.zeroPoints.length], mb.zeroPoints]);
       ins.push(`z${l}`);
     }
     nodes.push({ op: 'MatMulNBits', domain: 'com.microsoft', inputs: ins, outputs: [out],

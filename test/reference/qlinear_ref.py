@@ -40,8 +40,28 @@ def fp4_encode(x):
     return (np.where(x < 0, 8, 0) | np.where(a > f(0.29166667), hi, lo)).astype(np.uint8)
 
 
+def pack3(c):
+    """AutoGPTQ's 3-bit packing of codes c [32 * n, ...] (uint32) along axis 0 into words [3 * n, ...], as its
+    pack() loop writes them: 10 codes a word, the 11th split across two words (2 + 1 bits, then 1 + 2)."""
+    c = c.reshape((c.shape[0] // 32, 32) + c.shape[1:])
+    w = np.zeros((c.shape[0], 3) + c.shape[2:], dtype=np.uint32)
+    for j in range(10):
+        w[:, 0] |= c[:, j] << np.uint32(3 * j)
+    w[:, 0] |= c[:, 10] << np.uint32(30)
+    w[:, 1] |= (c[:, 10] >> np.uint32(2)) & np.uint32(1)
+    for j in range(10):
+        w[:, 1] |= c[:, 11 + j] << np.uint32(3 * j + 1)
+    w[:, 1] |= c[:, 21] << np.uint32(31)
+    w[:, 2] |= (c[:, 21] >> np.uint32(1)) & np.uint32(3)
+    for j in range(10):
+        w[:, 2] |= c[:, 22 + j] << np.uint32(3 * j + 2)
+    return w.reshape((c.shape[0] * 3,) + c.shape[2:])
+
+
 def pack_rows(q, bits):
     """AutoGPTQ qweight: [in, out] codes -> int32 [in * bits / 32, out]; code i of a word in bits (bits * i)."""
+    if bits == 3:
+        return pack3(q.astype(np.uint32)).view(np.int32)
     per = 32 // bits
     q = q.astype(np.uint32).reshape(q.shape[0] // per, per, q.shape[1])
     out = np.zeros((q.shape[0], q.shape[2]), dtype=np.uint32)
@@ -52,6 +72,8 @@ def pack_rows(q, bits):
 
 def pack_cols(z, bits, order=None):
     """[groups, out] codes -> int32 [groups, out * bits / 32] along the output dimension (AWQ: interleaved)."""
+    if bits == 3:
+        return np.ascontiguousarray(pack3((z.astype(np.uint32) & np.uint32(7)).T).T).view(np.int32)
     per = 32 // bits
     z = z.astype(np.uint32).reshape(z.shape[0], z.shape[1] // per, per)
     out = np.zeros((z.shape[0], z.shape[1]), dtype=np.uint32)
@@ -99,10 +121,11 @@ def gptq(out_path, w_path, seed, out_f, in_f, bits, group, sym, desc_act, versio
         s, z, qg = minmax_quantize(w[:, cols], bits, sym)
         scales[g], zeros[g] = s, z
         q[cols, :] = qg.T
+    wrapped = version == 1 and bool((zeros == 0).any())
     if version == 1:
         # AutoGPTQ stores zero - 1, masked to the code width.
         stored = (zeros - 1) & ((1 << bits) - 1)
-        if (zeros == 0).any():
+        if wrapped:
             # The wrapped -1 reads back as 2^bits: that is what a v1 loader dequantizes with.
             zeros = np.where(zeros == 0, 1 << bits, zeros)
     else:
@@ -118,7 +141,8 @@ def gptq(out_path, w_path, seed, out_f, in_f, bits, group, sym, desc_act, versio
     ])
     f32(deq.T).tofile(w_path)
     print(json.dumps({"quant_method": "gptq", "bits": bits, "group_size": group, "sym": sym, "desc_act": desc_act,
-                      "checkpoint_format": "gptq" if version == 1 else "gptq_v2", "bias": bias.astype(np.float32).tolist()}))
+                      "checkpoint_format": "gptq" if version == 1 else "gptq_v2", "bias": bias.astype(np.float32).tolist(),
+                      "wrapped_zero": wrapped}))
 
 
 def awq(out_path, w_path, seed, out_f, in_f, group):
