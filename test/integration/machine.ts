@@ -47,7 +47,7 @@ t.test('measureMachineAsync: progress with the step under way, and the event loo
   t.ok(m.readBandwidth > 0 && m.formats.q4_0.bytesPerSecond > 0, 'a measurement');
   t.ok([...steps].some((s) => /read bandwidth/.test(s)) && [...steps].some((s) => /^q4_0: \d+ x 8192 GEMV/.test(s)), [...steps].join('; '));
   t.ok(ticks > 20, `the event loop turned ${ticks} times`);
-  await t.rejects(measureMachineAsync({ precisions: ['int3'] }), { name: 'RangeError', message: /'int3' is not one of/ });
+  await t.rejects(measureMachineAsync({ precisions: ['int5'] }), { name: 'RangeError', message: /'int5' is not one of/ });
 });
 
 t.test('measureMachineAsync: an abort stops it promptly', async (t) => {
