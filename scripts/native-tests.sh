@@ -49,8 +49,8 @@ compile() { # object, then compiler arguments
   local obj=$1
   shift
   objs+=("$obj")
-  # Rebuild when the object is missing or any source or header is newer.
-  if [ -f "$obj" ] && [ -z "$(find csrc -newer "$obj" -name '*.[hc]*' -print -quit)" ]; then return; fi
+  # Rebuild when the object is missing or any source, header or included .inc file is newer.
+  if [ -f "$obj" ] && [ -z "$(find csrc -newer "$obj" \( -name '*.[hc]*' -o -name '*.inc' \) -print -quit)" ]; then return; fi
   "$cxx" "${common[@]}" "$@" -c -o "$obj" & jobs+=($!)
   if [ ${#jobs[@]} -ge 2 ]; then wait "${jobs[0]}"; jobs=("${jobs[@]:1}"); fi
 }

@@ -4,7 +4,7 @@
 // LOWBIT_ISA=<set> runs one kernel set (default: every set this CPU supports);
 // LOWBIT_NUM_THREADS caps the thread counts (1 and the maximum are measured);
 // LOWBIT_BENCH_CASE=<name>[,<name>...] (e.g. "int4 g32,q4_k") runs those weight formats in the gemv and
-// gemm suites.
+// gemm suites; LOWBIT_BENCH_M=<m>[,<m>...] sets the GEMM's rows of x (default 8,32,128,512).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -187,18 +187,32 @@ int main(int argc, char** argv) {
       }
     }
     if (wanted(argc, argv, "gemm")) {
+      std::vector<int64_t> gemm_rows = {8, 32, 128, 512};
+      if (const char* ms = std::getenv("LOWBIT_BENCH_M"); ms && *ms) {
+        gemm_rows.clear();
+        for (const char* s = ms; *s;) {
+          char* end;
+          const long v = std::strtol(s, &end, 10);
+          if (end == s || v < 1) {
+            std::fprintf(stderr, "LOWBIT_BENCH_M: '%s' is not a list of positive row counts\n", ms);
+            return 2;
+          }
+          gemm_rows.push_back(v);
+          s = *end == ',' ? end + 1 : end;
+        }
+      }
       std::printf("\n| GEMM | m | threads | plain ms | packed ms | packed GOP/s | of dot peak |\n|---|---|---|---|---|---|---|\n");
       for (int64_t nk : {4096, 16384}) {
         const int64_t n = nk, k = nk == 4096 ? 4096 : 8192;
         const std::vector<float> w = signal(n * k);
         for (const Case& c : kCases) {
-          // int4 g32 / g128 and q8_0 the anchors; q4_0 and the ggml types, whose GEMM is set beside q4_0's.
+          // int4 g32 / g128 (sym and asym) the anchors; q4_0 and the ggml types, whose GEMM is set beside q4_0's.
           const std::string name = c.name;
           const bool ggml = c.format != Format::kInt && format_info(c.format).fixed_group && c.format != Format::kMXFP4 &&
                             c.format != Format::kNVFP4;
-          if (skipped(c) || !(name == "int4 g32" || name == "int4 g128" || c.bits < 4 || ggml)) continue;
+          if (skipped(c) || !(name == "int4 g32" || name.rfind("int4 g128", 0) == 0 || c.bits < 4 || ggml)) continue;
           const Matrix mat = make(c, n, k, w);
-          for (int64_t m : {32, 128}) {
+          for (int64_t m : gemm_rows) {
             const std::vector<float> x = signal(m * k);
             std::vector<float> y(m * n);
             for (size_t ti = 0; ti < threads.size(); ++ti) {
