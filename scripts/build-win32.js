@@ -21,29 +21,20 @@ const strip = process.env.MINGW_STRIP ?? 'x86_64-w64-mingw32-strip';
 const out = path.join(root, 'build', 'win32-x64');
 const dest = path.join(root, 'prebuilds', 'win32-x64', 'node.napi.node');
 
-/** binding.gyp: JSON once its comment lines are gone. */
-const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n'));
-/** @param {string[]} list */
-const expand = (list) => list.flatMap((/** @type {string} */ f) => {
-  const m = /^<@\((\w+)\)$/.exec(f);
-  return m ? gyp.variables[m[1]] : [f];
-});
+const { readGyp, resolveTarget } = require('./gyp-targets');
+const gyp = readGyp();
 const defaults = gyp.target_defaults;
 /** Each x64 target's sources with its compiler flags (its conditions for target_arch=='x64' applied). */
 /** @type {Array<{ src: string, flags: string[] }>} */
 const units = [];
 let defines = [...defaults.defines];
 for (const t of gyp.targets) {
-  let sources = t.sources ?? [];
-  let flags = t.cflags_cc ?? [];
-  for (const [cond, body] of t.conditions ?? []) {
-    if (cond !== "target_arch=='x64'") continue;
-    sources = [...sources, ...(body.sources ?? [])];
-    flags = [...flags, ...(body.cflags_cc ?? [])];
-  }
-  defines = [...defines, ...(t.defines ?? [])];
-  for (const s of sources) units.push({ src: s, flags: expand(flags) });
+  const r = resolveTarget(gyp, t, 'x64');
+  defines = [...defines, ...r.defines];
+  for (const s of r.sources) units.push({ src: s, flags: r.flags });
 }
+/** @param {string[]} list */
+const expand = (list) => resolveTarget(gyp, { cflags_cc: list }, 'x64').flags;
 
 const napiHeaders = path.dirname(require.resolve('node-api-headers/package.json'));
 const includes = [

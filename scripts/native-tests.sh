@@ -29,12 +29,11 @@ flags=()
 # -g1: line tables (what sanitizer reports and backtraces print) without the full debug information,
 # which doubled the compile time of the kernel sets' template-heavy units (ASan 160 -> 96 s, SIMDe 101 -> 47 s).
 common=(-std=c++17 -O2 -g1 -ffp-contract=off -Wall -Wextra -Wno-unused-parameter "${flags[@]}")
-core=(csrc/core/quantize.cc csrc/core/kquants.cc csrc/formats/ggml_search.cc csrc/formats/ggml_types.cc csrc/formats/q4_1_q5.cc csrc/formats/iq4.cc csrc/formats/q2_q3_k.cc csrc/formats/tq.cc
-      csrc/core/matmul_ref.cc csrc/core/gemm_kquant_ref.cc csrc/core/gemm_packed_kquant_ref.cc csrc/core/packed_kquant.cc
-      csrc/core/matmul.cc csrc/core/matmul_super_blocks.cc csrc/core/activations_i8.cc csrc/core/packed.cc
-      csrc/core/thread_pool.cc csrc/core/work.cc csrc/core/cpu_features.cc csrc/core/dispatch.cc
-      csrc/core/linalg.cc csrc/core/hadamard.cc csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc
-      csrc/tests/test_conversions.cc)
+# The sources and each kernel set's flags are binding.gyp's (scripts/gyp-targets.js), so the test
+# program builds what the addon builds.
+. scripts/gyp-list.sh
+gyp_list core sources lowbit_core
+core+=(csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc csrc/tests/test_conversions.cc)
 bin=$out/test_kernels
 link=(-pthread)
 if [ "$arch" = win64 ]; then
@@ -60,14 +59,13 @@ objs=()
 defs=()
 if [ "$arch" = x64 ] || [ "$arch" = win64 ]; then
   [ "$arch" = win64 ] && cxx=${CXX:-x86_64-w64-mingw32-g++-posix} || cxx=${CXX:-g++}
-  avx2=(-mavx2 -mfma -mf16c)
-  avx512=("${avx2[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512dq)
+  for isa in avx2 avxvnni avx512 avx512vnni; do
+    gyp_list src sources "lowbit_x86_$isa" x64
+    gyp_list isa_flags flags "lowbit_x86_$isa" x64
+    compile "$out/$isa.o" "${src[@]}" "${isa_flags[@]}"
+  done
   # GCC 12's own AVX-512 and SIMDe headers trip its uninitialised-value warnings (_mm512_undefined_*).
   quiet=(-Wno-uninitialized -Wno-maybe-uninitialized)
-  compile "$out/avx2.o" csrc/x86/kernels_avx2.cc "${avx2[@]}"
-  compile "$out/avxvnni.o" csrc/x86/kernels_avxvnni.cc "${avx2[@]}" -mavxvnni
-  compile "$out/avx512.o" "${quiet[@]}" csrc/x86/kernels_avx512.cc "${avx512[@]}"
-  compile "$out/avx512vnni.o" "${quiet[@]}" csrc/x86/kernels_avx512vnni.cc "${avx512[@]}" -mavx512vnni
   # The flags each set needs, as /proc/cpuinfo names them.
   declare -A needs=([avx2]="avx2 fma f16c" [avxvnni]="avx2 fma f16c avx_vnni"
                     [avx512]="avx512f avx512bw avx512vl avx512dq"
@@ -81,14 +79,17 @@ if [ "$arch" = x64 ] || [ "$arch" = win64 ]; then
     [ $want = 1 ] || continue
     # Baseline x86-64 code (no -m flags), so the emulated sets run on any CPU and under qemu;
     # -O1: SIMDe's element loops at -O2 cost minutes of compile time for nothing.
-    compile "$out/${isa}_simde.o" "${quiet[@]}" -O1 -Wno-psabi -DLOWBIT_SIMDE "csrc/x86/kernels_$isa.cc"
+    gyp_list src sources "lowbit_x86_$isa" x64
+    compile "$out/${isa}_simde.o" "${quiet[@]}" -O1 -Wno-psabi -DLOWBIT_SIMDE "${src[@]}"
     defs+=("-DLOWBIT_TEST_SIMDE_${isa^^}=1")
   done
 else
   cxx=${CXX:-aarch64-linux-gnu-g++}
-  compile "$out/neon.o" csrc/arm/matmul_neon.cc -march=armv8-a
-  compile "$out/dotprod.o" csrc/arm/matmul_neon_dotprod.cc -march=armv8.2-a+dotprod
-  compile "$out/i8mm.o" csrc/arm/matmul_neon_i8mm.cc -march=armv8.2-a+dotprod+i8mm
+  for set in neon dotprod i8mm; do
+    gyp_list src sources "lowbit_arm_$set" arm64
+    gyp_list set_flags flags "lowbit_arm_$set" arm64
+    compile "$out/$set.o" "${src[@]}" "${set_flags[@]}"
+  done
 fi
 for src in "${core[@]}"; do
   name=${src#csrc/}

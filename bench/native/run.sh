@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the native benchmark (bench/native/bench_native.cc) with the shipped
-# flags: each x86 kernel set in its own object with its own -m flags. No Node needed.
+# flags: each kernel set in its own object with its own -m flags, the sources and flags read from
+# binding.gyp (scripts/gyp-targets.js, run by node).
 # Usage: bench/native/run.sh [limits|gemv|gemm ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,24 +9,16 @@ out=build/native-bench
 mkdir -p "$out"
 cxx=${CXX:-g++}
 flags=(-std=c++17 -O3 -ffp-contract=off -fno-math-errno -g ${LOWBIT_CXXFLAGS:-})  # e.g. -DLOWBIT_PREFETCH=4096
-avx2=(-mavx2 -mfma -mf16c)
-avx512=("${avx2[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512dq)
+. scripts/gyp-list.sh
+if [ "$(uname -m)" = x86_64 ]; then arch=x64 sets=(x86_avx2 x86_avxvnni x86_avx512 x86_avx512vnni)
+else arch=arm64 sets=(arm_neon arm_dotprod arm_i8mm); fi
 objs=()
-if [ "$(uname -m)" = x86_64 ]; then
-  "$cxx" "${flags[@]}" -c csrc/x86/kernels_avx2.cc "${avx2[@]}" -o "$out/avx2.o"
-  "$cxx" "${flags[@]}" -c csrc/x86/kernels_avxvnni.cc "${avx2[@]}" -mavxvnni -o "$out/avxvnni.o"
-  "$cxx" "${flags[@]}" -c csrc/x86/kernels_avx512.cc "${avx512[@]}" -o "$out/avx512.o"
-  "$cxx" "${flags[@]}" -c csrc/x86/kernels_avx512vnni.cc "${avx512[@]}" -mavx512vnni -o "$out/avx512vnni.o"
-  objs=("$out"/avx2.o "$out"/avxvnni.o "$out"/avx512.o "$out"/avx512vnni.o)
-else
-  "$cxx" "${flags[@]}" -march=armv8-a -c csrc/arm/matmul_neon.cc -o "$out/neon.o"
-  "$cxx" "${flags[@]}" -march=armv8.2-a+dotprod -c csrc/arm/matmul_neon_dotprod.cc -o "$out/dotprod.o"
-  "$cxx" "${flags[@]}" -march=armv8.2-a+dotprod+i8mm -c csrc/arm/matmul_neon_i8mm.cc -o "$out/i8mm.o"
-  objs=("$out"/neon.o "$out"/dotprod.o "$out"/i8mm.o)
-fi
-"$cxx" "${flags[@]}" bench/native/bench_native.cc csrc/core/quantize.cc csrc/core/kquants.cc \
-  csrc/formats/ggml_search.cc csrc/formats/ggml_types.cc csrc/formats/q4_1_q5.cc csrc/formats/iq4.cc csrc/formats/q2_q3_k.cc csrc/formats/tq.cc csrc/core/matmul_ref.cc csrc/core/matmul.cc \
-  csrc/core/matmul_super_blocks.cc csrc/core/activations_i8.cc csrc/core/gemm_kquant_ref.cc csrc/core/gemm_packed_kquant_ref.cc csrc/core/packed_kquant.cc \
-  csrc/core/packed.cc csrc/core/thread_pool.cc csrc/core/work.cc csrc/core/cpu_features.cc csrc/core/dispatch.cc csrc/core/probe.cc \
-  "${objs[@]}" -pthread -o "$out/bench_native"
+for set in "${sets[@]}"; do
+  gyp_list src sources "lowbit_$set" $arch
+  gyp_list set_flags flags "lowbit_$set" $arch
+  "$cxx" "${flags[@]}" -c "${src[@]}" "${set_flags[@]}" -o "$out/$set.o"
+  objs+=("$out/$set.o")
+done
+gyp_list core sources lowbit_core $arch
+"$cxx" "${flags[@]}" bench/native/bench_native.cc "${core[@]}" "${objs[@]}" -pthread -o "$out/bench_native"
 "$out/bench_native" "$@"

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// @ts-check
+// binding.gyp is the one list of the addon's C++ sources and of each kernel set's compiler flags; the
+// native test program, the native benchmark and the MinGW-w64 build read it through this file instead of
+// keeping lists of their own.
+//   node scripts/gyp-targets.js sources TARGET [ARCH]   the target's sources, one per line
+//   node scripts/gyp-targets.js flags TARGET [ARCH]     its own cflags_cc, one per line
+// ARCH (x64 or arm64, default this machine's) applies the target's `target_arch=='ARCH'` conditions;
+// `<@(variable)` entries are expanded from binding.gyp's variables.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+
+/** binding.gyp as JSON (its comment lines removed). */
+function readGyp() {
+  const text = fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8');
+  return JSON.parse(text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n'));
+}
+
+/**
+ * One target's sources, compiler flags and defines for an architecture.
+ * @param {any} gyp @param {any} target @param {string} arch
+ * @returns {{ sources: string[], flags: string[], defines: string[] }}
+ */
+function resolveTarget(gyp, target, arch) {
+  /** @param {string[]} list */
+  const expand = (list) => list.flatMap((f) => {
+    const m = /^<@\((\w+)\)$/.exec(f);
+    if (m && !(m[1] in gyp.variables)) throw new Error(`binding.gyp: unknown variable ${m[1]}`);
+    return m ? gyp.variables[m[1]] : [f];
+  });
+  let sources = target.sources ?? [];
+  let flags = target.cflags_cc ?? [];
+  for (const [cond, body] of target.conditions ?? []) {
+    if (cond !== `target_arch=='${arch}'`) continue;
+    sources = [...sources, ...(body.sources ?? [])];
+    flags = [...flags, ...(body.cflags_cc ?? [])];
+  }
+  return { sources, flags: expand(flags), defines: target.defines ?? [] };
+}
+
+/** @param {any} gyp @param {string} name */
+function findTarget(gyp, name) {
+  const t = gyp.targets.find((/** @type {any} */ x) => x.target_name === name);
+  if (!t) throw new Error(`binding.gyp has no target '${name}' (targets: ${gyp.targets.map((/** @type {any} */ x) => x.target_name).join(', ')})`);
+  return t;
+}
+
+module.exports = { readGyp, resolveTarget, findTarget };
+
+if (require.main === module) {
+  const [what, name, arch = process.arch] = process.argv.slice(2);
+  if ((what !== 'sources' && what !== 'flags') || !name || (arch !== 'x64' && arch !== 'arm64')) {
+    console.error('usage: node scripts/gyp-targets.js sources|flags TARGET [x64|arm64]');
+    process.exit(2);
+  }
+  const gyp = readGyp();
+  const t = resolveTarget(gyp, findTarget(gyp, name), arch);
+  for (const line of what === 'sources' ? t.sources : t.flags) console.log(line);
+}
