@@ -21,7 +21,7 @@ const strip = process.env.MINGW_STRIP ?? 'x86_64-w64-mingw32-strip';
 const out = path.join(root, 'build', 'win32-x64');
 const dest = path.join(root, 'prebuilds', 'win32-x64', 'node.napi.node');
 
-const { readGyp, resolveTarget } = require('./gyp-targets');
+const { readGyp, expandVariables, resolveTarget } = require('./gyp-targets');
 const gyp = readGyp();
 const defaults = gyp.target_defaults;
 /** Each x64 target's sources with its compiler flags (its conditions for target_arch=='x64' applied). */
@@ -33,8 +33,6 @@ for (const t of gyp.targets) {
   defines = [...defines, ...r.defines];
   for (const s of r.sources) units.push({ src: s, flags: r.flags });
 }
-/** @param {string[]} list */
-const expand = (list) => resolveTarget(gyp, { cflags_cc: list }, 'x64').flags;
 
 const napiHeaders = path.dirname(require.resolve('node-api-headers/package.json'));
 const includes = [
@@ -42,7 +40,7 @@ const includes = [
   '-I', path.dirname(require.resolve('node-addon-api/napi.h')),
 ];
 const common = [
-  ...expand(defaults.cflags_cc).filter((f) => f !== '-fvisibility=hidden'), // no ELF visibility in PE objects
+  ...expandVariables(gyp, defaults.cflags_cc).filter((f) => f !== '-fvisibility=hidden'), // no ELF visibility in PE objects
   ...defines.map((d) => `-D${d}`), '-D_WIN32_WINNT=0x0A00',
   '-Wa,-muse-unaligned-vector-move', ...includes,
 ];

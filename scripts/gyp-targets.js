@@ -20,17 +20,23 @@ function readGyp() {
 }
 
 /**
+ * A list with its `<@(variable)` entries replaced by binding.gyp's variables.
+ * @param {any} gyp @param {string[]} list @returns {string[]}
+ */
+function expandVariables(gyp, list) {
+  return list.flatMap((f) => {
+    const m = /^<@\((\w+)\)$/.exec(f);
+    if (m && !(m[1] in gyp.variables)) throw new Error(`binding.gyp: unknown variable ${m[1]}`);
+    return m ? gyp.variables[m[1]] : [f];
+  });
+}
+
+/**
  * One target's sources, compiler flags and defines for an architecture.
  * @param {any} gyp @param {any} target @param {string} arch
  * @returns {{ sources: string[], flags: string[], defines: string[] }}
  */
 function resolveTarget(gyp, target, arch) {
-  /** @param {string[]} list */
-  const expand = (list) => list.flatMap((f) => {
-    const m = /^<@\((\w+)\)$/.exec(f);
-    if (m && !(m[1] in gyp.variables)) throw new Error(`binding.gyp: unknown variable ${m[1]}`);
-    return m ? gyp.variables[m[1]] : [f];
-  });
   let sources = target.sources ?? [];
   let flags = target.cflags_cc ?? [];
   for (const [cond, body] of target.conditions ?? []) {
@@ -38,7 +44,7 @@ function resolveTarget(gyp, target, arch) {
     sources = [...sources, ...(body.sources ?? [])];
     flags = [...flags, ...(body.cflags_cc ?? [])];
   }
-  return { sources, flags: expand(flags), defines: target.defines ?? [] };
+  return { sources, flags: expandVariables(gyp, flags), defines: target.defines ?? [] };
 }
 
 /** @param {any} gyp @param {string} name */
@@ -48,7 +54,7 @@ function findTarget(gyp, name) {
   return t;
 }
 
-module.exports = { readGyp, resolveTarget, findTarget };
+module.exports = { readGyp, expandVariables, resolveTarget, findTarget };
 
 if (require.main === module) {
   const [what, name, arch = process.arch] = process.argv.slice(2);

@@ -32,7 +32,8 @@ common=(-std=c++17 -O2 -g1 -ffp-contract=off -Wall -Wextra -Wno-unused-parameter
 # The sources and each kernel set's flags are binding.gyp's (scripts/gyp-targets.js), so the test
 # program builds what the addon builds.
 . scripts/gyp-list.sh
-gyp_list core sources lowbit_core
+gyp_arch=$([ "$arch" = arm64 ] && echo arm64 || echo x64)
+gyp_list core sources lowbit_core "$gyp_arch"
 core+=(csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc csrc/tests/test_conversions.cc)
 bin=$out/test_kernels
 link=(-pthread)
