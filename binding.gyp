@@ -1,10 +1,28 @@
 # GCC 12's own AVX-512 headers (avx512fintrin.h: _mm512_undefined_* used as pass-through operands)
 # trip its -Wmaybe-uninitialized on every intrinsic of the AVX-512 translation units: the warning is
-# silenced for those two units only (lowbit_avx512_quiet), the code stays under -Wall elsewhere.
+# silenced for those two kernel sets only (lowbit_avx512_quiet), the code stays under -Wall elsewhere.
 {
   "variables": {
     "lowbit_avx512_quiet": ["-Wno-maybe-uninitialized", "-Wno-uninitialized"],
-    "lowbit_cflags": ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fvisibility=hidden"]
+    "lowbit_cflags": ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fvisibility=hidden"],
+    "lowbit_x86_sources": [
+      "csrc/x86/kernel_table.cc",
+      "csrc/x86/plain_kernels.cc",
+      "csrc/x86/gemm_packed.cc",
+      "csrc/x86/gemm_packed_kquant.cc",
+      "csrc/x86/gemm_kquant.cc",
+      "csrc/x86/probes.cc",
+      "csrc/x86/convert.cc"
+    ],
+    "lowbit_arm_sources": [
+      "csrc/arm/kernel_table.cc",
+      "csrc/arm/plain_kernels.cc",
+      "csrc/arm/gemm_packed.cc",
+      "csrc/arm/gemm_packed_kquant.cc",
+      "csrc/arm/gemm_kquant.cc",
+      "csrc/arm/probes.cc",
+      "csrc/arm/convert.cc"
+    ]
   },
   "target_defaults": {
     "defines": ["NAPI_VERSION=9"],
@@ -69,7 +87,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='x64'", {
-          "sources": ["csrc/x86/kernels_avx2.cc"],
+          "sources": ["<@(lowbit_x86_sources)"],
+          "defines": ["LOWBIT_SET_AVX2"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c"]},
           "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX2"]}}
@@ -81,7 +100,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='x64'", {
-          "sources": ["csrc/x86/kernels_avxvnni.cc"],
+          "sources": ["<@(lowbit_x86_sources)"],
+          "defines": ["LOWBIT_SET_AVXVNNI"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavxvnni"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c", "-mavxvnni"]},
           "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX2"]}}
@@ -93,7 +113,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='x64'", {
-          "sources": ["csrc/x86/kernels_avx512.cc"],
+          "sources": ["<@(lowbit_x86_sources)"],
+          "defines": ["LOWBIT_SET_AVX512"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "<@(lowbit_avx512_quiet)"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"]},
           "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX512"]}}
@@ -105,7 +126,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='x64'", {
-          "sources": ["csrc/x86/kernels_avx512vnni.cc"],
+          "sources": ["<@(lowbit_x86_sources)"],
+          "defines": ["LOWBIT_SET_AVX512VNNI"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "<@(lowbit_avx512_quiet)"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni"]},
           "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX512"]}}
@@ -117,7 +139,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='arm64'", {
-          "sources": ["csrc/arm/matmul_neon.cc"],
+          "sources": ["<@(lowbit_arm_sources)"],
+          "defines": ["LOWBIT_SET_NEON"],
           "cflags_cc": ["-march=armv8-a"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-march=armv8-a"]}
         }]
@@ -128,7 +151,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='arm64'", {
-          "sources": ["csrc/arm/matmul_neon_dotprod.cc"],
+          "sources": ["<@(lowbit_arm_sources)"],
+          "defines": ["LOWBIT_SET_NEON_DOTPROD"],
           "cflags_cc": ["-march=armv8.2-a+dotprod"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-march=armv8.2-a+dotprod"]}
         }]
@@ -139,7 +163,8 @@
       "type": "static_library",
       "conditions": [
         ["target_arch=='arm64'", {
-          "sources": ["csrc/arm/matmul_neon_i8mm.cc"],
+          "sources": ["<@(lowbit_arm_sources)"],
+          "defines": ["LOWBIT_SET_NEON_I8MM"],
           "cflags_cc": ["-march=armv8.2-a+dotprod+i8mm"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(lowbit_cflags)", "-march=armv8.2-a+dotprod+i8mm"]}
         }]

@@ -24,14 +24,18 @@ const dest = path.join(root, 'prebuilds', 'win32-x64', 'node.napi.node');
 const { readGyp, expandVariables, resolveTarget } = require('./gyp-targets');
 const gyp = readGyp();
 const defaults = gyp.target_defaults;
-/** Each x64 target's sources with its compiler flags (its conditions for target_arch=='x64' applied). */
-/** @type {Array<{ src: string, flags: string[] }>} */
+/**
+ * Each x64 target's sources with its compiler flags and defines (its conditions for target_arch=='x64'
+ * applied); obj names an object per target and source (the kernel sets compile the same sources).
+ */
+/** @type {Array<{ src: string, obj: string, flags: string[] }>} */
 const units = [];
-let defines = [...defaults.defines];
 for (const t of gyp.targets) {
   const r = resolveTarget(gyp, t, 'x64');
-  defines = [...defines, ...r.defines];
-  for (const s of r.sources) units.push({ src: s, flags: r.flags });
+  const flags = [...r.defines.map((d) => `-D${d}`), ...r.flags];
+  for (const s of r.sources) {
+    units.push({ src: s, obj: `${t.target_name}_${s.replace(/[/\\]/g, '_').replace(/\.cc$/, '.o')}`, flags });
+  }
 }
 
 const napiHeaders = path.dirname(require.resolve('node-api-headers/package.json'));
@@ -41,7 +45,7 @@ const includes = [
 ];
 const common = [
   ...expandVariables(gyp, defaults.cflags_cc).filter((f) => f !== '-fvisibility=hidden'), // no ELF visibility in PE objects
-  ...defines.map((d) => `-D${d}`), '-D_WIN32_WINNT=0x0A00',
+  ...defaults.defines.map((/** @type {string} */ d) => `-D${d}`), '-D_WIN32_WINNT=0x0A00',
   '-Wa,-muse-unaligned-vector-move', ...includes,
 ];
 
@@ -58,7 +62,7 @@ async function compileAll() {
   const one = async () => {
     while (next < units.length && !failed) {
       const u = units[next++];
-      const obj = path.join(out, u.src.replace(/[/\\]/g, '_').replace(/\.cc$/, '.o'));
+      const obj = path.join(out, u.obj);
       objects.push(obj);
       const args = [...common, ...u.flags, '-c', path.join(root, u.src), '-o', obj];
       const code = await new Promise((resolve) => spawn(cxx, args, { stdio: 'inherit' }).on('exit', resolve));

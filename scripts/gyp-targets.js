@@ -4,9 +4,10 @@
 // native test program, the native benchmark and the MinGW-w64 build read it through this file instead of
 // keeping lists of their own.
 //   node scripts/gyp-targets.js sources TARGET [ARCH]   the target's sources, one per line
-//   node scripts/gyp-targets.js flags TARGET [ARCH]     its own cflags_cc, one per line
+//   node scripts/gyp-targets.js flags TARGET [ARCH]     its own defines (as -D) and cflags_cc, one per line
+//   node scripts/gyp-targets.js defines TARGET [ARCH]   its own defines alone, as -D, one per line
 // ARCH (x64 or arm64, default this machine's) applies the target's `target_arch=='ARCH'` conditions;
-// `<@(variable)` entries are expanded from binding.gyp's variables.
+// `<@(variable)` entries (of sources and flags) are expanded from binding.gyp's variables.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -39,12 +40,14 @@ function expandVariables(gyp, list) {
 function resolveTarget(gyp, target, arch) {
   let sources = target.sources ?? [];
   let flags = target.cflags_cc ?? [];
+  let defines = target.defines ?? [];
   for (const [cond, body] of target.conditions ?? []) {
     if (cond !== `target_arch=='${arch}'`) continue;
     sources = [...sources, ...(body.sources ?? [])];
     flags = [...flags, ...(body.cflags_cc ?? [])];
+    defines = [...defines, ...(body.defines ?? [])];
   }
-  return { sources, flags: expandVariables(gyp, flags), defines: target.defines ?? [] };
+  return { sources: expandVariables(gyp, sources), flags: expandVariables(gyp, flags), defines };
 }
 
 /** @param {any} gyp @param {string} name */
@@ -58,11 +61,13 @@ module.exports = { readGyp, expandVariables, resolveTarget, findTarget };
 
 if (require.main === module) {
   const [what, name, arch = process.arch] = process.argv.slice(2);
-  if ((what !== 'sources' && what !== 'flags') || !name || (arch !== 'x64' && arch !== 'arm64')) {
-    console.error('usage: node scripts/gyp-targets.js sources|flags TARGET [x64|arm64]');
+  if (!['sources', 'flags', 'defines'].includes(what) || !name || (arch !== 'x64' && arch !== 'arm64')) {
+    console.error('usage: node scripts/gyp-targets.js sources|flags|defines TARGET [x64|arm64]');
     process.exit(2);
   }
   const gyp = readGyp();
   const t = resolveTarget(gyp, findTarget(gyp, name), arch);
-  for (const line of what === 'sources' ? t.sources : t.flags) console.log(line);
+  const defines = t.defines.map((d) => `-D${d}`);
+  const lines = what === 'sources' ? t.sources : what === 'defines' ? defines : [...defines, ...t.flags];
+  for (const line of lines) console.log(line);
 }

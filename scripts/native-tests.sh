@@ -51,8 +51,8 @@ compile() { # object, then compiler arguments
   local obj=$1
   shift
   objs+=("$obj")
-  # Rebuild when the object is missing or any source, header or included .inc file is newer.
-  if [ -f "$obj" ] && [ -z "$(find csrc -newer "$obj" \( -name '*.[hc]*' -o -name '*.inc' \) -print -quit)" ]; then return; fi
+  # Rebuild when the object is missing or any source or header is newer.
+  if [ -f "$obj" ] && [ -z "$(find csrc -newer "$obj" -name '*.[hc]*' -print -quit)" ]; then return; fi
   "$cxx" "${common[@]}" "$@" -c -o "$obj" & jobs+=($!)
   if [ ${#jobs[@]} -ge 2 ]; then wait "${jobs[0]}"; jobs=("${jobs[@]:1}"); fi
 }
@@ -63,7 +63,7 @@ if [ "$arch" = x64 ] || [ "$arch" = win64 ]; then
   for isa in avx2 avxvnni avx512 avx512vnni; do
     gyp_list src sources "lowbit_x86_$isa" x64
     gyp_list isa_flags flags "lowbit_x86_$isa" x64
-    compile "$out/$isa.o" "${src[@]}" "${isa_flags[@]}"
+    for s in "${src[@]}"; do compile "$out/${isa}_$(basename "$s" .cc).o" "$s" "${isa_flags[@]}"; done
   done
   # GCC 12's own AVX-512 and SIMDe headers trip its uninitialised-value warnings (_mm512_undefined_*).
   quiet=(-Wno-uninitialized -Wno-maybe-uninitialized)
@@ -81,7 +81,10 @@ if [ "$arch" = x64 ] || [ "$arch" = win64 ]; then
     # Baseline x86-64 code (no -m flags), so the emulated sets run on any CPU and under qemu;
     # -O1: SIMDe's element loops at -O2 cost minutes of compile time for nothing.
     gyp_list src sources "lowbit_x86_$isa" x64
-    compile "$out/${isa}_simde.o" "${quiet[@]}" -O1 -Wno-psabi -DLOWBIT_SIMDE "${src[@]}"
+    gyp_list isa_defines defines "lowbit_x86_$isa" x64
+    for s in "${src[@]}"; do
+      compile "$out/${isa}_simde_$(basename "$s" .cc).o" "${quiet[@]}" -O1 -Wno-psabi -DLOWBIT_SIMDE "${isa_defines[@]}" "$s"
+    done
     defs+=("-DLOWBIT_TEST_SIMDE_${isa^^}=1")
   done
 else
@@ -89,7 +92,7 @@ else
   for set in neon dotprod i8mm; do
     gyp_list src sources "lowbit_arm_$set" arm64
     gyp_list set_flags flags "lowbit_arm_$set" arm64
-    compile "$out/$set.o" "${src[@]}" "${set_flags[@]}"
+    for s in "${src[@]}"; do compile "$out/${set}_$(basename "$s" .cc).o" "$s" "${set_flags[@]}"; done
   done
 fi
 for src in "${core[@]}"; do

@@ -16,9 +16,15 @@ objs=()
 for set in "${sets[@]}"; do
   gyp_list src sources "lowbit_$set" $arch
   gyp_list set_flags flags "lowbit_$set" $arch
-  "$cxx" "${flags[@]}" -c "${src[@]}" "${set_flags[@]}" -o "$out/$set.o"
-  objs+=("$out/$set.o")
+  for s in "${src[@]}"; do
+    obj="$out/${set}_$(basename "$s" .cc).o"
+    "$cxx" "${flags[@]}" -c "$s" "${set_flags[@]}" -o "$obj" &
+    objs+=("$obj")
+    # Two compilers at a time (the CI machine has two cores).
+    [ "$(jobs -rp | wc -l)" -lt 2 ] || wait -n
+  done
 done
+wait
 gyp_list core sources lowbit_core $arch
 "$cxx" "${flags[@]}" bench/native/bench_native.cc "${core[@]}" "${objs[@]}" -pthread -o "$out/bench_native"
 "$out/bench_native" "$@"

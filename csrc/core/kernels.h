@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace lowbit {
 
@@ -91,7 +92,7 @@ using GemmF32Fn = void (*)(const WeightArgs& w, const float* x, int64_t x_stride
 // q = round-half-even(x / d) (0 when d == 0); sum = sum of the block's codes.
 using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
 // From this many rows of x, gemm_f32 and sgemm run on packed panels (see
-// core/panel_gemm_impl.inc) and the driver hands them wider column chunks; below it
+// core/panel_gemm.h) and the driver hands them wider column chunks; below it
 // the dot-product kernels, which stream each weight row once, are as fast or faster.
 constexpr int64_t kPanelMinRows = 12;
 // Plain fp32 y = x * w^T, w row-major [n, k]: the baseline the benchmarks compare against.
@@ -207,6 +208,26 @@ struct PackedArgs {
   }
 };
 
+// Calls f(std::integral_constant<PCode, C>{}) with the code C of a block-header tile (kquant()):
+// the one switch from a tile's code to the kernels each set instantiates per code.
+template <typename F>
+void visit_block_header_code(PCode code, F&& f) {
+  switch (code) {
+    case PCode::kQ4K: return f(std::integral_constant<PCode, PCode::kQ4K>{});
+    case PCode::kQ5K: return f(std::integral_constant<PCode, PCode::kQ5K>{});
+    case PCode::kQ6K: return f(std::integral_constant<PCode, PCode::kQ6K>{});
+    case PCode::kQ2K: return f(std::integral_constant<PCode, PCode::kQ2K>{});
+    case PCode::kQ3K: return f(std::integral_constant<PCode, PCode::kQ3K>{});
+    case PCode::kIQ4XS: return f(std::integral_constant<PCode, PCode::kIQ4XS>{});
+    case PCode::kQ4_1: return f(std::integral_constant<PCode, PCode::kQ4_1>{});
+    case PCode::kQ5_0: return f(std::integral_constant<PCode, PCode::kQ5_0>{});
+    case PCode::kQ5_1: return f(std::integral_constant<PCode, PCode::kQ5_1>{});
+    case PCode::kTQ: return f(std::integral_constant<PCode, PCode::kTQ>{});
+    case PCode::kU4: case PCode::kU2: case PCode::kU3: case PCode::kU8: case PCode::kLut4:
+      return;  // the codes without block headers (never passed here)
+  }
+}
+
 // y[i * y_stride + j] for i in [0, m), j in rows of tiles [t0, t1) (clipped to n): the
 // gemm_i8 contract on packed weights. The codes with block headers take, per 32-column block
 // b, exact integer sums (D_h = sum over the 16-column half h of u * xq, D = D_0 + D_1, S_h and S
@@ -255,24 +276,56 @@ using PeakFn = double (*)(int64_t iters);
 // Sums n floats (a streaming read); the result only defeats dead-code elimination.
 using ReadFn = float (*)(const float* p, int64_t n);
 
+// The kernel entries every set defines in its own namespace under these names, with the table's
+// function types: X(type, name) for each. The table's fields, each set's declarations
+// (x86/kernel_set.h, arm/kernel_set.h) and the tables themselves (kernel_table_of_set below)
+// all come from this one list.
+#define LOWBIT_KERNEL_ENTRIES(X)                                                                        \
+  X(QuantizeActFn, quantize_act)                                                                        \
+  X(GemmI8Fn, gemm_i8)                                                                                  \
+  X(GemmF32Fn, gemm_f32)                                                                                \
+  X(SgemmFn, sgemm)                                                                                     \
+  X(FwhtFn, fwht)                                                                                       \
+  X(PeakFn, fma_peak)        /* fp32 flops (an FMA is 2) */                                             \
+  X(PeakFn, dot_peak)        /* int8 ops of the kernels' int8 dot-product sequence (a multiply-add is 2) */ \
+  X(ReadFn, read)                                                                                       \
+  X(GemmI8PackedFn, gemm_i8_packed) /* prepared weights (PackedArgs) */                                 \
+  X(GemmI8KQuantFn, gemm_i8_kquant) /* K-quant super-blocks as stored, int8 activations */              \
+  X(F16ToF32Fn, f16_to_f32)                                                                             \
+  X(F32ToF16Fn, f32_to_f16)
+
 struct KernelTable {
   const char* name;
-  QuantizeActFn quantize_act;
-  GemmI8Fn gemm_i8;
-  GemmF32Fn gemm_f32;
-  SgemmFn sgemm;
-  FwhtFn fwht;
-  PeakFn fma_peak;  // fp32 flops (an FMA is 2)
-  PeakFn dot_peak;  // int8 ops of the int8 dot-product sequence the kernels use (a multiply-add is 2)
-  ReadFn read;
   // Shapes the SIMD kernels take: k a multiple of 32, the group a multiple of 32 or 16.
   bool simd_shapes;
-  // Prepared weights (PackedArgs); nullptr where the set has no packed kernels.
-  GemmI8PackedFn gemm_i8_packed;
-  // K-quant super-blocks with int8 activations; nullptr where the set has none (the scalar one runs).
-  GemmI8KQuantFn gemm_i8_kquant;
-  F16ToF32Fn f16_to_f32;
-  F32ToF16Fn f32_to_f16;
+#define LOWBIT_KERNEL_FIELD(type, entry) type entry;
+  LOWBIT_KERNEL_ENTRIES(LOWBIT_KERNEL_FIELD)
+#undef LOWBIT_KERNEL_FIELD
 };
+
+// Every table fills every entry (the native tests check each one), so no caller checks for a
+// missing kernel.
+inline bool complete(const KernelTable& t) {
+  bool all = t.name != nullptr;
+#define LOWBIT_KERNEL_FILLED(type, entry) all = all && t.entry != nullptr;
+  LOWBIT_KERNEL_ENTRIES(LOWBIT_KERNEL_FILLED)
+#undef LOWBIT_KERNEL_FILLED
+  return all;
+}
+
+// Declares a kernel set's entries; used inside the set's namespace (its kernel_set.h).
+#define LOWBIT_KERNEL_DECLARE(type, entry) std::remove_pointer_t<type> entry;
+
+// The table of the kernel set whose entries are in scope (each set's kernel_table.cc, inside its
+// namespace), every field filled by name: constant-initialized.
+#define LOWBIT_KERNEL_SET_ASSIGN(type, entry) t.entry = entry;
+#define LOWBIT_KERNEL_TABLE_OF_SET(set_name, set_simd_shapes) \
+  [] {                                                       \
+    KernelTable t{};                                         \
+    t.name = set_name;                                       \
+    t.simd_shapes = set_simd_shapes;                         \
+    LOWBIT_KERNEL_ENTRIES(LOWBIT_KERNEL_SET_ASSIGN)          \
+    return t;                                                \
+  }()
 
 }  // namespace lowbit

@@ -187,7 +187,8 @@ void f32_to_f16(const float* f, uint16_t* h, int64_t n) {
   for (int64_t i = 0; i < n; ++i) h[i] = fp32_to_fp16(f[i]);
 }
 
-const KernelTable kTable = {"scalar", quantize_act, gemm_i8,  gemm_f32,       sgemm,          fwht,       fma_peak,
-                            dot_peak, read,         false,    gemm_i8_packed, gemm_i8_kquant, f16_to_f32, f32_to_f16};
+// Every shape and group (simd_shapes false).
+constexpr KernelTable kTableOfScalar = LOWBIT_KERNEL_TABLE_OF_SET("scalar", false);
+const KernelTable kTable = kTableOfScalar;
 
 }  // namespace lowbit::ref

@@ -10,7 +10,6 @@
 #include "float_formats.h"
 #include "kquants.h"
 #include "../formats/ggml_types.h"
-#include "matmul_ref.h"
 #include "packed.h"
 #include "quantize.h"
 
@@ -63,7 +62,7 @@ void matmul_int8(const KernelTable& kernels, const QMatrixView& q, const float* 
   if (f != Format::kQ4_K && f != Format::kQ5_K && f != Format::kQ6_K) return matmul_int8_packing(kernels, q, x, m, y, pool);
   const KQuantArgs w = kquant_args(q);
   const int64_t k = w.k, n = q.layout.rows;
-  const GemmI8KQuantFn gemm = kernels.gemm_i8_kquant ? kernels.gemm_i8_kquant : ref::gemm_i8_kquant;
+  const GemmI8KQuantFn gemm = kernels.gemm_i8_kquant;
   const ActivationsI8 a = quantize_activations(kernels, x, m, k, w.kind == KQuant::kQ6K, pool);
   // 64 x rows by 16 weight rows: each task streams its weight rows once per 64 x rows.
   run_chunks(pool, m, n, k, 64, 16, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {

@@ -6,7 +6,6 @@
 
 #include "activations_i8.h"
 #include "matmul.h"
-#include "matmul_ref.h"
 #include "packed_kquant.h"
 #include "packed_planes.h"
 #include "qmatrix.h"
@@ -187,7 +186,7 @@ void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* ws
   const int64_t k = ws[0]->k;
   bool half = false;
   for (int i = 0; i < count; ++i) half = half || ws[i]->half_sums();
-  const GemmI8PackedFn gemm = kernels.gemm_i8_packed ? kernels.gemm_i8_packed : ref::gemm_i8_packed;
+  const GemmI8PackedFn gemm = kernels.gemm_i8_packed;
   const ActivationsI8 a = quantize_activations(kernels, x, m, k, half, pool);
   // Each output row runs the same instruction sequence whichever tiles share its chunk or pass
   // (kernels.h), so results are bit-identical for any chunking and any number of threads.

@@ -30,7 +30,7 @@ PackPlan plan_pack(const QMatrixView& q);
 void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress = nullptr);
 
 // y = x * W^T with int8 activations on packed weights (the matmul() contract: blocks of
-// 32, exact integer block sums). Sets without packed kernels run the scalar one.
+// 32, exact integer block sums).
 void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
                    ThreadPool& pool);
 

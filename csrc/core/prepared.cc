@@ -40,7 +40,7 @@ void Prepared::FreeAligned::operator()(uint8_t* p) const {
 
 Prepared::Prepared(const QMatrixView& q, Activations act, const KernelTable& kernels, Work* progress)
     : layout_(q.layout), act_(act) {
-  if (act == Activations::kInt8 && kernels.gemm_i8_packed) {
+  if (act == Activations::kInt8) {
     const PackPlan plan = plan_pack(q);
     if (plan.packable) {
       bytes_ = plan.bytes;
@@ -53,7 +53,7 @@ Prepared::Prepared(const QMatrixView& q, Activations act, const KernelTable& ker
     }
     why_ = plan.why;
   } else {
-    why_ = act == Activations::kFloat ? "float activations" : "this kernel set has no packed kernels";
+    why_ = "float activations";
   }
   const QuantLayout& L = q.layout;
   const int64_t data = L.data_bytes(), scales = L.stored_scales() * scale_type_bytes(L.scale_type), zeros = L.num_zeros();

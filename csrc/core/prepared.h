@@ -1,10 +1,8 @@
 // A prepared matrix: a QuantizedMatrix copied once into memory the addon owns, in
 // the layout its kernels read fastest. Packed tiles (PackedArgs) where the packed int8
 // kernels take the matrix; otherwise (float activations, fp8, column scales, shapes
-// the packed layout does not take, or a kernel set with no packed kernels) a plain
-// copy that runs the ordinary kernels. Immutable after
-// construction, so any number of threads may multiply by it at once. Every x86 and NEON
-// kernel set reads packed tiles today; the plain fallback for a set without them remains.
+// the packed layout does not take) a plain copy that runs the ordinary kernels. Immutable
+// after construction, so any number of threads may multiply by it at once.
 #pragma once
 
 #include <cstdint>

@@ -59,7 +59,7 @@ Linear Linear::floats(const float* w, int64_t rows, int64_t cols) {
 
 Linear make_linear(const MatrixSource& src, const KernelTable& kt) {
   if (src.floats) return Linear::floats(src.floats, src.rows, src.cols);
-  if (src.act == Activations::kInt8 && kt.gemm_i8_packed && plan_pack(src.q).packable) {
+  if (src.act == Activations::kInt8 && plan_pack(src.q).packable) {
     return Linear::prepared(std::make_shared<const Prepared>(src.q, src.act, kt));
   }
   return Linear::view(src.q, src.act);
@@ -107,7 +107,7 @@ void Linear::apply_all(const KernelTable& kt, std::initializer_list<std::pair<co
     ws.push_back(p);
     ys.push_back(y);
   }
-  if (!ws.empty() && kt.gemm_i8_packed) {
+  if (!ws.empty()) {
     matmul_packed_multi(kt, ws.data(), ys.data(), static_cast<int>(ws.size()), x, m, pool);
     return;
   }

@@ -618,6 +618,7 @@ void test_packed_gemv_chunking(const KernelTable& kt, std::mt19937& rng) {
 }
 
 void test_table(const KernelTable& kt) {
+  CHECK(complete(kt), "[%s] every entry of the kernel table is filled", kt.name);
   std::mt19937 rng(1234);
   test_quantize_act(kt, rng);
   test_sgemm(kt, rng);

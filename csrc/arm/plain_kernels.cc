@@ -1,27 +1,21 @@
-// NEON kernels, included by matmul_neon.cc (armv8-a), matmul_neon_dotprod.cc
-// (+dotprod: sdot) and matmul_neon_i8mm.cc (+i8mm: smmla for 2x2 tiles). The
-// includer opens `namespace lowbit::<isa> { namespace {` so every function here
-// has internal linkage and is compiled only with that unit's ISA flags.
-//
-// LOWBIT_NEON_DOT  0: vmull/vpadal pairs, 1: vdotq_s32 (sdot)
-// LOWBIT_NEON_MMLA 1: vmmlaq_s32 (smmla) for 2x2 (x rows x weight rows) tiles
+// The NEON kernels on QuantizedMatrix's own layout (WeightArgs): int8 and float activations, the
+// plain fp32 GEMM, activation quantization and the FWHT, compiled by every NEON kernel set
+// (kernel_set.h: LOWBIT_NEON_DOT, LOWBIT_NEON_MMLA). The table's entries are in the set's
+// namespace, the rest has internal linkage.
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "sgemm_panel.h"
+
+namespace lowbit::LOWBIT_NS {
+
+namespace {
 
 inline float hsum(float32x4_t v) { return vaddvq_f32(v); }
-
-// The exact integer sum over one 32-block: w0 . x0 + w1 . x1, in 4 lane partials.
-// Lanes 0-1 only see bytes 0-7 of w0 and w1, lanes 2-3 bytes 8-15: with 4-bit
-// weights those are the block's first and last 16 columns, so group-16 scales
-// can be applied per lane.
-inline int32x4_t dot32(int8x16_t w0, int8x16_t x0, int8x16_t w1, int8x16_t x1) {
-#if LOWBIT_NEON_DOT
-  return vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, x0), w1, x1);
-#else
-  // |w * x| <= 128 * 127, so two products fit an int16 lane.
-  const int16x8_t a = vmlal_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)), vget_low_s8(w1), vget_low_s8(x1));
-  const int16x8_t b = vmlal_high_s8(vmull_high_s8(w0, x0), w1, x1);
-  return vpaddq_s32(vpaddlq_s16(a), vpaddlq_s16(b));
-#endif
-}
 
 // A stored scale, decoded: fp16 natively, E8M0 and E4M3 through the driver's 256-entry table.
 template <SType S>
@@ -46,6 +40,8 @@ inline float32x4_t block_scales(const WeightArgs& w, const uint8_t* srow, int64_
   const float s0 = load_scale<S>(w, srow + 2 * b * sgb) * mul, s1 = load_scale<S>(w, srow + (2 * b + 1) * sgb) * mul;
   return vcombine_f32(vdup_n_f32(s0), vdup_n_f32(s1));
 }
+
+}  // namespace
 
 void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) {
   for (int64_t b = 0; b * 32 < k; ++b) {
@@ -80,6 +76,8 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
     }
   }
 }
+
+namespace {
 
 // One 32-block of a weight row as two signed int8x16 halves in the kernels'
 // column order (4-bit: low nibbles, then high), with the bias folded in where
@@ -266,6 +264,8 @@ void i8_by_scale(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int
   return gemm_i8_t<C, SType::kF32, false>(w, x, m, n0, n1, y, ys);
 }
 
+}  // namespace
+
 // Only the (code, scale, half) combinations the formats produce are built.
 void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
   const bool half = w.group == 16;
@@ -289,6 +289,8 @@ void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t
     case WCode::kE5M2: return;  // float path only (the driver never sends them here)
   }
 }
+
+namespace {
 
 // 8 fp8 bytes -> 2 x 4 floats via the fp16 converter: E5M2 is the top byte of a
 // binary16; E4M3's bits shifted into binary16 (bias 15) and rescaled by 2^8.
@@ -479,6 +481,8 @@ void f32_by_scale(const WeightArgs& w, const float* x, int64_t xs, int64_t m, in
   return gemm_f32_t<C, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
 }
 
+}  // namespace
+
 void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
               int64_t ys) {
   const bool half = w.group == 16;
@@ -501,6 +505,8 @@ void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_
       }
   }
 }
+
+namespace {
 
 template <int RM, int RN>
 void tile_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t i0, int64_t j0, float* y,
@@ -539,6 +545,8 @@ void rows_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t 
   }
 }
 
+}  // namespace
+
 void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t n0, int64_t n1,
            float* y, int64_t ys) {
   if (m >= kPanelMinRows) {
@@ -550,6 +558,7 @@ void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, in
   for (; j + 4 <= n1; j += 4) rows_sgemm<4>(x, xs, w, ws, k, m, j, y, ys);
   for (; j < n1; ++j) rows_sgemm<1>(x, xs, w, ws, k, m, j, y, ys);
 }
+
 
 // Strides 1 and 2 inside each 4-float vector (partner by lane reversal, combined as
 // v * sign + partner, exactly a + b / a - b), then vector butterflies.
@@ -572,52 +581,4 @@ void fwht(float* v, int64_t n) {
   }
 }
 
-double fma_peak(int64_t iters) {
-  float32x4_t a[16];
-  for (int i = 0; i < 16; ++i) a[i] = vdupq_n_f32(static_cast<float>(i));
-  const float32x4_t m = vdupq_n_f32(0.999999f), c = vdupq_n_f32(1e-7f);
-  for (int64_t it = 0; it < iters; ++it)
-    for (int i = 0; i < 16; ++i) a[i] = vfmaq_f32(c, a[i], m);
-  float32x4_t s = a[0];
-  for (int i = 1; i < 16; ++i) s = vaddq_f32(s, a[i]);
-  volatile float sink = hsum(s);
-  (void)sink;
-  return 16.0 * 8.0 * static_cast<double>(iters);
-}
-
-// The kernels' int8 block sequence: 2 x 16 multiply-adds per dot32.
-double dot_peak(int64_t iters) {
-  int32x4_t acc[8];
-  for (int i = 0; i < 8; ++i) acc[i] = vdupq_n_s32(0);
-  const int8x16_t a = vdupq_n_s8(3), b = vdupq_n_s8(-5);
-  for (int64_t it = 0; it < iters; ++it) {
-    for (int i = 0; i < 8; ++i) acc[i] = vaddq_s32(acc[i], dot32(a, b, b, a));
-#if defined(__GNUC__)
-    // Keeps the compiler from hoisting the loop-invariant products out of the loop.
-    __asm__ volatile("" : "+w"(acc[0]), "+w"(acc[1]), "+w"(acc[2]), "+w"(acc[3]));
-#endif
-  }
-  int32x4_t s = acc[0];
-  for (int i = 1; i < 8; ++i) s = vaddq_s32(s, acc[i]);
-  volatile int sink = vaddvq_s32(s);
-  (void)sink;
-  return 8.0 * 64.0 * static_cast<double>(iters);
-}
-
-// Four concurrent streams and eight accumulators (see the x86 version).
-float read(const float* p, int64_t n) {
-  float32x4_t s[8];
-  for (int l = 0; l < 8; ++l) s[l] = vdupq_n_f32(0.0f);
-  const int64_t q = n / 4 / 8 * 8;
-  const float* st[4] = {p, p + q, p + 2 * q, p + 3 * q};
-  for (int64_t i = 0; i < q; i += 8) {
-    for (int r = 0; r < 4; ++r) {
-      s[2 * r] = vaddq_f32(s[2 * r], vld1q_f32(st[r] + i));
-      s[2 * r + 1] = vaddq_f32(s[2 * r + 1], vld1q_f32(st[r] + i + 4));
-    }
-  }
-  for (int l = 1; l < 8; ++l) s[0] = vaddq_f32(s[0], s[l]);
-  float t = hsum(s[0]);
-  for (int64_t i = 4 * q; i < n; ++i) t += p[i];
-  return t;
-}
+}  // namespace lowbit::LOWBIT_NS

@@ -10,11 +10,21 @@
 // per FMA and ran out of cache bandwidth (hence no scaling with threads). x is not packed
 // (as in MLAS): its kPanelMR x kPanelKC slice is 6-8 KiB of L1 and its block of the caller's
 // rows stays in L2 while every panel streams past; packing it cost a quarter of the time. The blocking and the loops
-// around the micro-kernel are ISA-independent (core/panel_gemm_impl.inc), so results
+// around the micro-kernel are ISA-independent (core/panel_gemm.h), so results
 // never depend on how work is divided.
 //
-// Included by each x86 kernel set's translation unit after simd_include.inc; LOWBIT_VEC
+// For plain_kernels.cc (matmulF32 and the float path) of every x86 kernel set (kernel_set.h); LOWBIT_VEC
 // picks ymm (6 x 16 tile, 12 accumulators of 16 registers) or zmm (8 x 32, 16 of 32).
+#pragma once
+
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "../core/panel_gemm.h"
+
+namespace lowbit::LOWBIT_NS {
 namespace {
 
 #if LOWBIT_VEC == 512
@@ -121,6 +131,17 @@ void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float
     for (int c = 0; c < cols; ++c) y[r * ys + c] = first ? tile[r][c] : y[r * ys + c] + tile[r][c];
 }
 
-#include "../core/panel_gemm_impl.inc"
+inline PanelBuffers<kPanelNR>& panel_buffers() { return panel_buffers_of<kPanelNR>(); }
+
+template <typename PackB>
+void panel_gemm(const float* x, int64_t xs, int64_t k, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys,
+                PackB&& pack_b) {
+  panel_gemm_of<kPanelMR, kPanelNR>(
+      x, xs, k, m, n0, n1, y, ys,
+      [](const float* xt, int64_t xst, const float* b, int64_t kc, float* yt, int64_t yst, int rows, int cols,
+         bool first) { panel_ukernel(xt, xst, b, kc, yt, yst, rows, cols, first); },
+      pack_b);
+}
 
 }  // namespace
+}  // namespace lowbit::LOWBIT_NS

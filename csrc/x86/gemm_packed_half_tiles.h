@@ -1,5 +1,5 @@
 // GEMM passes of the 256-bit sets for codes of up to 4 bits with one scale per block or group
-// (int4 / int3 / int2 and q4_0 tiles), included by gemm_packed_impl.inc, whose helpers it uses.
+// (int4 / int3 / int2 and q4_0 tiles), for gemm_packed.cc (helpers: packed_vec.h).
 //
 // tile_rows runs a 16-row tile as two 8-lane halves side by side and keeps two activation rows
 // per pass (kUnits * RM float accumulators, 8 code vectors per half and two integer chains per
@@ -17,6 +17,16 @@
 //
 // The integer per block is the same exact value as on tile_rows and the float operations per
 // row and block are the same, in the same order, so both give the same bits.
+#pragma once
+
+#include "packed_vec.h"
+
+#include <cstdint>
+
+namespace lowbit::LOWBIT_NS {
+namespace {
+namespace packed {
+
 namespace half_tiles {
 
 constexpr int kCorr = 64;
@@ -103,3 +113,7 @@ void gemm(const PackedArgs& w, const ActI8& x, int64_t m, int64_t t0, int64_t t1
 }
 
 }  // namespace half_tiles
+
+}  // namespace packed
+}  // namespace
+}  // namespace lowbit::LOWBIT_NS

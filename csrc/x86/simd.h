@@ -1,7 +1,9 @@
-// Intrinsics for an x86 kernel set's translation unit: the compiler's own, or, for
+// Intrinsics for an x86 kernel set's translation units: the compiler's own, or, for
 // the native test program only (LOWBIT_SIMDE), SIMDe's portable implementations of
 // the same names, so kernel sets this CPU lacks are still tested. The shipped
 // binary never uses SIMDe.
+#pragma once
+
 #if defined(LOWBIT_SIMDE)
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>

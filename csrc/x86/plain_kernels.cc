@@ -1,9 +1,19 @@
 // The kernels on QuantizedMatrix's own layout (WeightArgs): int8 and float
 // activations, the plain fp32 GEMM, activation quantization and the FWHT, written
-// with 256-bit AVX2 + FMA + F16C intrinsics. Included by each x86 kernel set's
-// translation unit (which sets the -m flags; the AVX-512 sets compile these 256-bit
-// kernels with EVEX encodings and 32 registers). Internal linkage only, so no copy
-// compiled for a newer ISA can be merged by the linker into code for an older CPU.
+// with 256-bit AVX2 + FMA + F16C intrinsics, compiled by every x86 kernel set (kernel_set.h; the
+// AVX-512 sets compile these 256-bit kernels with EVEX encodings and 32 registers). The table's
+// entries are in the set's namespace, the rest has internal linkage.
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "sgemm_panel.h"
+
+namespace lowbit::LOWBIT_NS {
+
 namespace {
 
 inline float hsum(__m256 v) {
@@ -26,6 +36,8 @@ inline __m256i unpack_u4(const uint8_t* p) {
   const __m128i m = _mm_set1_epi8(0x0F);
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
 }
+
+}  // namespace
 
 void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -62,6 +74,8 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
     _mm256_storeu_si256(out, _mm256_permutevar8x32_epi32(p8, order));
   }
 }
+
+namespace {
 
 // A stored scale, decoded: fp16 natively, E8M0 and E4M3 through the driver's 256-entry table.
 template <SType S>
@@ -224,6 +238,8 @@ void gemm_i8_t(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64
   for (; j < n1; ++j) rows_i8<C, S, Zeros, Half, Biased, 1>(w, x, m, j, y, ys);
 }
 
+}  // namespace
+
 // Only the (code, scale, zero-point, half) combinations the formats produce are built.
 void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys) {
   const bool z = w.zeros != nullptr, f16 = w.stype == SType::kF16, half = w.group == 16;
@@ -258,6 +274,8 @@ void gemm_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t
     case WCode::kE5M2: return;  // float path only (the driver never sends them here)
   }
 }
+
+namespace {
 
 // 8 bytes -> 8 floats of an fp8 format, via the fp16 converter: E5M2 is the top
 // byte of a binary16; E4M3's bits shifted into binary16 (bias 15) and rescaled by 2^8.
@@ -405,6 +423,8 @@ void f32_by_scale(const WeightArgs& w, const float* x, int64_t xs, int64_t m, in
   return gemm_f32_t<C, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
 }
 
+}  // namespace
+
 void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
               int64_t ys) {
   const bool half = w.group == 16;
@@ -427,6 +447,8 @@ void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_
       }
   }
 }
+
+namespace {
 
 template <int RM, int RN>
 void tile_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t i0, int64_t j0, float* y,
@@ -465,6 +487,8 @@ void rows_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t 
   }
 }
 
+}  // namespace
+
 void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t n0, int64_t n1,
            float* y, int64_t ys) {
   if (m >= kPanelMinRows) {
@@ -476,6 +500,7 @@ void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, in
   for (; j + 3 <= n1; j += 3) rows_sgemm<3>(x, xs, w, ws, k, m, j, y, ys);
   for (; j < n1; ++j) rows_sgemm<1>(x, xs, w, ws, k, m, j, y, ys);
 }
+
 
 // Strides 1, 2 and 4 inside each 8-float vector (partner = a lane permutation, combined as
 // v * sign + partner: even positions a + b, odd ones b_partner - v = a - b exactly), then
@@ -502,4 +527,4 @@ void fwht(float* v, int64_t n) {
   }
 }
 
-}  // namespace
+}  // namespace lowbit::LOWBIT_NS

@@ -1,10 +1,19 @@
 // int8-activation kernels on ggml's K-quant super-blocks as GGUF stores them (kernels.h,
-// GemmI8KQuantFn), NEON: included by the three arm units after matmul_neon_impl.inc (dot32,
-// LOWBIT_NEON_DOT: sdot where the unit has it, else vmull / vpadal pairs). No repacking: per
+// GemmI8KQuantFn), NEON, compiled by every NEON kernel set (kernel_set.h: dot32, LOWBIT_NEON_DOT:
+// sdot where the set has it, else vmull / vpadal pairs). No repacking: per
 // super-block the codes are unpacked once into 256 bytes (values 0..63, so signed int8 works
 // for both operands of sdot) and reused by every row of x; the eight 32-column block sums are
 // reduced with pairwise adds into lanes that meet the block scales as integers, so every
-// I_b and M_b is exact, as the contract asks. Internal linkage only.
+// I_b and M_b is exact, as the contract asks. gemm_i8_kquant is the set's table entry.
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace lowbit::LOWBIT_NS {
+namespace {
+
 namespace kq {
 
 // Four lane partials of w . x over 16 columns (q6_k needs its 16-column halves apart).
@@ -162,6 +171,7 @@ void gemm(const KQuantArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int
 }
 
 }  // namespace kq
+}  // namespace
 
 void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0, int64_t n1,
                     float* y, int64_t y_stride) {
@@ -171,3 +181,5 @@ void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum
     case KQuant::kQ6K: kq::gemm<KQuant::kQ6K>(w, x, half_sum, m, n0, n1, y, y_stride); break;
   }
 }
+
+}  // namespace lowbit::LOWBIT_NS

@@ -1,6 +1,12 @@
 // Machine-limit probes of an x86 kernel set, at its vector width (LOWBIT_VEC) and with
 // the int8 instruction its packed kernels use (vpdpbusd when LOWBIT_VNNI, else
-// vpmaddubsw + vpmaddwd + vpaddd). Included by each set's translation unit.
+// vpmaddubsw + vpmaddwd + vpaddd): the table's fma_peak, dot_peak and read.
+#include "kernel_set.h"
+
+#include <cstdint>
+
+namespace lowbit::LOWBIT_NS {
+
 namespace {
 namespace probe {
 
@@ -50,6 +56,7 @@ inline vi dot(vi acc, vi a, vi b) {
 constexpr int kFloats = kBytes / 4;
 
 }  // namespace probe
+}  // namespace
 
 // 12 independent FMA chains hide the 4-cycle latency on two FMA pipes.
 double fma_peak(int64_t iters) {
@@ -114,4 +121,4 @@ float read(const float* p, int64_t n) {
   return t;
 }
 
-}  // namespace
+}  // namespace lowbit::LOWBIT_NS

@@ -1,6 +1,6 @@
 // The GEMM passes of the avx512vnni set on the tiles of the ggml codes with block headers
-// (included by gemm_packed_kquant_impl.inc inside namespace kq, in place of tile_rows for rows of
-// x in passes of 8 and 4). As gemm_packed_vnni512.inc does for the other codes, RM rows meet
+// (gemm_packed_kquant.cc takes them in place of tile_rows for rows of x in passes of 8 and 4;
+// helpers: packed_kquant_vec.h). As gemm_packed_vnni512.inc does for the other codes, RM rows meet
 // NT = 2 tiles chunk by chunk: each 4-byte chunk of a block is decoded once per tile and each
 // broadcast of x feeds one vpdpbusd per tile; the per-block integer corrections (-c * sum(x) of
 // q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The integers are the ones
@@ -9,6 +9,17 @@
 // 16384x8192, m = 32 and 128, alternated with tile_rows twice): q4_k 5-10% faster, q2_k 3-8%,
 // q3_k 5-12%; q6_k 3-5% slower (it keeps tile_rows); 8 rows a pass with two chains per row (the
 // codes summed per 16 columns) spilled and ran at half of tile_rows's speed, so those take 4.
+#pragma once
+
+#include "packed_kquant_vec.h"
+
+#include <cstdint>
+
+namespace lowbit::LOWBIT_NS {
+namespace {
+namespace packed {
+namespace kq {
+
 namespace vnni512 {
 
 // The integer each chain of (row, block) starts from: -c * sum over its columns of x.
@@ -166,3 +177,8 @@ int64_t rows_over_tiles(const PackedArgs& w, const ActI8& x, const int32_t* hs, 
 }
 
 }  // namespace vnni512
+
+}  // namespace kq
+}  // namespace packed
+}  // namespace
+}  // namespace lowbit::LOWBIT_NS

@@ -1,5 +1,5 @@
-// The packed int8-activation passes of the avx512vnni set (included by gemm_packed_impl.inc,
-// whose helpers it uses, in place of its tile_rows passes).
+// The packed int8-activation passes of the avx512vnni set (gemm_packed.cc takes them in place of
+// its tile_rows passes; helpers: packed_vec.h).
 //
 // The other sets hold one tile's eight code vectors of a block in registers and run the rows
 // of x through them one after the other, so every broadcast of 4 bytes of x feeds a single
@@ -21,6 +21,16 @@
 // Every (row, tile) result is the same exact integer per block followed by the same float
 // operations in the same order whatever RM, NT and the tiling of the call, so a row gives the
 // same bits in a GEMM pass as alone in a GEMV pass, and as on the tile_rows passes.
+#pragma once
+
+#include "packed_vec.h"
+
+#include <cstdint>
+
+namespace lowbit::LOWBIT_NS {
+namespace {
+namespace packed {
+
 namespace vnni512 {
 
 constexpr int kCorr = 64;
@@ -161,3 +171,7 @@ void gemm_t(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, i
   for (; t + 2 <= t1; t += 2) vnni512::rows_over_tiles<C, S, Z, H, 2>(w, x, hs, m, t, y, ys);
   if (t < t1) vnni512::rows_over_tiles<C, S, Z, H, 1>(w, x, hs, m, t, y, ys);
 }
+
+}  // namespace packed
+}  // namespace
+}  // namespace lowbit::LOWBIT_NS

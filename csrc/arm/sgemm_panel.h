@@ -1,9 +1,19 @@
-// fp32 GEMM on packed panels for the NEON sets (the scheme of csrc/x86/sgemm_panel_impl.inc):
+// fp32 GEMM on packed panels for the NEON sets (the scheme of csrc/x86/sgemm_panel.h):
 // an 8 x 12 tile of y in 24 of the 32 q registers; per k, three loads of the weight panel
 // and eight load-and-broadcasts from x's rows feed 24 FMAs, where the dot-product kernels
-// spent a load per FMA. Blocking and loops: core/panel_gemm_impl.inc. Included inside the
-// kernel set's anonymous namespace, before matmul_neon_impl.inc (which routes sgemm and the
-// float path here from kPanelMinRows rows of x).
+// spent a load per FMA. Blocking and loops: core/panel_gemm.h. For plain_kernels.cc, which
+// routes sgemm and the float path here from kPanelMinRows rows of x.
+#pragma once
+
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "../core/panel_gemm.h"
+
+namespace lowbit::LOWBIT_NS {
+namespace {
 
 constexpr int kPanelMR = 8;
 constexpr int kPanelNR = 12;
@@ -74,4 +84,17 @@ void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float
     for (int c = 0; c < cols; ++c) y[r * ys + c] = first ? tile[r][c] : y[r * ys + c] + tile[r][c];
 }
 
-#include "../core/panel_gemm_impl.inc"
+inline PanelBuffers<kPanelNR>& panel_buffers() { return panel_buffers_of<kPanelNR>(); }
+
+template <typename PackB>
+void panel_gemm(const float* x, int64_t xs, int64_t k, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys,
+                PackB&& pack_b) {
+  panel_gemm_of<kPanelMR, kPanelNR>(
+      x, xs, k, m, n0, n1, y, ys,
+      [](const float* xt, int64_t xst, const float* b, int64_t kc, float* yt, int64_t yst, int rows, int cols,
+         bool first) { panel_ukernel(xt, xst, b, kc, yt, yst, rows, cols, first); },
+      pack_b);
+}
+
+}  // namespace
+}  // namespace lowbit::LOWBIT_NS

@@ -1,5 +1,13 @@
 // fp16 <-> fp32 rows with AdvSIMD's FCVTL / FCVTN (ARMv8-A; FCVTN rounds as FPCR says: nearest even
 // by default). Tails go through a zero-padded vector, so no scalar conversion is compiled here.
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace lowbit::LOWBIT_NS {
 
 void f16_to_f32(const uint16_t* h, float* f, int64_t n) {
   int64_t i = 0;
@@ -30,3 +38,5 @@ void f32_to_f16(const float* f, uint16_t* h, int64_t n) {
     std::memcpy(h + i, hb, static_cast<size_t>(r) * 2);
   }
 }
+
+}  // namespace lowbit::LOWBIT_NS

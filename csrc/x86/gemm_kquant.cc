@@ -1,10 +1,18 @@
 // int8-activation kernels on ggml's K-quant super-blocks as GGUF stores them (kernels.h,
-// GemmI8KQuantFn), 256-bit: every x86 kernel set includes this after simd_include.inc
-// (LOWBIT_VNNI: vpdpbusd, EVEX on the AVX-512 sets, VEX on avxvnni; else vpmaddubsw +
-// vpmaddwd). No repacking: one 32-byte load holds the low nibbles of 32 columns and the
+// GemmI8KQuantFn), 256-bit, compiled by every x86 kernel set (kernel_set.h; LOWBIT_VNNI:
+// vpdpbusd, EVEX on the AVX-512 sets, VEX on avxvnni; else vpmaddubsw + vpmaddwd). No repacking: one 32-byte load holds the low nibbles of 32 columns and the
 // high nibbles of the next 32 (q4_k, q5_k) or a quarter of q6_k's low bits, so unpacking is
 // an and, a shift and (q5_k, q6_k) an or of the high bits, once per super-block for every
-// row of x. Internal linkage only.
+// row of x. gemm_i8_kquant is the set's table entry; the rest has internal linkage.
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace lowbit::LOWBIT_NS {
+
 // GEMV fetches each weight row this many bytes ahead (0: none). The rows stream back to
 // back, so the hardware prefetcher sees one sequential stream per thread, which on two
 // threads did not keep enough misses in flight: on Zen 5 (avx512vnni, 16384x8192 from DRAM)
@@ -187,6 +195,7 @@ void gemm(const KQuantArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int
 }
 
 }  // namespace kq
+}  // namespace
 
 void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0, int64_t n1,
                     float* y, int64_t y_stride) {
@@ -197,4 +206,4 @@ void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum
   }
 }
 
-}  // namespace
+}  // namespace lowbit::LOWBIT_NS

@@ -1,5 +1,12 @@
 // fp16 <-> fp32 rows with F16C (every x86 set has it: avx2 is the floor). Tails go through a
 // zero-padded vector, so no scalar conversion (a header inline) is compiled under this unit's flags.
+#include "kernel_set.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace lowbit::LOWBIT_NS {
 
 void f16_to_f32(const uint16_t* h, float* f, int64_t n) {
   int64_t i = 0;
@@ -32,3 +39,5 @@ void f32_to_f16(const float* f, uint16_t* h, int64_t n) {
     std::memcpy(h + i, hb, static_cast<size_t>(r) * 2);
   }
 }
+
+}  // namespace lowbit::LOWBIT_NS

@@ -1,10 +1,18 @@
 // int8-activation GEMV/GEMM on the packed tiles of the ggml codes with block headers (kernels.h:
-// kQ4K ... kQ5_1) for the NEON kernel sets. Included by gemm_packed_neon_impl.inc inside namespace packed, whose
-// dot_lane it uses; a lane is one output row, 4 rows a quarter, as on the other packed passes.
+// kQ4K ... kTQ) for every NEON kernel set (kernel_set.h; helpers: packed_vec.h); a lane is one
+// output row, 4 rows a quarter, as on the other packed passes. gemm_packed.cc hands these codes
+// to gemm_i8_packed_block_headers.
 //
 // The block's term takes the scalar kernel's float operations in its order (see the x86 file,
-// x86/gemm_packed_kquant_impl.inc, for why d * sc and the q6_k half sums are exact), so every
+// x86/gemm_packed_kquant.cc, for why d * sc and the q6_k half sums are exact), so every
 // lane gives the scalar kernel's bits.
+#include "packed_vec.h"
+
+#include <cstdint>
+
+namespace lowbit::LOWBIT_NS {
+namespace {
+namespace packed {
 namespace kq {
 
 constexpr int kSubs(PCode C) { return static_cast<int>(pcode_block_cols(C) / 32); }
@@ -160,3 +168,13 @@ void gemm(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int
 }
 
 }  // namespace kq
+}  // namespace packed
+}  // namespace
+
+void gemm_i8_packed_block_headers(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int64_t t0,
+                                  int64_t t1, float* y, int64_t ys) {
+  visit_block_header_code(w.code,
+                          [&](auto code) { packed::kq::gemm<decltype(code)::value>(w, x, hs, m, t0, t1, y, ys); });
+}
+
+}  // namespace lowbit::LOWBIT_NS
