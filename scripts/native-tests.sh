@@ -46,15 +46,14 @@ if [ "$arch" = win64 ]; then
 fi
 
 # Two compilers at a time: the machine CI runs on has two cores.
-jobs=()
+. scripts/parallel-jobs.sh
 compile() { # object, then compiler arguments
   local obj=$1
   shift
   objs+=("$obj")
   # Rebuild when the object is missing or any source or header is newer.
   if [ -f "$obj" ] && [ -z "$(find csrc -newer "$obj" -name '*.[hc]*' -print -quit)" ]; then return; fi
-  "$cxx" "${common[@]}" "$@" -c -o "$obj" & jobs+=($!)
-  if [ ${#jobs[@]} -ge 2 ]; then wait "${jobs[0]}"; jobs=("${jobs[@]:1}"); fi
+  start_job "$cxx" "${common[@]}" "$@" -c -o "$obj"
 }
 objs=()
 defs=()
@@ -99,7 +98,7 @@ for src in "${core[@]}"; do
   name=${src#csrc/}
   compile "$out/${name//\//_}.o" "${defs[@]}" "$src"
 done
-for j in "${jobs[@]}"; do wait "$j"; done
+wait_jobs
 "$cxx" "${common[@]}" "${objs[@]}" "${link[@]}" -o "$bin"
 if [ "${RUN:-1}" = 0 ]; then
   echo "$bin"

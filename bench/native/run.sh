@@ -10,6 +10,7 @@ mkdir -p "$out"
 cxx=${CXX:-g++}
 flags=(-std=c++17 -O3 -ffp-contract=off -fno-math-errno -g ${LOWBIT_CXXFLAGS:-})  # e.g. -DLOWBIT_PREFETCH=4096
 . scripts/gyp-list.sh
+. scripts/parallel-jobs.sh
 if [ "$(uname -m)" = x86_64 ]; then arch=x64 sets=(x86_avx2 x86_avxvnni x86_avx512 x86_avx512vnni)
 else arch=arm64 sets=(arm_neon arm_dotprod arm_i8mm); fi
 objs=()
@@ -18,13 +19,11 @@ for set in "${sets[@]}"; do
   gyp_list set_flags flags "lowbit_$set" $arch
   for s in "${src[@]}"; do
     obj="$out/${set}_$(basename "$s" .cc).o"
-    "$cxx" "${flags[@]}" -c "$s" "${set_flags[@]}" -o "$obj" &
+    start_job "$cxx" "${flags[@]}" -c "$s" "${set_flags[@]}" -o "$obj"
     objs+=("$obj")
-    # Two compilers at a time (the CI machine has two cores).
-    [ "$(jobs -rp | wc -l)" -lt 2 ] || wait -n
   done
 done
-wait
+wait_jobs
 gyp_list core sources lowbit_core $arch
 "$cxx" "${flags[@]}" bench/native/bench_native.cc "${core[@]}" "${objs[@]}" -pthread -o "$out/bench_native"
 "$out/bench_native" "$@"
