@@ -278,7 +278,7 @@ using ReadFn = float (*)(const float* p, int64_t n);
 
 // The kernel entries every set defines in its own namespace under these names, with the table's
 // function types: X(type, name) for each. The table's fields, each set's declarations
-// (x86/kernel_set.h, arm/kernel_set.h) and the tables themselves (kernel_table_of_set below)
+// (x86/kernel_set.h, arm/kernel_set.h) and the tables themselves (LOWBIT_KERNEL_TABLE_OF_SET below)
 // all come from this one list.
 #define LOWBIT_KERNEL_ENTRIES(X)                                                                        \
   X(QuantizeActFn, quantize_act)                                                                        \

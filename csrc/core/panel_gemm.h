@@ -1,7 +1,7 @@
 // The ISA-independent half of the packed-panel fp32 GEMM: the block size, the packing
 // buffers and the loops around the micro-kernel, as templates over the register tile
 // (MR x NR) and the micro-kernel that each kernel set's panel header (x86/sgemm_panel.h,
-// arm/sgemm_panel_neon.h) instantiates with its own types. Everything here has internal
+// arm/sgemm_panel.h) instantiates with its own types. Everything here has internal
 // linkage, so each set's translation unit compiles its own copy with its own flags and the
 // linker never merges one built for a newer ISA into another set. Summation order: each y
 // element is a sequential FMA chain over one kPanelKC block, blocks added to y in
