@@ -175,11 +175,7 @@ void gemm(const KQuantArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int
 
 void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0, int64_t n1,
                     float* y, int64_t y_stride) {
-  switch (w.kind) {
-    case KQuant::kQ4K: kq::gemm<KQuant::kQ4K>(w, x, half_sum, m, n0, n1, y, y_stride); break;
-    case KQuant::kQ5K: kq::gemm<KQuant::kQ5K>(w, x, half_sum, m, n0, n1, y, y_stride); break;
-    case KQuant::kQ6K: kq::gemm<KQuant::kQ6K>(w, x, half_sum, m, n0, n1, y, y_stride); break;
-  }
+  visit_kquant(w.kind, [&](auto kind) { kq::gemm<decltype(kind)::value>(w, x, half_sum, m, n0, n1, y, y_stride); });
 }
 
 }  // namespace lowbit::LOWBIT_NS

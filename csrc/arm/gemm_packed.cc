@@ -75,18 +75,7 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
     p += w.code_block_bytes();
   }
   (void)half_sum;  // signed codes need no per-half bias
-  for (int r = 0; r < RM; ++r) {
-    float* yr = y + (i0 + r) * ys + row0;
-    for (int q = 0; q < quarters; ++q) {
-      if (row0 + 4 * q + 4 <= w.n) {
-        vst1q_f32(yr + 4 * q, acc[r][q]);
-      } else {
-        float tmp[4];
-        vst1q_f32(tmp, acc[r][q]);
-        for (int l = 0; row0 + 4 * q + l < w.n; ++l) yr[4 * q + l] = tmp[l];
-      }
-    }
-  }
+  store_tile<RM>(acc, quarters, w.n, row0, y + i0 * ys, ys);
 }
 
 template <PCode C, SType S, bool Z, bool H>

@@ -1,15 +1,9 @@
 // A NEON kernel set's dispatch table (core/kernels.h), each entry filled by name from the set's
-// families (kernel_set.h): constant-initialized, and checked complete by the native tests
-// (core/kernels.h: complete()).
+// families (kernel_set.h), checked complete by the native tests (core/kernels.h: complete()).
 #include "kernel_set.h"
 
 namespace lowbit::LOWBIT_NS {
-namespace {
 
-constexpr KernelTable kTableOfSet = LOWBIT_KERNEL_TABLE_OF_SET(LOWBIT_SET_NAME, true);
-
-}  // namespace
-
-extern const KernelTable kTable = kTableOfSet;
+LOWBIT_DEFINE_KERNEL_TABLE(LOWBIT_SET_NAME, true)
 
 }  // namespace lowbit::LOWBIT_NS

@@ -104,6 +104,24 @@ inline void quarter_dot(const uint8_t* blk, int q, int8x16_t lut, int8x16_t xlo,
   out[1] = s1;
 }
 
+// Stores a tile's RM rows of accumulators (4 weight rows per quarter, from weight row row0) at
+// y + r * ys + row0, clipped to the matrix's n rows.
+template <int RM>
+inline void store_tile(const float32x4_t (&acc)[RM][4], int quarters, int64_t n, int64_t row0, float* y, int64_t ys) {
+  for (int r = 0; r < RM; ++r) {
+    float* yr = y + r * ys + row0;
+    for (int q = 0; q < quarters; ++q) {
+      if (row0 + 4 * q + 4 <= n) {
+        vst1q_f32(yr + 4 * q, acc[r][q]);
+      } else {
+        float tmp[4];
+        vst1q_f32(tmp, acc[r][q]);
+        for (int l = 0; row0 + 4 * q + l < n; ++l) yr[4 * q + l] = tmp[l];
+      }
+    }
+  }
+}
+
 }  // namespace packed
 }  // namespace
 }  // namespace lowbit::LOWBIT_NS

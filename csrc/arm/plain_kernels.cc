@@ -9,6 +9,9 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/float_driver.h"
+#include "../core/row_tiles.h"
+#include "../core/stored_scale.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -17,20 +20,15 @@ namespace {
 
 inline float hsum(float32x4_t v) { return vaddvq_f32(v); }
 
-// A stored scale, decoded: fp16 natively, E8M0 and E4M3 through the driver's 256-entry table.
+inline float half_to_float(uint16_t h) {
+  __fp16 f;
+  __builtin_memcpy(&f, &h, 2);
+  return static_cast<float>(f);
+}
+
 template <SType S>
 inline float load_scale(const WeightArgs& w, const uint8_t* p) {
-  if (S == SType::kF32) {
-    float f;
-    __builtin_memcpy(&f, p, 4);
-    return f;
-  }
-  if (S == SType::kF16) {
-    __fp16 h;
-    __builtin_memcpy(&h, p, 2);
-    return static_cast<float>(h);
-  }
-  return w.scale_lut[*p];
+  return stored_scale<S, half_to_float>(w, p);
 }
 
 // The scales of one block as a lane vector matching dot32's lanes.
@@ -125,7 +123,7 @@ inline int32x4_t minus_rest_of_bias(int32x4_t p, const WeightArgs& w, const uint
 }
 
 template <WCode C, SType S, bool Half, int RM, int RN>
-void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
+LOWBIT_TILE void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
   float32x4_t acc[RM][RN];
   for (int r = 0; r < RM; ++r)
     for (int c = 0; c < RN; ++c) acc[r][c] = vdupq_n_f32(0.0f);
@@ -225,14 +223,7 @@ void tile_i8_mmla(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, f
 
 template <WCode C, SType S, bool Half, int RN>
 void rows_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t j0, float* y, int64_t ys) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_i8<C, S, Half, 4, RN>(w, x, i, j0, y, ys);
-  switch (m - i) {
-    case 3: tile_i8<C, S, Half, 3, RN>(w, x, i, j0, y, ys); break;
-    case 2: tile_i8<C, S, Half, 2, RN>(w, x, i, j0, y, ys); break;
-    case 1: tile_i8<C, S, Half, 1, RN>(w, x, i, j0, y, ys); break;
-    default: break;
-  }
+  for_row_tiles(m, [&](auto rm, int64_t i) { tile_i8<C, S, Half, decltype(rm)::value, RN>(w, x, i, j0, y, ys); });
 }
 
 template <WCode C, SType S, bool Half>
@@ -330,255 +321,87 @@ inline void lut_f32(const uint8x16x4_t& tab, uint8x16_t codes, float32x4_t out[4
   }
 }
 
-// s * value for one 32-block, in the kernels' column order (4-bit: low nibbles,
-// then high): the same float32 rounding as dequantize(). s[i] scales out[i].
-template <WCode C>
-inline void decode_block(const WeightArgs& w, const uint8_t* blk, int bias, const float32x4_t s[8],
-                         float32x4_t out[8]) {
-  if (C == WCode::kE4M3 || C == WCode::kE5M2) {
-    for (int i = 0; i < 4; ++i) {
-      fp8_to_f32<C>(blk + 8 * i, out[2 * i], out[2 * i + 1]);
-      out[2 * i] = vmulq_f32(s[2 * i], out[2 * i]);
-      out[2 * i + 1] = vmulq_f32(s[2 * i + 1], out[2 * i + 1]);
-    }
-    return;
-  }
-  if (C == WCode::kLut4) {
-    const uint8x16_t v = vld1q_u8(blk);
-    const uint8x16x4_t tab = vld1q_u8_x4(reinterpret_cast<const uint8_t*>(w.lut_f32));
-    lut_f32(tab, vandq_u8(v, vdupq_n_u8(0x0F)), out);
-    lut_f32(tab, vshrq_n_u8(v, 4), out + 4);
-    for (int i = 0; i < 8; ++i) out[i] = vmulq_f32(s[i], out[i]);
-    return;
-  }
-  int16x8_t h[4];
-  const int16x8_t bv = vdupq_n_s16(static_cast<int16_t>(bias));
-  if (C == WCode::kU4) {
-    const uint8x16_t v = vld1q_u8(blk);
-    const uint8x16_t lo = vandq_u8(v, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(v, 4);
-    h[0] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(lo)));
-    h[1] = vreinterpretq_s16_u16(vmovl_high_u8(lo));
-    h[2] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hi)));
-    h[3] = vreinterpretq_s16_u16(vmovl_high_u8(hi));
-  } else if (C == WCode::kS8) {
-    const int8x16_t a = vld1q_s8(reinterpret_cast<const int8_t*>(blk));
-    const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(blk + 16));
-    h[0] = vmovl_s8(vget_low_s8(a));
-    h[1] = vmovl_high_s8(a);
-    h[2] = vmovl_s8(vget_low_s8(c));
-    h[3] = vmovl_high_s8(c);
-  } else {
-    const uint8x16_t a = vld1q_u8(blk), c = vld1q_u8(blk + 16);
-    h[0] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(a)));
-    h[1] = vreinterpretq_s16_u16(vmovl_high_u8(a));
-    h[2] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(c)));
-    h[3] = vreinterpretq_s16_u16(vmovl_high_u8(c));
-  }
-  for (int i = 0; i < 4; ++i) {
-    const int16x8_t d = vsubq_s16(h[i], bv);
-    out[2 * i] = vmulq_f32(s[2 * i], vcvtq_f32_s32(vmovl_s16(vget_low_s16(d))));
-    out[2 * i + 1] = vmulq_f32(s[2 * i + 1], vcvtq_f32_s32(vmovl_high_s16(d)));
-  }
-}
-
-template <WCode C, SType S, bool Half, int RM, int RN>
-void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64_t j0, float* y, int64_t ys) {
-  float32x4_t acc[RM][RN];
-  for (int r = 0; r < RM; ++r)
-    for (int c = 0; c < RN; ++c) acc[r][c] = vdupq_n_f32(0.0f);
-  const int64_t nb = w.k / 32, bpg = Half ? 1 : w.group / 32;
-  const int64_t sgb = w.scale_group_bytes;
-  for (int64_t b = 0, g = 0, left = bpg; b < nb; ++b) {
-    if (left == 0) {
-      ++g;
-      left = bpg;
-    }
-    --left;
-    for (int c = 0; c < RN; ++c) {
-      const uint8_t* srow = w.scales + (j0 + c) * w.scale_row_bytes;
-      float32x4_t sv[8];
-      if (Half) {
-        // out[0-1] and [4-5] hold the block's first 16 columns, [2-3] and [6-7] the last 16.
-        const float32x4_t s0 = vdupq_n_f32(load_scale<S>(w, srow + 2 * b * sgb) * w.scale_mul);
-        const float32x4_t s1 = vdupq_n_f32(load_scale<S>(w, srow + (2 * b + 1) * sgb) * w.scale_mul);
-        for (int i = 0; i < 8; ++i) sv[i] = (i & 2) ? s1 : s0;
-      } else {
-        const float32x4_t s0 = vdupq_n_f32(load_scale<S>(w, srow + g * sgb) * w.scale_mul);
-        for (int i = 0; i < 8; ++i) sv[i] = s0;
-      }
-      const int bias = w.zeros ? w.zeros[(j0 + c) * w.zero_stride + g] : w.bias;
-      float32x4_t wf[8];
-      decode_block<C>(w, w.data + (j0 + c) * w.row_bytes + b * w.block_bytes, bias, sv, wf);
-      for (int r = 0; r < RM; ++r) {
-        const float* xp = x + (i0 + r) * xs + b * 32;
-        for (int i = 0; i < 8; ++i) acc[r][c] = vfmaq_f32(acc[r][c], vld1q_f32(xp + 4 * i), wf[i]);
-      }
-    }
-  }
-  for (int r = 0; r < RM; ++r)
-    for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
-}
-
-template <WCode C, SType S, bool Half, int RN>
-void rows_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t j0, float* y, int64_t ys) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_f32<C, S, Half, 4, RN>(w, x, xs, i, j0, y, ys);
-  switch (m - i) {
-    case 3: tile_f32<C, S, Half, 3, RN>(w, x, xs, i, j0, y, ys); break;
-    case 2: tile_f32<C, S, Half, 2, RN>(w, x, xs, i, j0, y, ys); break;
-    case 1: tile_f32<C, S, Half, 1, RN>(w, x, xs, i, j0, y, ys); break;
-    default: break;
-  }
-}
-
-// Dequantizes weight rows [j, j + nr), columns [kk0, kk0 + kc) (whole 32-blocks) into a
-// transposed fp32 panel for panel_gemm, the same values decode_block gives tile_f32.
-template <WCode C, SType S, bool Half>
-void pack_panel_f32(const WeightArgs& w, int64_t j, int nr, int64_t kk0, int64_t kc, float* panel, float* rows) {
-  const int64_t sgb = w.scale_group_bytes;
-  for (int c = 0; c < nr; ++c) {
-    const int64_t row = j + c;
-    const uint8_t* srow = w.scales + row * w.scale_row_bytes;
-    for (int64_t bi = 0; bi < kc / 32; ++bi) {
-      const int64_t b = kk0 / 32 + bi;
-      const int64_t g = Half ? b : b * 32 / w.group;
-      float32x4_t sv[8];
-      if (Half) {
-        const float32x4_t s0 = vdupq_n_f32(load_scale<S>(w, srow + 2 * b * sgb) * w.scale_mul);
-        const float32x4_t s1 = vdupq_n_f32(load_scale<S>(w, srow + (2 * b + 1) * sgb) * w.scale_mul);
-        for (int i = 0; i < 8; ++i) sv[i] = (i & 2) ? s1 : s0;
-      } else {
-        const float32x4_t s0 = vdupq_n_f32(load_scale<S>(w, srow + g * sgb) * w.scale_mul);
-        for (int i = 0; i < 8; ++i) sv[i] = s0;
-      }
-      const int bias = w.zeros ? w.zeros[row * w.zero_stride + g] : w.bias;
-      float32x4_t wf[8];
-      decode_block<C>(w, w.data + row * w.row_bytes + b * w.block_bytes, bias, sv, wf);
-      for (int i = 0; i < 8; ++i) vst1q_f32(rows + c * kPanelKC + bi * 32 + 4 * i, wf[i]);
-    }
-  }
-  pack_panel_b(rows, kPanelKC, nr, kc, panel);
-}
-
-template <WCode C, SType S, bool Half>
-void gemm_f32_t(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
-                int64_t ys) {
-  if (m >= kPanelMinRows) {
-    float* rows = panel_buffers().rows;
-    return panel_gemm(x, xs, w.k, m, n0, n1, y, ys, [&](int64_t j, int nr, int64_t kk0, int64_t kc, float* panel) {
-      pack_panel_f32<C, S, Half>(w, j, nr, kk0, kc, panel, rows);
-    });
-  }
-  int64_t j = n0;
-  for (; j + 2 <= n1; j += 2) rows_f32<C, S, Half, 2>(w, x, xs, m, j, y, ys);
-  for (; j < n1; ++j) rows_f32<C, S, Half, 1>(w, x, xs, m, j, y, ys);
-}
-
-template <WCode C>
-void f32_by_scale(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
-                  int64_t ys) {
-  if (w.stype == SType::kF16) return gemm_f32_t<C, SType::kF16, false>(w, x, xs, m, n0, n1, y, ys);
-  return gemm_f32_t<C, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
-}
-
-}  // namespace
-
-void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
-              int64_t ys) {
-  const bool half = w.group == 16;
-  switch (w.code) {
-    // Never handed these (matmul multiplies 2- and 3-bit codes packed or with the scalar kernels).
-    case WCode::kU2: case WCode::kU3: return;
-    case WCode::kU4: return f32_by_scale<WCode::kU4>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kS8: return f32_by_scale<WCode::kS8>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kU8: return f32_by_scale<WCode::kU8>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kE4M3: return f32_by_scale<WCode::kE4M3>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kE5M2: return f32_by_scale<WCode::kE5M2>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kLut4:
-      switch (w.stype) {
-        case SType::kF32: return half ? gemm_f32_t<WCode::kLut4, SType::kF32, true>(w, x, xs, m, n0, n1, y, ys)
-                                      : gemm_f32_t<WCode::kLut4, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
-        case SType::kF16: return half ? gemm_f32_t<WCode::kLut4, SType::kF16, true>(w, x, xs, m, n0, n1, y, ys)
-                                      : gemm_f32_t<WCode::kLut4, SType::kF16, false>(w, x, xs, m, n0, n1, y, ys);
-        case SType::kE8M0: return gemm_f32_t<WCode::kLut4, SType::kE8M0, false>(w, x, xs, m, n0, n1, y, ys);
-        case SType::kE4M3: return gemm_f32_t<WCode::kLut4, SType::kE4M3, true>(w, x, xs, m, n0, n1, y, ys);
-      }
-  }
-}
-
-namespace {
-
-template <int RM, int RN>
-void tile_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t i0, int64_t j0, float* y,
-                int64_t ys) {
-  float32x4_t acc[RM][RN];
-  for (int r = 0; r < RM; ++r)
-    for (int c = 0; c < RN; ++c) acc[r][c] = vdupq_n_f32(0.0f);
-  int64_t kk = 0;
-  for (; kk + 4 <= k; kk += 4) {
-    float32x4_t wv[RN];
-    for (int c = 0; c < RN; ++c) wv[c] = vld1q_f32(w + (j0 + c) * ws + kk);
-    for (int r = 0; r < RM; ++r) {
-      const float32x4_t xv = vld1q_f32(x + (i0 + r) * xs + kk);
-      for (int c = 0; c < RN; ++c) acc[r][c] = vfmaq_f32(acc[r][c], xv, wv[c]);
-    }
-  }
-  for (int r = 0; r < RM; ++r) {
-    for (int c = 0; c < RN; ++c) {
-      float t = hsum(acc[r][c]);
-      for (int64_t q = kk; q < k; ++q) t += x[(i0 + r) * xs + q] * w[(j0 + c) * ws + q];
-      y[(i0 + r) * ys + j0 + c] = t;
-    }
-  }
-}
-
-template <int RN>
-void rows_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t j0, float* y,
-                int64_t ys) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_sgemm<4, RN>(x, xs, w, ws, k, i, j0, y, ys);
-  switch (m - i) {
-    case 3: tile_sgemm<3, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
-    case 2: tile_sgemm<2, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
-    case 1: tile_sgemm<1, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
-    default: break;
-  }
-}
-
-}  // namespace
-
-void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t n0, int64_t n1,
-           float* y, int64_t ys) {
-  if (m >= kPanelMinRows) {
-    return panel_gemm(x, xs, k, m, n0, n1, y, ys, [&](int64_t j, int nr, int64_t kk0, int64_t kc, float* panel) {
-      pack_panel_b(w + j * ws + kk0, ws, nr, kc, panel);
-    });
-  }
-  int64_t j = n0;
-  for (; j + 4 <= n1; j += 4) rows_sgemm<4>(x, xs, w, ws, k, m, j, y, ys);
-  for (; j < n1; ++j) rows_sgemm<1>(x, xs, w, ws, k, m, j, y, ys);
-}
-
-
-// Strides 1 and 2 inside each 4-float vector (partner by lane reversal, combined as
-// v * sign + partner, exactly a + b / a - b), then vector butterflies.
-void fwht(float* v, int64_t n) {
-  const float32x4_t s1 = {1, -1, 1, -1}, s2 = {1, 1, -1, -1};
-  for (int64_t i = 0; i < n; i += 4) {
-    float32x4_t x = vld1q_f32(v + i);
+// The float path's leaf (core/float_driver.h): 128-bit vectors, 8 per 32-column block.
+struct FloatLeaf {
+  using Vec = float32x4_t;
+  using Panel = PanelLeaf;
+  static constexpr int kLanes = 4;
+  static constexpr int kSgemmCols = 4;
+  // decode's order: vectors 0-1 and 4-5 hold the block's first 16 columns, 2-3 and 6-7 the last 16.
+  static constexpr int half_of(int i) { return (i >> 1) & 1; }
+  static Vec zero() { return vdupq_n_f32(0.0f); }
+  static Vec set1(float v) { return vdupq_n_f32(v); }
+  static Vec load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, Vec v) { vst1q_f32(p, v); }
+  static Vec add(Vec a, Vec b) { return vaddq_f32(a, b); }
+  static Vec sub(Vec a, Vec b) { return vsubq_f32(a, b); }
+  static Vec fma(Vec a, Vec b, Vec acc) { return vfmaq_f32(acc, a, b); }
+  static float hsum(Vec v) { return lowbit::LOWBIT_NS::hsum(v); }
+  // Strides 1 and 2 inside the vector (partner by lane reversal, combined as v * sign + partner,
+  // exactly a + b / a - b).
+  static Vec fwht_lanes(Vec x) {
+    const float32x4_t s1 = {1, -1, 1, -1}, s2 = {1, 1, -1, -1};
     x = vaddq_f32(vmulq_f32(x, s1), vrev64q_f32(x));
-    x = vaddq_f32(vmulq_f32(x, s2), vextq_f32(x, x, 2));
-    vst1q_f32(v + i, x);
+    return vaddq_f32(vmulq_f32(x, s2), vextq_f32(x, x, 2));
   }
-  for (int64_t h = 4; h < n; h *= 2) {
-    for (int64_t i = 0; i < n; i += 2 * h) {
-      for (int64_t j = i; j < i + h; j += 4) {
-        const float32x4_t a = vld1q_f32(v + j), b = vld1q_f32(v + j + h);
-        vst1q_f32(v + j, vaddq_f32(a, b));
-        vst1q_f32(v + j + h, vsubq_f32(a, b));
+  template <SType S>
+  static float scale(const WeightArgs& w, const uint8_t* p) {
+    return load_scale<S>(w, p);
+  }
+  // s * value for one 32-block, in the kernels' column order (4-bit: low nibbles,
+  // then high): the same float32 rounding as dequantize(). s[i] scales out[i].
+  template <WCode C>
+  static void decode(const WeightArgs& w, const uint8_t* blk, int bias, const float32x4_t s[8],
+                           float32x4_t out[8]) {
+    if (C == WCode::kE4M3 || C == WCode::kE5M2) {
+      for (int i = 0; i < 4; ++i) {
+        fp8_to_f32<C>(blk + 8 * i, out[2 * i], out[2 * i + 1]);
+        out[2 * i] = vmulq_f32(s[2 * i], out[2 * i]);
+        out[2 * i + 1] = vmulq_f32(s[2 * i + 1], out[2 * i + 1]);
       }
+      return;
+    }
+    if (C == WCode::kLut4) {
+      const uint8x16_t v = vld1q_u8(blk);
+      const uint8x16x4_t tab = vld1q_u8_x4(reinterpret_cast<const uint8_t*>(w.lut_f32));
+      lut_f32(tab, vandq_u8(v, vdupq_n_u8(0x0F)), out);
+      lut_f32(tab, vshrq_n_u8(v, 4), out + 4);
+      for (int i = 0; i < 8; ++i) out[i] = vmulq_f32(s[i], out[i]);
+      return;
+    }
+    int16x8_t h[4];
+    const int16x8_t bv = vdupq_n_s16(static_cast<int16_t>(bias));
+    if (C == WCode::kU4) {
+      const uint8x16_t v = vld1q_u8(blk);
+      const uint8x16_t lo = vandq_u8(v, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(v, 4);
+      h[0] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(lo)));
+      h[1] = vreinterpretq_s16_u16(vmovl_high_u8(lo));
+      h[2] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hi)));
+      h[3] = vreinterpretq_s16_u16(vmovl_high_u8(hi));
+    } else if (C == WCode::kS8) {
+      const int8x16_t a = vld1q_s8(reinterpret_cast<const int8_t*>(blk));
+      const int8x16_t c = vld1q_s8(reinterpret_cast<const int8_t*>(blk + 16));
+      h[0] = vmovl_s8(vget_low_s8(a));
+      h[1] = vmovl_high_s8(a);
+      h[2] = vmovl_s8(vget_low_s8(c));
+      h[3] = vmovl_high_s8(c);
+    } else {
+      const uint8x16_t a = vld1q_u8(blk), c = vld1q_u8(blk + 16);
+      h[0] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(a)));
+      h[1] = vreinterpretq_s16_u16(vmovl_high_u8(a));
+      h[2] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(c)));
+      h[3] = vreinterpretq_s16_u16(vmovl_high_u8(c));
+    }
+    for (int i = 0; i < 4; ++i) {
+      const int16x8_t d = vsubq_s16(h[i], bv);
+      out[2 * i] = vmulq_f32(s[2 * i], vcvtq_f32_s32(vmovl_s16(vget_low_s16(d))));
+      out[2 * i + 1] = vmulq_f32(s[2 * i + 1], vcvtq_f32_s32(vmovl_high_s16(d)));
     }
   }
-}
+};
+
+}  // namespace
+
+LOWBIT_FLOAT_ENTRIES(FloatLeaf)
 
 }  // namespace lowbit::LOWBIT_NS

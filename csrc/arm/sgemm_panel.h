@@ -1,7 +1,7 @@
 // fp32 GEMM on packed panels for the NEON sets (the scheme of csrc/x86/sgemm_panel.h):
 // an 8 x 12 tile of y in 24 of the 32 q registers; per k, three loads of the weight panel
 // and eight load-and-broadcasts from x's rows feed 24 FMAs, where the dot-product kernels
-// spent a load per FMA. Blocking and loops: core/panel_gemm.h. For plain_kernels.cc, which
+// spent a load per FMA. Blocking, packing and loops: core/panel_gemm.h. For plain_kernels.cc, which
 // routes sgemm and the float path here from kPanelMinRows rows of x.
 #pragma once
 
@@ -26,26 +26,6 @@ inline void transpose4(float32x4_t r[4]) {
   r[1] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
   r[2] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
   r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
-}
-
-// b[kk * NR + c] = w[c * ws + kk] for c < nr, zero for the panel's rows past nr.
-void pack_panel_b(const float* w, int64_t ws, int nr, int64_t kc, float* b) {
-  for (int c0 = 0; c0 < kPanelNR; c0 += 4) {
-    if (c0 + 4 <= nr) {
-      int64_t kk = 0;
-      for (; kk + 4 <= kc; kk += 4) {
-        float32x4_t r[4];
-        for (int i = 0; i < 4; ++i) r[i] = vld1q_f32(w + (c0 + i) * ws + kk);
-        transpose4(r);
-        for (int t = 0; t < 4; ++t) vst1q_f32(b + (kk + t) * kPanelNR + c0, r[t]);
-      }
-      for (; kk < kc; ++kk)
-        for (int i = 0; i < 4; ++i) b[kk * kPanelNR + c0 + i] = w[(c0 + i) * ws + kk];
-    } else {
-      for (int64_t kk = 0; kk < kc; ++kk)
-        for (int i = 0; i < 4; ++i) b[kk * kPanelNR + c0 + i] = c0 + i < nr ? w[(c0 + i) * ws + kk] : 0.0f;
-    }
-  }
 }
 
 // y tile (rows x cols of kPanelMR x kPanelNR) = (first ? 0 : y) + x rows (stride xs) * b panel.
@@ -84,17 +64,16 @@ void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float
     for (int c = 0; c < cols; ++c) y[r * ys + c] = first ? tile[r][c] : y[r * ys + c] + tile[r][c];
 }
 
-inline PanelBuffers<kPanelNR>& panel_buffers() { return panel_buffers_of<kPanelNR>(); }
-
-template <typename PackB>
-void panel_gemm(const float* x, int64_t xs, int64_t k, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys,
-                PackB&& pack_b) {
-  panel_gemm_of<kPanelMR, kPanelNR>(
-      x, xs, k, m, n0, n1, y, ys,
-      [](const float* xt, int64_t xst, const float* b, int64_t kc, float* yt, int64_t yst, int rows, int cols,
-         bool first) { panel_ukernel(xt, xst, b, kc, yt, yst, rows, cols, first); },
-      pack_b);
-}
+// The set's panel leaf (core/panel_gemm.h): the micro-kernel and a 4 x 4 transpose for packing.
+struct PanelLeaf {
+  static constexpr int kMR = kPanelMR, kNR = kPanelNR;
+  static constexpr auto ukernel = panel_ukernel;
+  using TVec = float32x4_t;
+  static constexpr int kT = 4;
+  static TVec tload(const float* p) { return vld1q_f32(p); }
+  static void tstore(float* p, TVec v) { vst1q_f32(p, v); }
+  static constexpr auto transpose = transpose4;
+};
 
 }  // namespace
 }  // namespace lowbit::LOWBIT_NS

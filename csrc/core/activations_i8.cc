@@ -10,13 +10,13 @@ ActivationsI8 quantize_activations(const KernelTable& kernels, const float* x, i
                                    ThreadPool& pool) {
   ActivationsI8 a;
   a.k = k;
-  a.nb = k / kActBlock;
+  a.nb = (k + kActBlock - 1) / kActBlock;
   const int64_t nb = a.nb;
   a.q.resize(static_cast<size_t>(m * k));
   a.d.resize(static_cast<size_t>(m * nb));
   a.sum.resize(static_cast<size_t>(m * nb));
   if (half_sums) a.half_sum.resize(static_cast<size_t>(2 * m * nb));
-  const QuantizeActFn quant = kernels.simd_shapes ? kernels.quantize_act : ref::quantize_act;
+  const QuantizeActFn quant = kernels.simd_shapes && k % kActBlock == 0 ? kernels.quantize_act : ref::quantize_act;
   const int64_t rows_per_task = std::max<int64_t>(1, 4096 / k);
   pool.parallel_for((m + rows_per_task - 1) / rows_per_task, [&](int64_t t) {
     for (int64_t i = t * rows_per_task; i < std::min(m, (t + 1) * rows_per_task); ++i) {

@@ -1,6 +1,8 @@
-// x quantized whole to int8 before a kernel runs (the matmul paths on prepared weights and
-// on K-quant super-blocks): blocks of 32 (kernels.h, QuantizeActFn) and, where a kernel needs
-// them, the sums of the codes per 16 columns.
+// x quantized whole to int8 before a kernel runs (every int8 matmul path: QuantizedMatrix's own
+// layout, prepared weights, K-quant super-blocks): blocks of 32 (kernels.h, QuantizeActFn; the
+// last one shorter when k is not a multiple of 32) and, where a kernel needs them, the sums of the
+// codes per 16 columns. The one quantizer of x: every kernel set's quantize_act gives the scalar
+// reference's bits, so the result does not depend on the set.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,8 @@ struct ActivationsI8 {
   const int32_t* half_sums(int64_t i0) const { return half_sum.empty() ? nullptr : half_sum.data() + i0 * 2 * nb; }
 };
 
-// x [m, k], k a multiple of 32, with the kernel set's quantize_act where it takes SIMD shapes.
+// x [m, k] (half sums: k a multiple of 32), with the kernel set's quantize_act where it takes SIMD
+// shapes and k is a multiple of 32, the scalar one otherwise.
 ActivationsI8 quantize_activations(const KernelTable& kernels, const float* x, int64_t m, int64_t k, bool half_sums,
                                    ThreadPool& pool);
 

@@ -248,6 +248,16 @@ using GemmI8PackedFn = void (*)(const PackedArgs& w, const ActI8& x, const int32
 // blocks, row j at data + j * row_bytes, the blocks exactly as in GGUF.
 enum class KQuant : uint8_t { kQ4K, kQ5K, kQ6K };
 
+// Calls f(std::integral_constant<KQuant, K>{}) with the kind K.
+template <typename F>
+void visit_kquant(KQuant kind, F&& f) {
+  switch (kind) {
+    case KQuant::kQ4K: return f(std::integral_constant<KQuant, KQuant::kQ4K>{});
+    case KQuant::kQ5K: return f(std::integral_constant<KQuant, KQuant::kQ5K>{});
+    case KQuant::kQ6K: return f(std::integral_constant<KQuant, KQuant::kQ6K>{});
+  }
+}
+
 struct KQuantArgs {
   const uint8_t* data = nullptr;
   int64_t row_bytes = 0;
@@ -327,5 +337,13 @@ inline bool complete(const KernelTable& t) {
     LOWBIT_KERNEL_ENTRIES(LOWBIT_KERNEL_SET_ASSIGN)          \
     return t;                                                \
   }()
+
+// Defines kTable, the dispatch table of the kernel set whose entries are in scope (in the set's
+// namespace): the constexpr copy makes the compiler check that it is constant-initialized.
+#define LOWBIT_DEFINE_KERNEL_TABLE(set_name, set_simd_shapes)                                     \
+  namespace {                                                                                     \
+  constexpr KernelTable kTableOfSet = LOWBIT_KERNEL_TABLE_OF_SET(set_name, set_simd_shapes);      \
+  }                                                                                               \
+  extern const KernelTable kTable = kTableOfSet;
 
 }  // namespace lowbit

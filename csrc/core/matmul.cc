@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "activations_i8.h"
 #include "matmul_ref.h"
 #include "matmul_super_blocks.h"
 #include "packed.h"
@@ -265,29 +266,24 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
       kt.gemm_f32(w, xp + i0 * k, k, i1 - i0, n0, n1, y + i0 * n, n);
     });
   } else {
-    const int64_t nb = (k + kActBlock - 1) / kActBlock;
-    std::vector<int8_t> xq(static_cast<size_t>(m * k));
-    std::vector<float> xd(static_cast<size_t>(m * nb));
-    std::vector<int32_t> xs(static_cast<size_t>(m * nb));
+    ActivationsI8 xq = quantize_activations(kt, xp, m, k, false, pool);
+    const int64_t nb = xq.nb;
     if (column_zeros) correction.resize(m);
-    pool.parallel_for(m, [&](int64_t i) {
-      int8_t* qi = xq.data() + i * k;
-      kt.quantize_act(xp + i * k, k, qi, xd.data() + i * nb, xs.data() + i * nb);
+    pool.parallel_for(column_zeros || permute ? m : 0, [&](int64_t i) {
+      int8_t* qi = xq.q.data() + i * k;
       if (column_zeros) {
         float c = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
           int32_t isum = 0;
           for (int64_t j = b * kActBlock; j < std::min(k, (b + 1) * kActBlock); ++j) isum += qi[j] * q.zeros[j];
-          c += xd[i * nb + b] * static_cast<float>(isum);
+          c += xq.d[i * nb + b] * static_cast<float>(isum);
         }
         correction[i] = c;
       }
       if (permute) permute_even_odd(qi, k);
     });
-    const ActI8 a{xq.data(), xd.data(), xs.data(), k, nb};
     run_chunks(pool, m, n, k, kDotTask.rows, kDotTask.cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
-      const ActI8 ai{a.q + i0 * k, a.d + i0 * nb, a.sum + i0 * nb, k, nb};
-      kt.gemm_i8(w, ai, i1 - i0, n0, n1, y + i0 * n, n);
+      kt.gemm_i8(w, xq.rows(i0), i1 - i0, n0, n1, y + i0 * n, n);
     });
   }
   if (column_zeros) {

@@ -188,7 +188,6 @@ void f32_to_f16(const float* f, uint16_t* h, int64_t n) {
 }
 
 // Every shape and group (simd_shapes false).
-constexpr KernelTable kTableOfScalar = LOWBIT_KERNEL_TABLE_OF_SET("scalar", false);
-const KernelTable kTable = kTableOfScalar;
+LOWBIT_DEFINE_KERNEL_TABLE("scalar", false)
 
 }  // namespace lowbit::ref

@@ -10,6 +10,9 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/float_driver.h"
+#include "../core/row_tiles.h"
+#include "../core/stored_scale.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -77,20 +80,11 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
 
 namespace {
 
-// A stored scale, decoded: fp16 natively, E8M0 and E4M3 through the driver's 256-entry table.
+inline float half_to_float(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
+
 template <SType S>
 inline float load_scale(const WeightArgs& w, const uint8_t* p) {
-  if (S == SType::kF32) {
-    float f;
-    __builtin_memcpy(&f, p, 4);
-    return f;
-  }
-  if (S == SType::kF16) {
-    uint16_t h;
-    __builtin_memcpy(&h, p, 2);
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-  }
-  return w.scale_lut[*p];
+  return stored_scale<S, half_to_float>(w, p);
 }
 
 // Per-block integer dot products of RM activation rows with RN weight rows.
@@ -110,7 +104,7 @@ inline float load_scale(const WeightArgs& w, const uint8_t* p) {
 // each lane takes its own half's scale.
 // Biased (tables only): lut_i8 + lut_bias is unsigned, so tables take the 4-bit bias path.
 template <WCode C, SType S, bool Zeros, bool Half, bool Biased, int RM, int RN>
-void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
+LOWBIT_TILE void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
   __m256 acc[RM][RN];
   for (int r = 0; r < RM; ++r)
     for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
@@ -217,14 +211,9 @@ void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float*
 
 template <WCode C, SType S, bool Zeros, bool Half, bool Biased, int RN>
 void rows_i8(const WeightArgs& w, const ActI8& x, int64_t m, int64_t j0, float* y, int64_t ys) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_i8<C, S, Zeros, Half, Biased, 4, RN>(w, x, i, j0, y, ys);
-  switch (m - i) {
-    case 3: tile_i8<C, S, Zeros, Half, Biased, 3, RN>(w, x, i, j0, y, ys); break;
-    case 2: tile_i8<C, S, Zeros, Half, Biased, 2, RN>(w, x, i, j0, y, ys); break;
-    case 1: tile_i8<C, S, Zeros, Half, Biased, 1, RN>(w, x, i, j0, y, ys); break;
-    default: break;
-  }
+  for_row_tiles(m, [&](auto rm, int64_t i) {
+    tile_i8<C, S, Zeros, Half, Biased, decltype(rm)::value, RN>(w, x, i, j0, y, ys);
+  });
 }
 
 template <WCode C, SType S, bool Zeros, bool Half, bool Biased = false>
@@ -290,241 +279,76 @@ inline __m256 fp8_to_ps(const uint8_t* p) {
   return _mm256_blendv_ps(f, _mm256_set1_ps(__builtin_nanf("")), nan);
 }
 
-// Dequantizes one 32-column block of a weight row into 4 vectors, in the
-// kernel's column order (4-bit: low nibbles, then high), s[i] the scale of vector i:
-// s * value, the same float32 rounding as dequantize().
-template <WCode C>
-inline void decode_block(const WeightArgs& w, const uint8_t* blk, int bias, const __m256 s[4], __m256 out[4]) {
-  if (C == WCode::kE4M3 || C == WCode::kE5M2) {
-    for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(s[i], fp8_to_ps<C>(blk + 8 * i));
-    return;
-  }
-  __m256i codes[4];
-  if (C == WCode::kU4 || C == WCode::kLut4) {
-    const __m256i u = unpack_u4(blk);
-    const __m128i lo = _mm256_castsi256_si128(u), hi = _mm256_extracti128_si256(u, 1);
-    codes[0] = _mm256_cvtepu8_epi32(lo);
-    codes[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
-    codes[2] = _mm256_cvtepu8_epi32(hi);
-    codes[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
-  } else {
-    for (int i = 0; i < 4; ++i) {
-      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 8 * i));
-      codes[i] = C == WCode::kS8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
-    }
-  }
-  if (C == WCode::kLut4) {
-    const __m256 lo = _mm256_loadu_ps(w.lut_f32), hi = _mm256_loadu_ps(w.lut_f32 + 8);
-    for (int i = 0; i < 4; ++i) {
-      const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, codes[i]), _mm256_permutevar8x32_ps(hi, codes[i]),
-                                        _mm256_castsi256_ps(_mm256_slli_epi32(codes[i], 28)));
-      out[i] = _mm256_mul_ps(s[i], v);
-    }
-    return;
-  }
-  const __m256i bv = _mm256_set1_epi32(bias);
-  for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(s[i], _mm256_cvtepi32_ps(_mm256_sub_epi32(codes[i], bv)));
-}
-
-template <WCode C, SType S, bool Half, int RM, int RN>
-void tile_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t i0, int64_t j0, float* y, int64_t ys) {
-  __m256 acc[RM][RN];
-  for (int r = 0; r < RM; ++r)
-    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
-  const int64_t nb = w.k / 32;
-  const int64_t bpg = Half ? 1 : w.group / 32;
-  const int64_t sgb = w.scale_group_bytes;
-  for (int64_t b = 0, g = 0, left = bpg; b < nb; ++b) {
-    if (left == 0) {
-      ++g;
-      left = bpg;
-    }
-    --left;
-    for (int c = 0; c < RN; ++c) {
-      const uint8_t* srow = w.scales + (j0 + c) * w.scale_row_bytes;
-      __m256 sv[4];
-      if (Half) {
-        // Vectors 0 and 2 hold the first 16 columns, 1 and 3 the last 16.
-        sv[0] = sv[2] = _mm256_set1_ps(load_scale<S>(w, srow + 2 * b * sgb) * w.scale_mul);
-        sv[1] = sv[3] = _mm256_set1_ps(load_scale<S>(w, srow + (2 * b + 1) * sgb) * w.scale_mul);
-      } else {
-        sv[0] = sv[1] = sv[2] = sv[3] = _mm256_set1_ps(load_scale<S>(w, srow + g * sgb) * w.scale_mul);
-      }
-      const int bias = w.zeros ? w.zeros[(j0 + c) * w.zero_stride + g] : w.bias;
-      __m256 wf[4];
-      decode_block<C>(w, w.data + (j0 + c) * w.row_bytes + b * w.block_bytes, bias, sv, wf);
-      for (int r = 0; r < RM; ++r) {
-        const float* xp = x + (i0 + r) * xs + b * 32;
-        for (int i = 0; i < 4; ++i) acc[r][c] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * i), wf[i], acc[r][c]);
-      }
-    }
-  }
-  for (int r = 0; r < RM; ++r)
-    for (int c = 0; c < RN; ++c) y[(i0 + r) * ys + j0 + c] = hsum(acc[r][c]);
-}
-
-template <WCode C, SType S, bool Half, int RN>
-void rows_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t j0, float* y, int64_t ys) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_f32<C, S, Half, 4, RN>(w, x, xs, i, j0, y, ys);
-  switch (m - i) {
-    case 3: tile_f32<C, S, Half, 3, RN>(w, x, xs, i, j0, y, ys); break;
-    case 2: tile_f32<C, S, Half, 2, RN>(w, x, xs, i, j0, y, ys); break;
-    case 1: tile_f32<C, S, Half, 1, RN>(w, x, xs, i, j0, y, ys); break;
-    default: break;
-  }
-}
-
-// Dequantizes weight rows [j, j + nr), columns [kk0, kk0 + kc) (whole 32-blocks) into a
-// transposed fp32 panel for panel_gemm, the same values decode_block gives tile_f32.
-template <WCode C, SType S, bool Half>
-void pack_panel_f32(const WeightArgs& w, int64_t j, int nr, int64_t kk0, int64_t kc, float* panel, float* rows) {
-  const int64_t sgb = w.scale_group_bytes;
-  for (int c = 0; c < nr; ++c) {
-    const int64_t row = j + c;
-    const uint8_t* srow = w.scales + row * w.scale_row_bytes;
-    for (int64_t bi = 0; bi < kc / 32; ++bi) {
-      const int64_t b = kk0 / 32 + bi;
-      const int64_t g = Half ? b : b * 32 / w.group;
-      __m256 sv[4];
-      if (Half) {
-        sv[0] = sv[2] = _mm256_set1_ps(load_scale<S>(w, srow + 2 * b * sgb) * w.scale_mul);
-        sv[1] = sv[3] = _mm256_set1_ps(load_scale<S>(w, srow + (2 * b + 1) * sgb) * w.scale_mul);
-      } else {
-        sv[0] = sv[1] = sv[2] = sv[3] = _mm256_set1_ps(load_scale<S>(w, srow + g * sgb) * w.scale_mul);
-      }
-      const int bias = w.zeros ? w.zeros[row * w.zero_stride + g] : w.bias;
-      __m256 wf[4];
-      decode_block<C>(w, w.data + row * w.row_bytes + b * w.block_bytes, bias, sv, wf);
-      for (int i = 0; i < 4; ++i) _mm256_storeu_ps(rows + c * kPanelKC + bi * 32 + 8 * i, wf[i]);
-    }
-  }
-  pack_panel_b(rows, kPanelKC, nr, kc, panel);
-}
-
-template <WCode C, SType S, bool Half>
-void gemm_f32_t(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
-                int64_t ys) {
-  if (m >= kPanelMinRows) {
-    float* rows = panel_buffers().rows;
-    return panel_gemm(x, xs, w.k, m, n0, n1, y, ys, [&](int64_t j, int nr, int64_t kk0, int64_t kc, float* panel) {
-      pack_panel_f32<C, S, Half>(w, j, nr, kk0, kc, panel, rows);
-    });
-  }
-  int64_t j = n0;
-  for (; j + 2 <= n1; j += 2) rows_f32<C, S, Half, 2>(w, x, xs, m, j, y, ys);
-  for (; j < n1; ++j) rows_f32<C, S, Half, 1>(w, x, xs, m, j, y, ys);
-}
-
-template <WCode C>
-void f32_by_scale(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
-                  int64_t ys) {
-  if (w.stype == SType::kF16) return gemm_f32_t<C, SType::kF16, false>(w, x, xs, m, n0, n1, y, ys);
-  return gemm_f32_t<C, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
-}
-
-}  // namespace
-
-void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,
-              int64_t ys) {
-  const bool half = w.group == 16;
-  switch (w.code) {
-    // Never handed these (matmul multiplies 2- and 3-bit codes packed or with the scalar kernels).
-    case WCode::kU2: case WCode::kU3: return;
-    case WCode::kU4: return f32_by_scale<WCode::kU4>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kS8: return f32_by_scale<WCode::kS8>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kU8: return f32_by_scale<WCode::kU8>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kE4M3: return f32_by_scale<WCode::kE4M3>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kE5M2: return f32_by_scale<WCode::kE5M2>(w, x, xs, m, n0, n1, y, ys);
-    case WCode::kLut4:
-      switch (w.stype) {
-        case SType::kF32: return half ? gemm_f32_t<WCode::kLut4, SType::kF32, true>(w, x, xs, m, n0, n1, y, ys)
-                                      : gemm_f32_t<WCode::kLut4, SType::kF32, false>(w, x, xs, m, n0, n1, y, ys);
-        case SType::kF16: return half ? gemm_f32_t<WCode::kLut4, SType::kF16, true>(w, x, xs, m, n0, n1, y, ys)
-                                      : gemm_f32_t<WCode::kLut4, SType::kF16, false>(w, x, xs, m, n0, n1, y, ys);
-        case SType::kE8M0: return gemm_f32_t<WCode::kLut4, SType::kE8M0, false>(w, x, xs, m, n0, n1, y, ys);
-        case SType::kE4M3: return gemm_f32_t<WCode::kLut4, SType::kE4M3, true>(w, x, xs, m, n0, n1, y, ys);
-      }
-  }
-}
-
-namespace {
-
-template <int RM, int RN>
-void tile_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t i0, int64_t j0, float* y,
-                int64_t ys) {
-  __m256 acc[RM][RN];
-  for (int r = 0; r < RM; ++r)
-    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
-  int64_t kk = 0;
-  for (; kk + 8 <= k; kk += 8) {
-    __m256 wv[RN];
-    for (int c = 0; c < RN; ++c) wv[c] = _mm256_loadu_ps(w + (j0 + c) * ws + kk);
-    for (int r = 0; r < RM; ++r) {
-      const __m256 xv = _mm256_loadu_ps(x + (i0 + r) * xs + kk);
-      for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
-    }
-  }
-  for (int r = 0; r < RM; ++r) {
-    for (int c = 0; c < RN; ++c) {
-      float t = hsum(acc[r][c]);
-      for (int64_t q = kk; q < k; ++q) t += x[(i0 + r) * xs + q] * w[(j0 + c) * ws + q];
-      y[(i0 + r) * ys + j0 + c] = t;
-    }
-  }
-}
-
-template <int RN>
-void rows_sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t j0, float* y,
-                int64_t ys) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) tile_sgemm<4, RN>(x, xs, w, ws, k, i, j0, y, ys);
-  switch (m - i) {
-    case 3: tile_sgemm<3, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
-    case 2: tile_sgemm<2, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
-    case 1: tile_sgemm<1, RN>(x, xs, w, ws, k, i, j0, y, ys); break;
-    default: break;
-  }
-}
-
-}  // namespace
-
-void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t n0, int64_t n1,
-           float* y, int64_t ys) {
-  if (m >= kPanelMinRows) {
-    return panel_gemm(x, xs, k, m, n0, n1, y, ys, [&](int64_t j, int nr, int64_t kk0, int64_t kc, float* panel) {
-      pack_panel_b(w + j * ws + kk0, ws, nr, kc, panel);
-    });
-  }
-  int64_t j = n0;
-  for (; j + 3 <= n1; j += 3) rows_sgemm<3>(x, xs, w, ws, k, m, j, y, ys);
-  for (; j < n1; ++j) rows_sgemm<1>(x, xs, w, ws, k, m, j, y, ys);
-}
-
-
-// Strides 1, 2 and 4 inside each 8-float vector (partner = a lane permutation, combined as
-// v * sign + partner: even positions a + b, odd ones b_partner - v = a - b exactly), then
-// vector butterflies.
-void fwht(float* v, int64_t n) {
-  const __m256 s1 = _mm256_setr_ps(1, -1, 1, -1, 1, -1, 1, -1);
-  const __m256 s2 = _mm256_setr_ps(1, 1, -1, -1, 1, 1, -1, -1);
-  const __m256 s4 = _mm256_setr_ps(1, 1, 1, 1, -1, -1, -1, -1);
-  for (int64_t i = 0; i < n; i += 8) {
-    __m256 x = _mm256_loadu_ps(v + i);
+// The float path's leaf (core/float_driver.h): 256-bit vectors, 4 per 32-column block.
+struct FloatLeaf {
+  using Vec = __m256;
+  using Panel = PanelLeaf;
+  static constexpr int kLanes = 8;
+  static constexpr int kSgemmCols = 3;
+  // decode's order: vectors 0 and 2 hold the block's first 16 columns, 1 and 3 the last 16.
+  static constexpr int half_of(int i) { return i & 1; }
+  static Vec zero() { return _mm256_setzero_ps(); }
+  static Vec set1(float v) { return _mm256_set1_ps(v); }
+  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
+  static Vec fma(Vec a, Vec b, Vec acc) { return _mm256_fmadd_ps(a, b, acc); }
+  static float hsum(Vec v) { return lowbit::LOWBIT_NS::hsum(v); }
+  // Strides 1, 2 and 4 inside the vector (partner = a lane permutation, combined as v * sign +
+  // partner: even positions a + b, odd ones b_partner - v = a - b exactly).
+  static Vec fwht_lanes(Vec x) {
+    const __m256 s1 = _mm256_setr_ps(1, -1, 1, -1, 1, -1, 1, -1);
+    const __m256 s2 = _mm256_setr_ps(1, 1, -1, -1, 1, 1, -1, -1);
+    const __m256 s4 = _mm256_setr_ps(1, 1, 1, 1, -1, -1, -1, -1);
     x = _mm256_add_ps(_mm256_mul_ps(x, s1), _mm256_permute_ps(x, 0xB1));
     x = _mm256_add_ps(_mm256_mul_ps(x, s2), _mm256_permute_ps(x, 0x4E));
-    x = _mm256_add_ps(_mm256_mul_ps(x, s4), _mm256_permute2f128_ps(x, x, 1));
-    _mm256_storeu_ps(v + i, x);
+    return _mm256_add_ps(_mm256_mul_ps(x, s4), _mm256_permute2f128_ps(x, x, 1));
   }
-  for (int64_t h = 8; h < n; h *= 2) {
-    for (int64_t i = 0; i < n; i += 2 * h) {
-      for (int64_t j = i; j < i + h; j += 8) {
-        const __m256 a = _mm256_loadu_ps(v + j), b = _mm256_loadu_ps(v + j + h);
-        _mm256_storeu_ps(v + j, _mm256_add_ps(a, b));
-        _mm256_storeu_ps(v + j + h, _mm256_sub_ps(a, b));
+  template <SType S>
+  static float scale(const WeightArgs& w, const uint8_t* p) {
+    return load_scale<S>(w, p);
+  }
+  // Dequantizes one 32-column block of a weight row into 4 vectors, in the
+  // kernel's column order (4-bit: low nibbles, then high), s[i] the scale of vector i:
+  // s * value, the same float32 rounding as dequantize().
+  template <WCode C>
+  static void decode(const WeightArgs& w, const uint8_t* blk, int bias, const __m256 s[4], __m256 out[4]) {
+    if (C == WCode::kE4M3 || C == WCode::kE5M2) {
+      for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(s[i], fp8_to_ps<C>(blk + 8 * i));
+      return;
+    }
+    __m256i codes[4];
+    if (C == WCode::kU4 || C == WCode::kLut4) {
+      const __m256i u = unpack_u4(blk);
+      const __m128i lo = _mm256_castsi256_si128(u), hi = _mm256_extracti128_si256(u, 1);
+      codes[0] = _mm256_cvtepu8_epi32(lo);
+      codes[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+      codes[2] = _mm256_cvtepu8_epi32(hi);
+      codes[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+    } else {
+      for (int i = 0; i < 4; ++i) {
+        const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 8 * i));
+        codes[i] = C == WCode::kS8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
       }
     }
+    if (C == WCode::kLut4) {
+      const __m256 lo = _mm256_loadu_ps(w.lut_f32), hi = _mm256_loadu_ps(w.lut_f32 + 8);
+      for (int i = 0; i < 4; ++i) {
+        const __m256 v =
+            _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, codes[i]), _mm256_permutevar8x32_ps(hi, codes[i]),
+                             _mm256_castsi256_ps(_mm256_slli_epi32(codes[i], 28)));
+        out[i] = _mm256_mul_ps(s[i], v);
+      }
+      return;
+    }
+    const __m256i bv = _mm256_set1_epi32(bias);
+    for (int i = 0; i < 4; ++i) out[i] = _mm256_mul_ps(s[i], _mm256_cvtepi32_ps(_mm256_sub_epi32(codes[i], bv)));
   }
-}
+};
+
+}  // namespace
+
+LOWBIT_FLOAT_ENTRIES(FloatLeaf)
 
 }  // namespace lowbit::LOWBIT_NS

@@ -9,8 +9,8 @@
 // straight from x's rows feed 2 * kPanelMR FMAs, where the dot-product kernels spent a load
 // per FMA and ran out of cache bandwidth (hence no scaling with threads). x is not packed
 // (as in MLAS): its kPanelMR x kPanelKC slice is 6-8 KiB of L1 and its block of the caller's
-// rows stays in L2 while every panel streams past; packing it cost a quarter of the time. The blocking and the loops
-// around the micro-kernel are ISA-independent (core/panel_gemm.h), so results
+// rows stays in L2 while every panel streams past; packing it cost a quarter of the time. The blocking, the packing loop
+// and the loops around the micro-kernel are ISA-independent (core/panel_gemm.h), so results
 // never depend on how work is divided.
 //
 // For plain_kernels.cc (matmulF32 and the float path) of every x86 kernel set (kernel_set.h); LOWBIT_VEC
@@ -69,26 +69,6 @@ inline void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// b[kk * NR + c] = w[c * ws + kk] for c < nr, zero for the panel's rows past nr.
-void pack_panel_b(const float* w, int64_t ws, int nr, int64_t kc, float* b) {
-  for (int c0 = 0; c0 < kPanelNR; c0 += 8) {
-    if (c0 + 8 <= nr) {
-      int64_t kk = 0;
-      for (; kk + 8 <= kc; kk += 8) {
-        __m256 r[8];
-        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(w + (c0 + i) * ws + kk);
-        transpose8(r);
-        for (int t = 0; t < 8; ++t) _mm256_storeu_ps(b + (kk + t) * kPanelNR + c0, r[t]);
-      }
-      for (; kk < kc; ++kk)
-        for (int i = 0; i < 8; ++i) b[kk * kPanelNR + c0 + i] = w[(c0 + i) * ws + kk];
-    } else {
-      for (int64_t kk = 0; kk < kc; ++kk)
-        for (int i = 0; i < 8; ++i) b[kk * kPanelNR + c0 + i] = c0 + i < nr ? w[(c0 + i) * ws + kk] : 0.0f;
-    }
-  }
-}
-
 // y tile (rows x cols of kPanelMR x kPanelNR) = (first ? 0 : y) + x rows (stride xs) * b panel.
 // Rows past `rows` re-read the last row (never stored), so no row of x is read out of bounds.
 void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float* y, int64_t ys, int rows, int cols,
@@ -131,17 +111,16 @@ void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float
     for (int c = 0; c < cols; ++c) y[r * ys + c] = first ? tile[r][c] : y[r * ys + c] + tile[r][c];
 }
 
-inline PanelBuffers<kPanelNR>& panel_buffers() { return panel_buffers_of<kPanelNR>(); }
-
-template <typename PackB>
-void panel_gemm(const float* x, int64_t xs, int64_t k, int64_t m, int64_t n0, int64_t n1, float* y, int64_t ys,
-                PackB&& pack_b) {
-  panel_gemm_of<kPanelMR, kPanelNR>(
-      x, xs, k, m, n0, n1, y, ys,
-      [](const float* xt, int64_t xst, const float* b, int64_t kc, float* yt, int64_t yst, int rows, int cols,
-         bool first) { panel_ukernel(xt, xst, b, kc, yt, yst, rows, cols, first); },
-      pack_b);
-}
+// The set's panel leaf (core/panel_gemm.h): the micro-kernel and an 8 x 8 transpose for packing.
+struct PanelLeaf {
+  static constexpr int kMR = kPanelMR, kNR = kPanelNR;
+  static constexpr auto ukernel = panel_ukernel;
+  using TVec = __m256;
+  static constexpr int kT = 8;
+  static TVec tload(const float* p) { return _mm256_loadu_ps(p); }
+  static void tstore(float* p, TVec v) { _mm256_storeu_ps(p, v); }
+  static constexpr auto transpose = transpose8;
+};
 
 }  // namespace
 }  // namespace lowbit::LOWBIT_NS
