@@ -1,9 +1,11 @@
 /**
  * The ggml tensor types whose blocks are a lowbit format byte for byte: one table read by the GGUF reader
- * (zero-copy matrices), the writer and `inspect`. MXFP4 is the one ggml quantized type lowbit holds in
+ * (zero-copy matrices), the writer and `inspect`, made from the native table of format traits
+ * (csrc/core/formats.h, `formats()[i].ggmlType`). MXFP4 is the one ggml quantized type lowbit holds in
  * another byte order (lib/ggml-mxfp4.ts).
  */
-import type { Bits, Format } from './types';
+import { native } from './native';
+import type { Bits, Format, FormatDescription } from './types';
 
 export interface GgmlBlockFormat {
   format: Format;
@@ -12,22 +14,17 @@ export interface GgmlBlockFormat {
   groupSize: 32 | 256;
 }
 
-export const GGML_BLOCK_FORMATS: Readonly<Record<string, GgmlBlockFormat>> = Object.freeze({
-  Q4_0: { format: 'q4_0', bits: 4, groupSize: 32 },
-  Q4_1: { format: 'q4_1', bits: 4, groupSize: 32 },
-  Q5_0: { format: 'q5_0', bits: 5, groupSize: 32 },
-  Q5_1: { format: 'q5_1', bits: 5, groupSize: 32 },
-  Q8_0: { format: 'q8_0', bits: 8, groupSize: 32 },
-  IQ4_NL: { format: 'iq4_nl', bits: 4, groupSize: 32 },
-  IQ4_XS: { format: 'iq4_xs', bits: 4, groupSize: 256 },
-  Q2_K: { format: 'q2_k', bits: 2, groupSize: 256 },
-  Q3_K: { format: 'q3_k', bits: 3, groupSize: 256 },
-  Q4_K: { format: 'q4_k', bits: 4, groupSize: 256 },
-  Q5_K: { format: 'q5_k', bits: 5, groupSize: 256 },
-  Q6_K: { format: 'q6_k', bits: 6, groupSize: 256 },
-  TQ1_0: { format: 'tq1_0', bits: 2, groupSize: 256 },
-  TQ2_0: { format: 'tq2_0', bits: 2, groupSize: 256 },
-});
+function blockFormats(): Readonly<Record<string, GgmlBlockFormat>> {
+  // No prototype: a type name never finds an inherited property.
+  const out: Record<string, GgmlBlockFormat> = Object.create(null);
+  for (const f of native.formats() as FormatDescription[]) {
+    if (f.ggmlType && f.granularity === 'group') out[f.ggmlType] = { format: f.format, bits: f.bits, groupSize: f.groupSize as 32 | 256 };
+  }
+  return Object.freeze(out);
+}
+
+/** Keyed by ggml type name (`'Q4_K'`), from the table of format traits that formats() reads (`ggmlType`). */
+export const GGML_BLOCK_FORMATS: Readonly<Record<string, GgmlBlockFormat>> = blockFormats();
 
 /** The ggml type name of a lowbit format stored as ggml's blocks, or undefined. */
 export function ggmlTypeOfFormat(format: string): string | undefined {

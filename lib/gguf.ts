@@ -140,38 +140,26 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
   tensor(name: string): QuantizedMatrix | Float32Array {
     const t = this.info(name);
     const n = t.rows * t.cols;
+    const block = GGML_BLOCK_FORMATS[t.type];
+    if (block) {
+      const data = this.bytes(name);
+      const { format, bits, groupSize } = block;
+      return {
+        format,
+        rows: t.rows,
+        cols: t.cols,
+        bits,
+        scheme: 'symmetric',
+        granularity: 'group',
+        groupSize,
+        scaleType: 'float16',
+        data,
+        scales: new Uint16Array(0),
+        zeros: null,
+        byteLength: data.byteLength,
+      };
+    }
     switch (t.type) {
-      case 'Q4_0':
-      case 'Q4_1':
-      case 'Q5_0':
-      case 'Q5_1':
-      case 'Q8_0':
-      case 'IQ4_NL':
-      case 'IQ4_XS':
-      case 'Q2_K':
-      case 'Q3_K':
-      case 'Q4_K':
-      case 'Q5_K':
-      case 'Q6_K':
-      case 'TQ1_0':
-      case 'TQ2_0': {
-        const data = this.bytes(name);
-        const { format, bits, groupSize } = GGML_BLOCK_FORMATS[t.type];
-        return {
-          format,
-          rows: t.rows,
-          cols: t.cols,
-          bits,
-          scheme: 'symmetric',
-          granularity: 'group',
-          groupSize,
-          scaleType: 'float16',
-          data,
-          scales: new Uint16Array(0),
-          zeros: null,
-          byteLength: data.byteLength,
-        };
-      }
       case 'MXFP4':
         return mxfp4FromGgml(this.bytes(name), t.rows, t.cols, `GGUFFile: tensor '${name}'`);
       case 'F32': {

@@ -1,9 +1,10 @@
 /** What a model file holds, by storage type: `lowbit inspect` and {@link inspectModelFile}. */
 import * as fs from 'node:fs';
 import { fileSystemError, LowbitFileError } from './errors';
-import { GGML_BLOCK_FORMATS } from './ggml-types';
 import { openGGUF } from './gguf';
+import { native } from './native';
 import { openSafetensors, type SafetensorsFile } from './safetensors';
+import type { FormatDescription } from './types';
 
 export interface ModelFileGroup {
   /** A GGUF tensor type (`'Q4_K'`), a safetensors dtype (`'F16'`), or a quantized layer kind (`'gptq int4'`). */
@@ -18,7 +19,8 @@ export interface ModelFileGroup {
   /**
    * How lowbit multiplies it once prepared (what `prepare` and `loadModel` make of it): `'packed int8'` (16-row
    * tiles with int8 activations), `'packed int8, block scales'` (the tiles keep ggml's two-level scales),
-   * `'packed int8, 16-level table'`, `'sgemm'` (float32 weights; F16 / BF16 widened on load), or null.
+   * `'packed int8, 16-level table'`, `'sgemm on 16-bit rows'` (F16 / BF16 kept as stored), `'sgemm'`
+   * (float32), or null: {@link FormatDescription.kernel} of the format it is held as.
    */
   kernel: string | null;
 }
@@ -38,19 +40,20 @@ export interface ModelFileSummary {
   groups: ModelFileGroup[];
 }
 
-// GGUF tensor types by the kernel family that multiplies them once prepared.
-const GGUF_KERNELS: Record<string, string> = {
-  Q4_0: 'packed int8',
-  Q8_0: 'packed int8',
-  IQ4_NL: 'packed int8, 16-level table',
-  MXFP4: 'packed int8, 16-level table',
-  F32: 'sgemm',
-  F16: 'sgemm (widened to float32)',
-  BF16: 'sgemm (widened to float32)',
-};
+// GGUF tensor types by the kernel family that multiplies them once prepared: the formats stored as their blocks
+// (formats()[i].ggmlType), MXFP4 (held as mxfp4, its nibbles reordered on load) and F32.
+function ggufKernels(): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  out.F32 = 'sgemm';
+  for (const f of native.formats() as FormatDescription[]) {
+    if (f.ggmlType) out[f.ggmlType] = f.kernel;
+    if (f.format === 'mxfp4') out.MXFP4 = f.kernel;
+  }
+  return out;
+}
+const GGUF_KERNELS = ggufKernels();
 function ggufKernel(type: string, supported: boolean): string | null {
-  if (!supported) return null;
-  return GGUF_KERNELS[type] ?? (type in GGML_BLOCK_FORMATS ? 'packed int8, block scales' : null);
+  return supported ? (GGUF_KERNELS[type] ?? null) : null;
 }
 
 function group(map: Map<string, ModelFileGroup>, type: string, parameters: number, bytes: number, kernel: string | null, tensors = 1): void {

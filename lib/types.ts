@@ -159,6 +159,14 @@ export interface FormatDescription {
   bitsPerWeight: number;
   /** Activation modes matmul offers; the first is its default. */
   activations: Array<'int8' | 'float'>;
+  /** The GGUF tensor type whose blocks are this format byte for byte (`'Q4_K'`, `'F16'`), or null. */
+  ggmlType: string | null;
+  /**
+   * How a prepared matrix of it is multiplied: `'packed int8'` (16-row tiles, int8 activations), `'packed int8,
+   * 16-level table'`, `'packed int8, block scales'` (the tiles keep ggml's two-level scales), `'fp32, dequantized
+   * in registers'` (no integer form), `'sgemm on 16-bit rows'`.
+   */
+  kernel: string;
   description: string;
 }
 

@@ -9,13 +9,17 @@ import {
   cpuInfo,
   dequantize,
   formats,
+  GGUF_TENSOR_TYPES,
+  inspectModelFile,
   matmul,
   matmulAsync,
+  openGGUF,
   prepare,
   quantizationError,
   quantize,
   quantizeAsync,
   setIsa,
+  writeGGUF,
   type QuantizedMatrix,
   type QuantizeOptions,
 } from 'lowbit';
@@ -287,6 +291,41 @@ t.test('formats() lists every format with its footprint', async (t) => {
   }
   t.same(f.find((e) => e.format === 'fp8_e4m3')!.activations, ['float']);
   t.throws(() => formats(0), RangeError);
+});
+
+t.test("formats()' GGUF types and kernels drive the GGUF reader, writer and inspect", async (t) => {
+  const f = formats();
+  const ggml = f.filter((e) => e.ggmlType !== null);
+  // Every ggml type lowbit reads is a format's ggmlType, F32, or MXFP4 (held as mxfp4, its nibbles reordered).
+  t.same([...GGUF_TENSOR_TYPES].sort(), ['F32', 'MXFP4', ...ggml.map((e) => e.ggmlType!)].sort());
+  t.same(
+    Object.fromEntries(ggml.map((e) => [e.format, e.ggmlType])),
+    { q4_0: 'Q4_0', q8_0: 'Q8_0', q4_k: 'Q4_K', q5_k: 'Q5_K', q6_k: 'Q6_K', q4_1: 'Q4_1', q5_0: 'Q5_0', q5_1: 'Q5_1',
+      iq4_nl: 'IQ4_NL', iq4_xs: 'IQ4_XS', q2_k: 'Q2_K', q3_k: 'Q3_K', f16: 'F16', bf16: 'BF16', tq1_0: 'TQ1_0', tq2_0: 'TQ2_0' },
+  );
+  const kernels = new Set(f.map((e) => e.kernel));
+  t.same([...kernels].sort(), ['fp32, dequantized in registers', 'packed int8', 'packed int8, 16-level table', 'packed int8, block scales',
+    'sgemm on 16-bit rows']);
+  // Each block type written to a GGUF of its own type, read back as the same bytes, and reported with its kernel.
+  const dir = tmpDir('lowbit-format-traits-');
+  const file = path.join(dir, 'traits.gguf');
+  const blocks = ggml.filter((e) => e.granularity === 'group');
+  const tensors = Object.fromEntries(blocks.map((e, i) => [`w.${e.format}`, quantize(randn(4 * 256, 50 + i), 4, 256, { format: e.format })]));
+  writeGGUF(file, { tensors });
+  const g = openGGUF(file);
+  try {
+    for (const e of blocks) {
+      t.equal(g.info(`w.${e.format}`).type, e.ggmlType, `${e.format}: written as ${e.ggmlType}`);
+      const back = g.tensor(`w.${e.format}`) as QuantizedMatrix;
+      t.equal(back.format, e.format);
+      t.ok(bytesOf(back.data).equals(bytesOf(tensors[`w.${e.format}`].data)), `${e.format}: the same bytes`);
+    }
+  } finally {
+    g.close();
+  }
+  const summary = inspectModelFile(file);
+  for (const e of blocks) t.equal(summary.groups.find((x) => x.type === e.ggmlType)?.kernel, e.kernel, `inspect: ${e.ggmlType}`);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 t.test('async variants give the same results for every format', async (t) => {

@@ -33,34 +33,6 @@ inline const char* granularity_name(Granularity g) {
   }
   return "?";
 }
-inline const char* format_name(Format f) {
-  switch (f) {
-    case Format::kInt: return "int";
-    case Format::kQ4_0: return "q4_0";
-    case Format::kQ8_0: return "q8_0";
-    case Format::kNF4: return "nf4";
-    case Format::kFP8E4M3: return "fp8_e4m3";
-    case Format::kFP8E5M2: return "fp8_e5m2";
-    case Format::kMXFP4: return "mxfp4";
-    case Format::kNVFP4: return "nvfp4";
-    case Format::kBnbFP4: return "bnb_fp4";
-    case Format::kQ4_K: return "q4_k";
-    case Format::kQ5_K: return "q5_k";
-    case Format::kQ6_K: return "q6_k";
-    case Format::kQ4_1: return "q4_1";
-    case Format::kQ5_0: return "q5_0";
-    case Format::kQ5_1: return "q5_1";
-    case Format::kIQ4_NL: return "iq4_nl";
-    case Format::kIQ4_XS: return "iq4_xs";
-    case Format::kQ2_K: return "q2_k";
-    case Format::kQ3_K: return "q3_k";
-    case Format::kF16: return "f16";
-    case Format::kBF16: return "bf16";
-    case Format::kTQ1_0: return "tq1_0";
-    case Format::kTQ2_0: return "tq2_0";
-  }
-  return "?";
-}
 inline const char* scale_type_name(ScaleType t) {
   switch (t) {
     case ScaleType::kF32: return "float32";

@@ -8,6 +8,7 @@
 #include "../core/awq.h"
 #include "../core/calibrate.h"
 #include "../core/dispatch.h"
+#include "../core/formats.h"
 #include "../core/gptq.h"
 #include "../core/hadamard.h"
 #include "../core/quantize.h"

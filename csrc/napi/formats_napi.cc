@@ -1,4 +1,5 @@
-// formats(): what each weight format stores, from the same table quantize() checks against.
+// formats(): what each weight format stores, from the table of format traits (core/formats.h) that
+// quantize() checks against.
 #include "../core/formats.h"
 #include "args.h"
 #include "bindings.h"
@@ -27,6 +28,8 @@ Napi::Object describe_format(Napi::Env env, const FormatInfo& fi, int bits, int6
   if (fi.int8_activations) acts.Set(acts.Length(), "int8");
   acts.Set(acts.Length(), "float");
   o.Set("activations", acts);
+  o.Set("ggmlType", fi.ggml_type ? Napi::Value(Napi::String::New(env, fi.ggml_type)) : env.Null());
+  o.Set("kernel", kernel_family_name(fi.kernel));
   o.Set("description", fi.description);
   return o;
 }
