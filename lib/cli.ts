@@ -6,14 +6,14 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse, progress, progressLine, quantity, threads, UsageError } from './cli-common';
-import { batchList, measureModelWithProgress, printModelMeasurement } from './cli-model';
-import { chatCommand, runCommand } from './cli-text';
+import { parse, progress, progressLine, quantity, threads, UsageError } from './cli/cli-common';
+import { batchList, measureModelWithProgress, printModelMeasurement } from './cli/cli-model';
+import { chatCommand, runCommand } from './cli/cli-text';
 import { cpuInfo, probe } from './index';
-import { inspectModelFile, type ModelFileSummary } from './inspect';
-import { cpuModel, measureMachineAsync, readMachineMeasurement, type MachineMeasurement } from './measure';
-import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan';
-import { resolvePrecision } from './precision';
+import { inspectModelFile, type ModelFileSummary } from './io/inspect';
+import { cpuModel, measureMachineAsync, readMachineMeasurement, type MachineMeasurement } from './plan/measure';
+import { MODEL_PRESETS, plan, type Plan, type PlanSpec } from './plan/plan';
+import { resolvePrecision } from './plan/precision';
 
 const HELP: Record<string, string> = {
   main: `usage: lowbit <command> [options]

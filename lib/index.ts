@@ -2,8 +2,8 @@
  * lowbit: low-bit (INT8 / packed INT4) quantization and quantized matrix kernels for Node.js on CPUs.
  * Every function validates its arguments and throws a TypeError or RangeError that says what is wrong.
  */
-import { type AsyncOptions, runAsync, splitAsyncOptions } from './async';
-import { native } from './native';
+import { type AsyncOptions, runAsync, splitAsyncOptions } from './core/async';
+import { native } from './core/native';
 import type {
   CpuInfo,
   FormatDescription,
@@ -15,9 +15,9 @@ import type {
   QuantizationErrorReport,
   QuantizedMatrix,
   QuantizeOptions,
-} from './types';
+} from './core/types';
 
-export type { AsyncOptions } from './async';
+export type { AsyncOptions } from './core/async';
 export type {
   Bits,
   CpuInfo,
@@ -34,7 +34,7 @@ export type {
   QuantizeOptions,
   ScaleType,
   Scheme,
-} from './types';
+} from './core/types';
 
 export {
   awq,
@@ -47,25 +47,25 @@ export {
   maxToRms,
   rotate,
   smoothQuant,
-} from './calibrate';
-export { plan, MODEL_PRESETS } from './plan';
-export type { ModelSpec, NodeSpec, Plan, PlanRow, PlanSpec } from './plan';
-export { measureMachine, measureMachineAsync, readMachineMeasurement } from './measure';
-export type { MachineMeasurement, MeasureOptions } from './measure';
-export { LowbitFileError } from './errors';
-export type { LowbitFileErrorCode, LowbitFileErrorDetails } from './errors';
-export { GGUFFile, GGUF_TENSOR_TYPES, openGGUF, writeGGUF } from './gguf';
-export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWriteContents, OpenGGUFOptions } from './gguf';
-export { openSafetensors, SafetensorsFile, writeSafetensors } from './safetensors';
-export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './safetensors';
-export { exportLinear, importLinear } from './checkpoints';
-export type { ExportedLinear, ExportLinearOptions, FloatLinear, ImportedLinear, LinearSource, QuantizationConfig, QuantizedLinear } from './checkpoints';
-export { fromMatMulNBits, toMatMulNBits } from './matmul-nbits';
-export type { MatMulNBitsWeights } from './matmul-nbits';
-export { detectModelFile, inspectModelFile } from './inspect';
-export type { ModelFileGroup, ModelFileSummary } from './inspect';
-export { resolvePrecision } from './precision';
-export type { Precision } from './precision';
+} from './calibrate/calibrate';
+export { plan, MODEL_PRESETS } from './plan/plan';
+export type { ModelSpec, NodeSpec, Plan, PlanRow, PlanSpec } from './plan/plan';
+export { measureMachine, measureMachineAsync, readMachineMeasurement } from './plan/measure';
+export type { MachineMeasurement, MeasureOptions } from './plan/measure';
+export { LowbitFileError } from './core/errors';
+export type { LowbitFileErrorCode, LowbitFileErrorDetails } from './core/errors';
+export { GGUFFile, GGUF_TENSOR_TYPES, openGGUF, writeGGUF } from './io/gguf';
+export type { GGUFTensorInfo, GGUFTensorInput, GGUFValue, GGUFValueType, GGUFWriteContents, OpenGGUFOptions } from './io/gguf';
+export { openSafetensors, SafetensorsFile, writeSafetensors } from './io/safetensors';
+export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, SafetensorsTensorInfo, SafetensorsTensorInput } from './io/safetensors';
+export { exportLinear, importLinear } from './io/checkpoints';
+export type { ExportedLinear, ExportLinearOptions, FloatLinear, ImportedLinear, LinearSource, QuantizationConfig, QuantizedLinear } from './io/checkpoints';
+export { fromMatMulNBits, toMatMulNBits } from './io/matmul-nbits';
+export type { MatMulNBitsWeights } from './io/matmul-nbits';
+export { detectModelFile, inspectModelFile } from './io/inspect';
+export type { ModelFileGroup, ModelFileSummary } from './io/inspect';
+export { resolvePrecision } from './plan/precision';
+export type { Precision } from './plan/precision';
 export type {
   AwqOptions,
   AwqResult,
@@ -73,7 +73,7 @@ export type {
   GptqResult,
   RotationResult,
   SmoothQuantResult,
-} from './calibrate';
+} from './calibrate/calibrate';
 
 /** Quantizes a row-major `[rows, cols]` float32 matrix. `weights` is never modified. */
 export function quantize(weights: Float32Array, rows: number, cols: number, options: QuantizeOptions): QuantizedMatrix {

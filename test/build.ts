@@ -38,7 +38,9 @@ import { tmpDir } from './helpers';
 
   t.test('dist/ is at least as new as every file of lib/', async (t) => {
     const stale: string[] = [];
-    for (const f of fs.readdirSync(path.join(root, 'lib')).filter((f) => f.endsWith('.ts'))) {
+    const files = (fs.readdirSync(path.join(root, 'lib'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    t.ok(files.includes(path.join('core', 'native.ts')), 'the listing reaches the folders of lib/');
+    for (const f of files) {
       const built = path.join(root, 'dist', f.replace(/\.ts$/, '.js'));
       if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(root, 'lib', f)).mtimeMs) stale.push(f);
     }

@@ -173,7 +173,7 @@ import { randn } from './helpers';
     ['an infinite tensor scale', () => ({ ...fresh({ format: 'nvfp4' }), tensorScale: Infinity }),
       RangeError, /q.tensorScale is Infinity; it must be finite and non-negative/],
     ['a tensor scale on nf4', () => ({ ...fresh({ format: 'nf4' }), tensorScale: 1 }),
-      RangeError, /q.tensorScale is only used by format 'nvfp4'/],
+      RangeError, /q.tensorScale is only used by formats with a tensor scale \('nvfp4'; got format 'nf4'\)/],
     ['fp8 claiming 4 bits', () => ({ ...fresh({ format: 'fp8_e4m3' }), bits: 4 }),
       RangeError, /q.bits must be 8 for format 'fp8_e4m3' \(got 4\)/],
     ['unknown format', () => ({ ...fresh({ format: 'nf4' }), format: 'nf3' }), RangeError, /q.format must be/],

@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "../../csrc/core/cpu_features.h"
-#include "../../csrc/core/dispatch.h"
-#include "../../csrc/core/matmul.h"
-#include "../../csrc/core/packed.h"
 #include "../../csrc/core/formats.h"
-#include "../../csrc/core/probe.h"
 #include "../../csrc/core/qbuffers.h"
-#include "../../csrc/core/quantize.h"
+#include "../../csrc/formats/quantize.h"
+#include "../../csrc/gemm/matmul.h"
+#include "../../csrc/gemm/packed.h"
+#include "../../csrc/runtime/cpu_features.h"
+#include "../../csrc/runtime/dispatch.h"
+#include "../../csrc/runtime/probe.h"
 
 using namespace lowbit;
 

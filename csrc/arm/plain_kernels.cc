@@ -9,9 +9,9 @@
 #include <cstring>
 #include <vector>
 
-#include "../core/float_driver.h"
-#include "../core/row_tiles.h"
-#include "../core/stored_scale.h"
+#include "../gemm/float_driver.h"
+#include "../gemm/row_tiles.h"
+#include "../gemm/stored_scale.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -321,7 +321,7 @@ inline void lut_f32(const uint8x16x4_t& tab, uint8x16_t codes, float32x4_t out[4
   }
 }
 
-// The float path's leaf (core/float_driver.h): 128-bit vectors, 8 per 32-column block.
+// The float path's leaf (gemm/float_driver.h): 128-bit vectors, 8 per 32-column block.
 struct FloatLeaf {
   using Vec = float32x4_t;
   using Panel = PanelLeaf;

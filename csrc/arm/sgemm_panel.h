@@ -1,7 +1,7 @@
 // fp32 GEMM on packed panels for the NEON sets (the scheme of csrc/x86/sgemm_panel.h):
 // an 8 x 12 tile of y in 24 of the 32 q registers; per k, three loads of the weight panel
 // and eight load-and-broadcasts from x's rows feed 24 FMAs, where the dot-product kernels
-// spent a load per FMA. Blocking, packing and loops: core/panel_gemm.h. For plain_kernels.cc, which
+// spent a load per FMA. Blocking, packing and loops: gemm/panel_gemm.h. For plain_kernels.cc, which
 // routes sgemm and the float path here from kPanelMinRows rows of x.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "../core/panel_gemm.h"
+#include "../gemm/panel_gemm.h"
 
 namespace lowbit::LOWBIT_NS {
 namespace {
@@ -64,7 +64,7 @@ void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float
     for (int c = 0; c < cols; ++c) y[r * ys + c] = first ? tile[r][c] : y[r * ys + c] + tile[r][c];
 }
 
-// The set's panel leaf (core/panel_gemm.h): the micro-kernel and a 4 x 4 transpose for packing.
+// The set's panel leaf (gemm/panel_gemm.h): the micro-kernel and a 4 x 4 transpose for packing.
 struct PanelLeaf {
   static constexpr int kMR = kPanelMR, kNR = kPanelNR;
   static constexpr auto ukernel = panel_ukernel;

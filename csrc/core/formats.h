@@ -1,12 +1,13 @@
 // The traits of every weight format, one row each: its name, what it allows and defaults to, the
 // GGUF type whose blocks it is byte for byte, and the kernels that multiply it once prepared. The
 // single table behind the API's names, quantize()'s option checks, QuantizedMatrix validation and
-// formats(), from which the TypeScript side reads the GGUF mapping (lib/ggml-types.ts) and what
+// formats(), from which the TypeScript side reads the GGUF mapping (lib/io/ggml-types.ts) and what
 // `lowbit inspect` reports.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "layout.h"
 
@@ -44,6 +45,7 @@ struct FormatInfo {
   ScaleType scale_type;      // default
   bool float_scale_choice;   // 'float32' or 'float16' may be chosen; else scale_type only
   bool int8_activations;     // matmul can quantize x to int8 against these codes
+  bool tensor_scale;         // an fp32 scale of the whole matrix multiplies every block scale
   const char* ggml_type;     // the GGUF tensor type stored byte for byte as this format, or nullptr
   KernelFamily kernel;
   const char* description;
@@ -52,73 +54,73 @@ struct FormatInfo {
 // One row per Format, in the enum's order (checked below).
 inline constexpr FormatInfo kFormatInfo[] = {
   {Format::kInt, "int", 0, true, Granularity::kGroup, true, 32, false, ScaleType::kF32, true, true,
-   nullptr, KernelFamily::kPackedInt8,
+   false, nullptr, KernelFamily::kPackedInt8,
    "integer codes with a scale (and optional zero-point) per tensor, row, column or group"},
   {Format::kQ4_0, "q4_0", 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
-   "Q4_0", KernelFamily::kPackedInt8,
+   false, "Q4_0", KernelFamily::kPackedInt8,
    "ggml Q4_0 blocks: fp16 scale + 32 4-bit codes, byte-identical to GGUF"},
   {Format::kQ8_0, "q8_0", 8, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
-   "Q8_0", KernelFamily::kPackedInt8,
+   false, "Q8_0", KernelFamily::kPackedInt8,
    "ggml Q8_0 blocks: fp16 scale + 32 int8 codes, byte-identical to GGUF"},
   {Format::kNF4, "nf4", 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
-   nullptr, KernelFamily::kPackedTable,
+   false, nullptr, KernelFamily::kPackedTable,
    "bitsandbytes NormalFloat4: 16 normal-quantile levels times a block absmax"},
   {Format::kFP8E4M3, "fp8_e4m3", 8, false, Granularity::kRow, true, 32, false, ScaleType::kF32, true, false,
-   nullptr, KernelFamily::kFloatDecode,
+   false, nullptr, KernelFamily::kFloatDecode,
    "OCP FP8 E4M3FN (max 448) with a scale amax / 448"},
   {Format::kFP8E5M2, "fp8_e5m2", 8, false, Granularity::kRow, true, 32, false, ScaleType::kF32, true, false,
-   nullptr, KernelFamily::kFloatDecode,
+   false, nullptr, KernelFamily::kFloatDecode,
    "OCP FP8 E5M2 (max 57344) with a scale amax / 57344"},
   {Format::kMXFP4, "mxfp4", 4, false, Granularity::kGroup, false, 32, true, ScaleType::kE8M0, false, true,
-   nullptr, KernelFamily::kPackedTable,
+   false, nullptr, KernelFamily::kPackedTable,
    "OCP MX FP4: E2M1 elements, blocks of 32 sharing a power-of-two E8M0 scale"},
   {Format::kNVFP4, "nvfp4", 4, false, Granularity::kGroup, false, 16, true, ScaleType::kE4M3, false, true,
-   nullptr, KernelFamily::kPackedTable,
+   true, nullptr, KernelFamily::kPackedTable,
    "NVIDIA NVFP4: E2M1 elements, blocks of 16 with an E4M3 scale, times an fp32 tensor scale"},
   {Format::kBnbFP4, "bnb_fp4", 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
-   nullptr, KernelFamily::kPackedTable,
+   false, nullptr, KernelFamily::kPackedTable,
    "bitsandbytes FP4: sign and 8 magnitudes {0, 0.0625, 2, 3, 4, 6, 8, 12} / 12 times a block absmax"},
   {Format::kQ4_K, "q4_k", 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "Q4_K", KernelFamily::kPackedBlocks,
+   false, "Q4_K", KernelFamily::kPackedBlocks,
    "ggml Q4_K super-blocks of 256: 4-bit codes, 6-bit scales and mins per 32 times fp16 d and dmin"},
   {Format::kQ5_K, "q5_k", 5, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "Q5_K", KernelFamily::kPackedBlocks,
+   false, "Q5_K", KernelFamily::kPackedBlocks,
    "ggml Q5_K super-blocks of 256: 5-bit codes, 6-bit scales and mins per 32 times fp16 d and dmin"},
   {Format::kQ6_K, "q6_k", 6, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "Q6_K", KernelFamily::kPackedBlocks,
+   false, "Q6_K", KernelFamily::kPackedBlocks,
    "ggml Q6_K super-blocks of 256: 6-bit codes, int8 scales per 16 times an fp16 d"},
   {Format::kQ4_1, "q4_1", 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
-   "Q4_1", KernelFamily::kPackedBlocks,
+   false, "Q4_1", KernelFamily::kPackedBlocks,
    "ggml Q4_1 blocks: fp16 scale d and min m + 32 4-bit codes u, value d * u + m"},
   {Format::kQ5_0, "q5_0", 5, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
-   "Q5_0", KernelFamily::kPackedBlocks,
+   false, "Q5_0", KernelFamily::kPackedBlocks,
    "ggml Q5_0 blocks: fp16 scale + 32 5-bit codes u, value d * (u - 16)"},
   {Format::kQ5_1, "q5_1", 5, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
-   "Q5_1", KernelFamily::kPackedBlocks,
+   false, "Q5_1", KernelFamily::kPackedBlocks,
    "ggml Q5_1 blocks: fp16 scale d and min m + 32 5-bit codes u, value d * u + m"},
   {Format::kIQ4_NL, "iq4_nl", 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
-   "IQ4_NL", KernelFamily::kPackedTable,
+   false, "IQ4_NL", KernelFamily::kPackedTable,
    "ggml IQ4_NL blocks: fp16 scale + 32 4-bit indices into 16 non-uniform int8 levels"},
   {Format::kIQ4_XS, "iq4_xs", 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "IQ4_XS", KernelFamily::kPackedBlocks,
+   false, "IQ4_XS", KernelFamily::kPackedBlocks,
    "ggml IQ4_XS super-blocks of 256: IQ4_NL's levels, 6-bit scales per 32 times an fp16 d"},
   {Format::kQ2_K, "q2_k", 2, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "Q2_K", KernelFamily::kPackedBlocks,
+   false, "Q2_K", KernelFamily::kPackedBlocks,
    "ggml Q2_K super-blocks of 256: 2-bit codes, 4-bit scales and mins per 16 times fp16 d and dmin"},
   {Format::kQ3_K, "q3_k", 3, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "Q3_K", KernelFamily::kPackedBlocks,
+   false, "Q3_K", KernelFamily::kPackedBlocks,
    "ggml Q3_K super-blocks of 256: 3-bit codes, 6-bit scales per 16 times an fp16 d"},
   {Format::kF16, "f16", 16, false, Granularity::kTensor, false, 0, false, ScaleType::kF32, false, false,
-   "F16", KernelFamily::kHalves,
+   false, "F16", KernelFamily::kHalves,
    "IEEE binary16 weights (float16, rounded to nearest-even), no scales: half of float32's bytes"},
   {Format::kBF16, "bf16", 16, false, Granularity::kTensor, false, 0, false, ScaleType::kF32, false, false,
-   "BF16", KernelFamily::kHalves,
+   false, "BF16", KernelFamily::kHalves,
    "bfloat16 weights (float32's top 16 bits, rounded to nearest-even), no scales"},
   {Format::kTQ1_0, "tq1_0", 2, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "TQ1_0", KernelFamily::kPackedBlocks,
+   false, "TQ1_0", KernelFamily::kPackedBlocks,
    "ggml TQ1_0 ternary super-blocks of 256: values -1, 0, 1 five to a byte times an fp16 absmax (1.6875 bits)"},
   {Format::kTQ2_0, "tq2_0", 2, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
-   "TQ2_0", KernelFamily::kPackedBlocks,
+   false, "TQ2_0", KernelFamily::kPackedBlocks,
    "ggml TQ2_0 ternary super-blocks of 256: values -1, 0, 1 as 2-bit codes times an fp16 absmax (2.0625 bits)"},
 };
 
@@ -133,5 +135,15 @@ inline const FormatInfo& format_info(Format f) { return kFormatInfo[static_cast<
 
 // The API's name of a format.
 inline const char* format_name(Format f) { return format_info(f).name; }
+
+// The names of the formats with a tensor scale, for messages: "'nvfp4'".
+inline std::string tensor_scale_formats() {
+  std::string out;
+  for (const FormatInfo& fi : kFormatInfo) {
+    if (!fi.tensor_scale) continue;
+    out += (out.empty() ? "'" : ", '") + std::string(fi.name) + "'";
+  }
+  return out;
+}
 
 }  // namespace lowbit

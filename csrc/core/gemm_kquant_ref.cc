@@ -1,6 +1,6 @@
 // The scalar int8 K-quant kernel: the definition (kernels.h, GemmI8KQuantFn) every SIMD
 // one is tested against.
-#include "kquants.h"
+#include "../formats/kquants.h"
 #include "matmul_ref.h"
 
 namespace lowbit::ref {

@@ -92,7 +92,7 @@ using GemmF32Fn = void (*)(const WeightArgs& w, const float* x, int64_t x_stride
 // q = round-half-even(x / d) (0 when d == 0); sum = sum of the block's codes.
 using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
 // From this many rows of x, gemm_f32 and sgemm run on packed panels (see
-// core/panel_gemm.h) and the driver hands them wider column chunks; below it
+// gemm/panel_gemm.h) and the driver hands them wider column chunks; below it
 // the dot-product kernels, which stream each weight row once, are as fast or faster.
 constexpr int64_t kPanelMinRows = 12;
 // Plain fp32 y = x * w^T, w row-major [n, k]: the baseline the benchmarks compare against.
@@ -105,7 +105,7 @@ using SgemmFn = void (*)(const float* x, int64_t x_stride, const float* w, int64
 using FwhtFn = void (*)(float* v, int64_t n);
 
 // Prepared (packed) weights: the layout every x86 kernel set reads, made once by
-// pack_weights() (core/packed.h). Rows are packed in tiles of kPackRows; a tile is
+// pack_weights() (gemm/packed.h). Rows are packed in tiles of kPackRows; a tile is
 // one contiguous stream, for each scale group in turn:
 //   scales: kPackRows values of `stype` (group 16: 2 * kPackRows per 32-block, the
 //           block's first halves then its second halves, stored just before the block),

@@ -9,7 +9,7 @@ namespace lowbit {
 
 enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
 enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
-// kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/types.ts (QuantizeOptions.format).
+// kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/core/types.ts (QuantizeOptions.format).
 enum class Format : uint8_t {
   kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K,
   kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K, kF16, kBF16, kTQ1_0, kTQ2_0,

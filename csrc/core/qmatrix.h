@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "float_formats.h"
+#include "../formats/float_formats.h"
 #include "layout.h"
 
 namespace lowbit {
@@ -89,8 +89,9 @@ inline float decode_scale(ScaleType t, const void* p) {
   return 0.0f;
 }
 
-// The scale multiplying the codes of scale index `idx` (QuantLayout::scale_index):
-// nvfp4's block scale times its tensor scale, one float32 rounding.
+// The scale multiplying the codes of scale index `idx` (QuantLayout::scale_index): the block scale
+// times the tensor scale, one float32 rounding (tensor_scale is 1 for the formats without one, and
+// s * 1 is s).
 inline float scale_at(const QMatrixView& q, int64_t idx) {
   const QuantLayout& L = q.layout;
   if (L.ggml_blocks()) {
@@ -98,7 +99,7 @@ inline float scale_at(const QMatrixView& q, int64_t idx) {
     return decode_scale(ScaleType::kF16, q.data + (idx / g) * L.row_bytes() + (idx % g) * L.block_bytes());
   }
   const float s = decode_scale(L.scale_type, static_cast<const uint8_t*>(q.scales) + idx * scale_type_bytes(L.scale_type));
-  return L.format == Format::kNVFP4 ? s * q.tensor_scale : s;
+  return s * q.tensor_scale;
 }
 
 }  // namespace lowbit

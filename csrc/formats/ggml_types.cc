@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "../core/kquants.h"
 #include "ggml_search.h"
 #include "iq4.h"
+#include "kquants.h"
 #include "q2_q3_k.h"
 #include "q4_1_q5.h"
 #include "tq.h"

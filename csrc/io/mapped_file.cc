@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #ifdef _WIN32
-#include "../core/win32.h"
+#include "../runtime/win32.h"
 #else
 #include <fcntl.h>
 #include <sys/mman.h>

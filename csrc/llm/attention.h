@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "../core/kernels.h"
-#include "../core/thread_pool.h"
+#include "../runtime/thread_pool.h"
 #include "ops.h"
 
 namespace lowbit::llm {

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "../core/packed.h"
-#include "../core/quantize.h"
-#include "../core/work.h"
+#include "../formats/quantize.h"
+#include "../gemm/packed.h"
+#include "../runtime/work.h"
 
 namespace lowbit::llm {
 namespace {

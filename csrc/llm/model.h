@@ -12,9 +12,9 @@
 
 #include "../core/kernels.h"
 #include "../core/layout.h"
-#include "../core/matmul.h"
-#include "../core/prepared.h"
-#include "../core/thread_pool.h"
+#include "../gemm/matmul.h"
+#include "../gemm/prepared.h"
+#include "../runtime/thread_pool.h"
 #include "attention.h"
 #include "ops.h"
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "../core/float_formats.h"
-#include "../core/quantize.h"
+#include "../formats/float_formats.h"
+#include "../formats/quantize.h"
 
 namespace lowbit::llm {
 

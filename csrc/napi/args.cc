@@ -4,9 +4,9 @@
 #include <cstdio>
 
 #include "../core/formats.h"
-#include "../formats/ggml_types.h"
 #include "../core/qmatrix.h"
-#include "../core/quantize.h"
+#include "../formats/ggml_types.h"
+#include "../formats/quantize.h"
 #include "pinned.h"
 
 namespace lowbit::napi {
@@ -397,16 +397,19 @@ QMatrixArg parse_qmatrix(Napi::Value v, const std::string& what, bool check_valu
   }
   arg.scales = scales;
   q.scales = array_bytes(scales).data;
-  if (L.format == Format::kNVFP4) {
+  if (format_info(L.format).tensor_scale) {
     const double t = ts.IsNumber() ? ts.As<Napi::Number>().DoubleValue() : NAN;
-    if (!ts.IsNumber()) throw_type_error(env, what + ".tensorScale must be a number for format 'nvfp4' (got " + describe(ts) + ")");
+    if (!ts.IsNumber()) {
+      throw_type_error(env, what + ".tensorScale must be a number for format '" + format_name(L.format) + "' (got " +
+                                describe(ts) + ")");
+    }
     if (!(std::isfinite(t) && t >= 0)) {
       throw_range_error(env, what + ".tensorScale is " + number_text(t) + "; it must be finite and non-negative");
     }
     q.tensor_scale = static_cast<float>(t);
   } else if (!ts.IsUndefined()) {
-    throw_range_error(env, what + ".tensorScale is only used by format 'nvfp4' (got format '" +
-                               format_name(L.format) + "')");
+    throw_range_error(env, what + ".tensorScale is only used by formats with a tensor scale (" + tensor_scale_formats() +
+                               "; got format '" + format_name(L.format) + "')");
   }
   if (check_values) check_scale_values(env, q, what);
   if (L.scheme == Scheme::kSymmetric) {

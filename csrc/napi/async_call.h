@@ -15,7 +15,7 @@
 #include <string>
 #include <utility>
 
-#include "../core/work.h"
+#include "../runtime/work.h"
 #include "args.h"
 
 namespace lowbit::napi {
@@ -36,7 +36,7 @@ class AsyncJob {
 
 // Queues `job` and returns { promise, cancel(), progress() }: cancel() asks the work to stop (the
 // promise then rejects with an Error whose code is 'ABORT_ERR'), progress() is the fraction done.
-// lib/async.ts turns this into the public options { signal, onProgress }.
+// lib/core/async.ts turns this into the public options { signal, onProgress }.
 Napi::Value queue_async(Napi::Env env, const char* name, std::unique_ptr<AsyncJob> job);
 
 // The sync variant of an entry point: the job made from the call's arguments (`args` after `info`), run

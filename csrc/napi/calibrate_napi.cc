@@ -5,13 +5,13 @@
 #include <memory>
 #include <vector>
 
-#include "../core/awq.h"
-#include "../core/calibrate.h"
-#include "../core/dispatch.h"
+#include "../calibrate/awq.h"
+#include "../calibrate/calibrate.h"
+#include "../calibrate/gptq.h"
+#include "../calibrate/hadamard.h"
 #include "../core/formats.h"
-#include "../core/gptq.h"
-#include "../core/hadamard.h"
-#include "../core/quantize.h"
+#include "../formats/quantize.h"
+#include "../runtime/dispatch.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"
@@ -88,7 +88,7 @@ Napi::Value run_async(const Napi::CallbackInfo& info, const char* fn) {
 
 // ---- accumulateStats ------------------------------------------------------------
 
-// The state arrays are lowbit's own memory (lib/calibrate.ts allocates them natively), so an async
+// The state arrays are lowbit's own memory (lib/calibrate/calibrate.ts allocates them natively), so an async
 // call updates them in place; arrays from elsewhere are updated through a scratch copy.
 class AccumulateJob : public AsyncJob {
  public:

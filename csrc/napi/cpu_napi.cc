@@ -1,10 +1,10 @@
 // cpuInfo / setIsa / setThreads / probe bindings.
 #include <memory>
 
-#include "../core/cpu_features.h"
-#include "../core/dispatch.h"
-#include "../core/probe.h"
-#include "../core/thread_pool.h"
+#include "../runtime/cpu_features.h"
+#include "../runtime/dispatch.h"
+#include "../runtime/probe.h"
+#include "../runtime/thread_pool.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"

@@ -1,4 +1,4 @@
-// fileOpen / fileBytes / fileClose: the mapping primitives lib/mapping.ts builds model files on.
+// fileOpen / fileBytes / fileClose: the mapping primitives lib/io/mapping.ts builds model files on.
 #include "file_napi.h"
 
 #include <cerrno>
@@ -30,7 +30,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   std::shared_ptr<io::MappedFile> file;
   try {
     file = io::MappedFile::open(path, map);
-  } catch (const io::FileError& e) {  // the OS error; lib/errors.ts names it from errno
+  } catch (const io::FileError& e) {  // the OS error; lib/core/errors.ts names it from errno
     Napi::Error err = Napi::Error::New(env, e.what());
     if (e.errno_value > 0) err.Set("errno", Napi::Number::New(env, e.errno_value));
     throw err;

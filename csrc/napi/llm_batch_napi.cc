@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "../core/dispatch.h"
 #include "../llm/model.h"
+#include "../runtime/dispatch.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"

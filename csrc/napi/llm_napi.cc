@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "../core/dispatch.h"
 #include "../core/formats.h"
 #include "../llm/model.h"
+#include "../runtime/dispatch.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"

@@ -1,9 +1,9 @@
 // matmul / matmulAsync / matmulF32 bindings.
 #include <memory>
 
-#include "../core/dispatch.h"
 #include "../core/formats.h"
-#include "../core/matmul.h"
+#include "../gemm/matmul.h"
+#include "../runtime/dispatch.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"

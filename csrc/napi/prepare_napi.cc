@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "../core/dispatch.h"
 #include "../core/formats.h"
+#include "../runtime/dispatch.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"

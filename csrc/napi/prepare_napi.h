@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "../core/prepared.h"
+#include "../gemm/prepared.h"
 
 namespace lowbit::napi {
 

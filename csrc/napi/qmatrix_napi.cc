@@ -20,7 +20,7 @@ Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::TypedArray 
   o.Set("data", data);
   o.Set("scales", scales);
   o.Set("zeros", zeros);
-  if (L.format == Format::kNVFP4) o.Set("tensorScale", Napi::Number::New(env, tensor_scale));
+  if (format_info(L.format).tensor_scale) o.Set("tensorScale", Napi::Number::New(env, tensor_scale));
   o.Set("byteLength", Napi::Number::New(env, static_cast<double>(L.byte_length())));
   return o;
 }

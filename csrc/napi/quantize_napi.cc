@@ -1,7 +1,7 @@
 // quantize / quantizeAsync / dequantize / quantizationError bindings.
 #include <memory>
 
-#include "../core/quantize.h"
+#include "../formats/quantize.h"
 #include "args.h"
 #include "async_call.h"
 #include "bindings.h"

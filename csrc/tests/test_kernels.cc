@@ -10,19 +10,19 @@
 #include <string>
 #include <vector>
 
-#include "../core/cpu_features.h"
-#include "../core/dispatch.h"
-#include "../core/matmul.h"
-#include "../core/matmul_ref.h"
-#include "../core/packed.h"
+#include "../calibrate/hadamard.h"
+#include "../calibrate/linalg.h"
 #include "../core/formats.h"
-#include "../core/hadamard.h"
-#include "../core/kquants.h"
-#include "../core/linalg.h"
-#include "../core/qmatrix.h"
+#include "../core/matmul_ref.h"
 #include "../core/qbuffers.h"
-#include "../core/quantize.h"
+#include "../core/qmatrix.h"
 #include "../core/weights.h"
+#include "../formats/kquants.h"
+#include "../formats/quantize.h"
+#include "../gemm/matmul.h"
+#include "../gemm/packed.h"
+#include "../runtime/cpu_features.h"
+#include "../runtime/dispatch.h"
 #include "check.h"
 
 using namespace lowbit;

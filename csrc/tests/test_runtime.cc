@@ -6,13 +6,13 @@
 #include <cstdlib>
 #include <thread>
 
-#include "../core/thread_pool.h"
+#include "../runtime/thread_pool.h"
 #include "check.h"
 
 #if defined(__linux__)
 #include <sched.h>
 #elif defined(_WIN32)
-#include "../core/win32.h"
+#include "../runtime/win32.h"
 #endif
 
 namespace lowbit::tests {

@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "../core/float_driver.h"
-#include "../core/row_tiles.h"
-#include "../core/stored_scale.h"
+#include "../gemm/float_driver.h"
+#include "../gemm/row_tiles.h"
+#include "../gemm/stored_scale.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -279,7 +279,7 @@ inline __m256 fp8_to_ps(const uint8_t* p) {
   return _mm256_blendv_ps(f, _mm256_set1_ps(__builtin_nanf("")), nan);
 }
 
-// The float path's leaf (core/float_driver.h): 256-bit vectors, 4 per 32-column block.
+// The float path's leaf (gemm/float_driver.h): 256-bit vectors, 4 per 32-column block.
 struct FloatLeaf {
   using Vec = __m256;
   using Panel = PanelLeaf;

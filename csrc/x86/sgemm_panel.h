@@ -10,7 +10,7 @@
 // per FMA and ran out of cache bandwidth (hence no scaling with threads). x is not packed
 // (as in MLAS): its kPanelMR x kPanelKC slice is 6-8 KiB of L1 and its block of the caller's
 // rows stays in L2 while every panel streams past; packing it cost a quarter of the time. The blocking, the packing loop
-// and the loops around the micro-kernel are ISA-independent (core/panel_gemm.h), so results
+// and the loops around the micro-kernel are ISA-independent (gemm/panel_gemm.h), so results
 // never depend on how work is divided.
 //
 // For plain_kernels.cc (matmulF32 and the float path) of every x86 kernel set (kernel_set.h); LOWBIT_VEC
@@ -22,7 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "../core/panel_gemm.h"
+#include "../gemm/panel_gemm.h"
 
 namespace lowbit::LOWBIT_NS {
 namespace {
@@ -111,7 +111,7 @@ void panel_ukernel(const float* x, int64_t xs, const float* b, int64_t kc, float
     for (int c = 0; c < cols; ++c) y[r * ys + c] = first ? tile[r][c] : y[r * ys + c] + tile[r][c];
 }
 
-// The set's panel leaf (core/panel_gemm.h): the micro-kernel and an 8 x 8 transpose for packing.
+// The set's panel leaf (gemm/panel_gemm.h): the micro-kernel and an 8 x 8 transpose for packing.
 struct PanelLeaf {
   static constexpr int kMR = kPanelMR, kNR = kPanelNR;
   static constexpr auto ukernel = panel_ukernel;

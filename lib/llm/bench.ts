@@ -4,9 +4,9 @@
  * (the read probe at the same thread count over the bytes one token reads) and where a token's time went.
  */
 import * as os from 'node:os';
-import { describe } from '../describe';
+import { describe } from '../core/describe';
 import { cpuInfo, probe, setThreads } from '../index';
-import { cpuModel } from '../measure';
+import { cpuModel } from '../plan/measure';
 import { type LoadModelOptions, loadModel, type Model } from './index';
 
 export interface BenchModelOptions {

@@ -1,6 +1,6 @@
 /** Chat templates (`tokenizer.chat_template`, Jinja as transformers renders it) through @huggingface/jinja. */
 import type { Template as JinjaTemplate } from '@huggingface/jinja' with { 'resolution-mode': 'import' };
-import { describe } from '../describe';
+import { describe } from '../core/describe';
 
 /** One turn of a conversation. `role` is what the template expects: usually `system`, `user`, `assistant`. */
 export interface ChatMessage {

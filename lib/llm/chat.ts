@@ -3,7 +3,7 @@
  * session whose KV cache keeps the earlier turns (only the tokens after the longest common prefix of the
  * cache and the newly rendered conversation are run again).
  */
-import { describe } from '../describe';
+import { describe } from '../core/describe';
 import { Generation, generateOptions, generateTokens, type GenerateOptions } from './generate';
 import type { Session } from './index';
 import type { ChatMessage, Tokenizer } from './tokenizer';

@@ -2,7 +2,7 @@
  * Generation: a prompt in, tokens and their text out as an async iterator, one forward step per token,
  * with sampling (./sampler.ts), stop strings, end-of-generation tokens and an AbortSignal.
  */
-import { describe } from '../describe';
+import { describe } from '../core/describe';
 import { Sampler, SAMPLING_KEYS, samplingOptions, type SamplingOptions } from './sampler';
 import type { Tokenizer } from './tokenizer';
 

@@ -2,9 +2,9 @@
  * What a GGUF file says about a decoder: its hyperparameters from the metadata (llama.cpp's keys) and its
  * weights by llama.cpp's tensor names, checked against each other before anything native sees them.
  */
-import { LowbitFileError } from '../errors';
-import type { GGUFFile, GGUFValue } from '../gguf';
-import type { QuantizedMatrix } from '../types';
+import { LowbitFileError } from '../core/errors';
+import type { GGUFFile, GGUFValue } from '../io/gguf';
+import type { QuantizedMatrix } from '../core/types';
 
 /** The GGUF architectures lowbit runs (`general.architecture`). */
 export const ARCHITECTURES = ['llama', 'qwen2', 'qwen3'] as const;

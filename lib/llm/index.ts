@@ -3,10 +3,10 @@
  * `qwen3`) into lowbit's kernels; a {@link Session} holds a KV cache and turns tokens into logits, one
  * native call per forward pass.
  */
-import { type AsyncOptions, runAsync, splitAsyncOptions } from '../async';
-import { describe } from '../describe';
-import { openGGUF, type GGUFFile } from '../gguf';
-import { native } from '../native';
+import { type AsyncOptions, runAsync, splitAsyncOptions } from '../core/async';
+import { describe } from '../core/describe';
+import { openGGUF, type GGUFFile } from '../io/gguf';
+import { native } from '../core/native';
 import { Chat, type ChatOptions } from './chat';
 import { Generation, generateOptions, generateTokens, type GenerateOptions } from './generate';
 import { ARCHITECTURES, type Architecture, type GGUFModel, readGGUFModel } from './gguf-model';
@@ -552,5 +552,5 @@ export { Generation, type FinishReason, type GenerateOptions, type GeneratedToke
 export { Sampler, type Distribution, type SamplingOptions } from './sampler';
 export { CHATML_TEMPLATE, Tokenizer, loadTokenizer, type ChatMessage, type ChatTemplateOptions, type DecodeOptions, type EncodeOptions, type TextStreamDecoder } from './tokenizer';
 export { measureModelAsync, type MeasureModelOptions } from './measure';
-export type { ModelMeasurement } from '../measure';
+export type { ModelMeasurement } from '../plan/measure';
 export { benchModel, type BenchModelOptions, type BenchModelReport, type BenchModelResult } from './bench';

@@ -1,13 +1,13 @@
 /**
  * A model file's speed on this machine, measured with the model runner: prefill tokens/s, and decode
  * tokens/s at each batch a deployment will run (several sequences decoded together, the weights read once
- * a step). Short, bounded runs; the result is what `plan` multiplies (lib/plan.ts).
+ * a step). Short, bounded runs; the result is what `plan` multiplies (lib/plan/plan.ts).
  */
 import * as path from 'node:path';
-import { describe } from '../describe';
-import type { ModelMeasurement } from '../measure';
-import { native } from '../native';
-import type { CpuInfo } from '../types';
+import { describe } from '../core/describe';
+import type { ModelMeasurement } from '../plan/measure';
+import { native } from '../core/native';
+import type { CpuInfo } from '../core/types';
 import { loadModelAsync, type KvType } from './index';
 
 export interface MeasureModelOptions {

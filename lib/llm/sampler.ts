@@ -3,7 +3,7 @@
  * top-p and min-p (each on the probabilities at temperature 1), then temperature, then a draw from a seeded
  * generator. Temperature 0 takes the most likely token.
  */
-import { describe } from '../describe';
+import { describe } from '../core/describe';
 
 export interface SamplingOptions {
   /** Default 0.8. 0 is greedy: the most likely token (after the repetition penalty). */

@@ -11,7 +11,7 @@
  * - `gpt2` (byte-level BPE): merges from the file; the pre-tokenizer chosen by `tokenizer.ggml.pre`, the
  *   names llama.cpp's converter writes, each the pre-tokenizer of the tokenizer.json it was made from.
  */
-import { LowbitFileError } from '../errors';
+import { LowbitFileError } from '../core/errors';
 
 /** Token types of GGUF's `tokenizer.ggml.token_type` (llama.cpp's `llama_token_type`). */
 export const TokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;

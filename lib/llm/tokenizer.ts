@@ -5,9 +5,9 @@
  * back an incomplete UTF-8 character.
  */
 import type { Tokenizer as HFTokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
-import { describe } from '../describe';
-import { LowbitFileError } from '../errors';
-import { openGGUF, type GGUFFile, type GGUFValue } from '../gguf';
+import { describe } from '../core/describe';
+import { LowbitFileError } from '../core/errors';
+import { openGGUF, type GGUFFile, type GGUFValue } from '../io/gguf';
 import { renderChatTemplate, type ChatMessage } from './chat-template';
 import { preTokenizer, TokenType, tokenizerDescription, type VocabularyFacts } from './tokenizer-description';
 

@@ -1,5 +1,5 @@
 """An independent GGUF v3 reader and writer, written from the format's specification (ggml's docs/gguf.md),
-sharing no code with lowbit's parser (csrc/io/gguf.cc) or writer (lib/gguf-write.ts).
+sharing no code with lowbit's parser (csrc/io/gguf.cc) or writer (lib/io/gguf-write.ts).
 
   gguf_ref.py read FILE          prints the file as JSON: version, alignment, data offset, metadata as
                                  {key: [type, value]} (64-bit integers as decimal strings, floats as

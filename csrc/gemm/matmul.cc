@@ -1,0 +1,302 @@
+#include "matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "../core/matmul_ref.h"
+#include "../core/qmatrix.h"
+#include "activations_i8.h"
+#include "matmul_super_blocks.h"
+#include "packed.h"
+
+namespace lowbit {
+namespace {
+
+// Work is split into fixed-size chunks of output columns (and of x rows for
+// large m). Chunk sizes never depend on the thread count, and every kernel
+// computes each output element with the same instruction sequence wherever it
+// falls, so results are bit-identical for any number of threads.
+constexpr int64_t kColsPerTask = 16;
+constexpr int64_t kRowsPerTask = 64;
+// fp32 products from kPanelMinRows rows of x run on packed panels (32 weight rows on
+// zmm): wider column chunks amortise packing x, taller row chunks packing (dequantizing)
+// the weights.
+struct TaskShape {
+  int64_t rows, cols;
+};
+constexpr TaskShape kDotTask = {kRowsPerTask, kColsPerTask};
+constexpr TaskShape kPanelTask = {256, 128};
+TaskShape f32_task(int64_t m) { return m >= kPanelMinRows ? kPanelTask : kDotTask; }
+
+const float kUnitScale = 1.0f;
+
+static_assert(static_cast<int>(SType::kF16) == static_cast<int>(ScaleType::kF16) &&
+                  static_cast<int>(SType::kE8M0) == static_cast<int>(ScaleType::kE8M0) &&
+                  static_cast<int>(SType::kE4M3) == static_cast<int>(ScaleType::kE4M3),
+              "kernels' SType mirrors the layout's ScaleType");
+
+// Code tables of the 4-bit float formats. The int8 path multiplies by lut_i8,
+// which is lut_f32 / lut_i8_scale: exact for E2M1 (twice its values are the
+// integers 0..12), and NF4's levels rounded to multiples of 1/127 (as ggml's
+// IQ4_NL does), which moves a weight by at most 0.4% of its block's absmax.
+struct Lut {
+  float f32[16];
+  int8_t i8[16];
+  float i8_scale;
+  int i8_bias;
+};
+
+Lut make_e2m1_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = (c & 8) ? -kE2M1[c & 7] : kE2M1[c & 7];
+    t.i8[c] = static_cast<int8_t>(2.0f * t.f32[c]);
+  }
+  t.i8_scale = 0.5f;
+  t.i8_bias = 12;
+  return t;
+}
+
+Lut make_nf4_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = kNF4[c];
+    t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * kNF4[c]));
+  }
+  t.i8_scale = 1.0f / 127.0f;
+  t.i8_bias = 0;
+  return t;
+}
+
+// bitsandbytes FP4 like NF4: levels rounded to multiples of 1/127 on the int8 path.
+Lut make_bnb_fp4_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = bnb_fp4_value(static_cast<uint8_t>(c));
+    t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * t.f32[c]));
+  }
+  t.i8_scale = 1.0f / 127.0f;
+  t.i8_bias = 0;
+  return t;
+}
+
+struct ScaleTables {
+  float e8m0[256], e4m3[256];
+};
+
+ScaleTables make_scale_tables() {
+  ScaleTables t{};
+  for (int b = 0; b < 256; ++b) {
+    t.e8m0[b] = e8m0_to_fp32(static_cast<uint8_t>(b));
+    t.e4m3[b] = fp8_to_fp32(static_cast<uint8_t>(b), kE4M3);
+  }
+  return t;
+}
+
+const ScaleTables kScaleTables = make_scale_tables();
+
+const Lut kE2M1Lut = make_e2m1_lut();
+const Lut kNF4Lut = make_nf4_lut();
+const Lut kBnbFP4Lut = make_bnb_fp4_lut();
+
+// ggml's IQ4_NL levels are integers already: the int8 path multiplies them as they are.
+Lut make_iq4nl_lut() {
+  Lut t{};
+  for (int c = 0; c < 16; ++c) {
+    t.f32[c] = kIQ4NL[c];
+    t.i8[c] = kIQ4NL[c];
+  }
+  t.i8_scale = 1.0f;
+  t.i8_bias = 0;
+  return t;
+}
+const Lut kIQ4NLLut = make_iq4nl_lut();
+
+}  // namespace
+
+WeightArgs weight_args(const QMatrixView& q) {
+  const QuantLayout& L = q.layout;
+  WeightArgs w;
+  w.data = q.data;
+  w.row_bytes = L.row_bytes();
+  w.block_bytes = 32 * L.bits / 8;
+  w.k = L.cols;
+  w.scales = static_cast<const uint8_t*>(q.scales);
+  w.stype = static_cast<SType>(L.scale_type);
+  const int64_t ssize = scale_type_bytes(L.scale_type);
+  const Lut* lut = nullptr;
+  switch (L.format) {
+    case Format::kInt: {
+      const bool sym = L.scheme == Scheme::kSymmetric;
+      w.code = L.bits == 2 ? WCode::kU2 : L.bits == 3 ? WCode::kU3 : L.bits == 4 ? WCode::kU4 : (sym ? WCode::kS8 : WCode::kU8);
+      w.bias = (L.bits < 8 && sym) ? 1 << (L.bits - 1) : 0;
+      break;
+    }
+    case Format::kQ4_0:
+    case Format::kQ8_0:
+    case Format::kIQ4_NL:
+      // The fp16 scale leads each block; the kernels read codes 2 bytes in.
+      w.code = L.format == Format::kQ4_0 ? WCode::kU4 : L.format == Format::kQ8_0 ? WCode::kS8 : WCode::kLut4;
+      w.bias = L.format == Format::kQ4_0 ? 8 : 0;
+      if (L.format == Format::kIQ4_NL) {
+        w.lut_f32 = kIQ4NLLut.f32;
+        w.lut_i8 = kIQ4NLLut.i8;
+      }
+      w.split_nibbles = true;
+      w.data = q.data + 2;
+      w.block_bytes = L.block_bytes();
+      w.scales = q.data;
+      w.stype = SType::kF16;
+      w.scale_row_bytes = w.row_bytes;
+      w.scale_group_bytes = w.block_bytes;
+      w.group = 32;
+      return w;
+    case Format::kNF4: w.code = WCode::kLut4; lut = &kNF4Lut; break;
+    case Format::kBnbFP4: w.code = WCode::kLut4; lut = &kBnbFP4Lut; break;
+    case Format::kFP8E4M3: w.code = WCode::kE4M3; break;
+    case Format::kFP8E5M2: w.code = WCode::kE5M2; break;
+    case Format::kMXFP4:
+    case Format::kNVFP4: w.code = WCode::kLut4; lut = &kE2M1Lut; break;
+    default: return w;  // whole-block and 16-bit float formats: never reach the code kernels (matmul_super_blocks)
+  }
+  w.scale_mul = q.tensor_scale;  // 1 for the formats without a tensor scale
+  w.scale_mul_i8 = w.scale_mul;
+  if (lut) {
+    w.lut_f32 = lut->f32;
+    w.lut_i8 = lut->i8;
+    w.lut_bias = lut->i8_bias;
+    w.scale_mul_i8 = w.scale_mul * lut->i8_scale;
+  }
+  if (w.stype == SType::kE8M0) w.scale_lut = kScaleTables.e8m0;
+  if (w.stype == SType::kE4M3) w.scale_lut = kScaleTables.e4m3;
+  w.zeros = q.zeros;
+  switch (L.granularity) {
+    case Granularity::kTensor:
+      w.group = L.cols;
+      break;
+    case Granularity::kRow:
+      w.scale_row_bytes = ssize;
+      w.zero_stride = 1;
+      w.group = L.cols;
+      break;
+    case Granularity::kGroup:
+      w.scale_row_bytes = L.groups_per_row() * ssize;
+      w.scale_group_bytes = ssize;
+      w.zero_stride = L.groups_per_row();
+      w.group = L.group_size;
+      break;
+    case Granularity::kColumn:
+      // Column scales are folded into x, column zero-points into a per-row
+      // correction (see matmul); the kernels see unit scales and raw codes.
+      w.scales = reinterpret_cast<const uint8_t*>(&kUnitScale);
+      w.stype = SType::kF32;
+      w.group = L.cols;
+      w.zeros = nullptr;
+      break;
+  }
+  return w;
+}
+
+namespace {
+
+// Reorders each 32-column block as its 16 even columns then its 16 odd ones:
+// the order in which the 4-bit kernels unpack low and high nibbles.
+template <typename T>
+void permute_even_odd(T* row, int64_t k) {
+  T tmp[32];
+  for (int64_t b = 0; b < k; b += 32) {
+    for (int i = 0; i < 16; ++i) {
+      tmp[i] = row[b + 2 * i];
+      tmp[16 + i] = row[b + 2 * i + 1];
+    }
+    std::copy(tmp, tmp + 32, row + b);
+  }
+}
+
+}  // namespace
+
+void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act, float* y,
+            ThreadPool& pool) {
+  const QuantLayout& L = q.layout;
+  if (L.super_blocks() || L.float_halves() ||
+      (L.bit_stream() && (act == Activations::kFloat || (kernels.simd_shapes && plan_pack(q).packable)))) {
+    matmul_super_blocks(kernels, q, x, m, act, y, pool);
+    return;
+  }
+  const int64_t k = L.cols, n = L.rows;
+  const WeightArgs w = weight_args(q);
+  // Two scales per 32-block only for table formats (their lanes never mix the halves). int 2- / 3-bit
+  // codes left here (shapes the packed layout does not take) run the scalar kernels.
+  const bool simd = kernels.simd_shapes && k % 32 == 0 && !L.bit_stream() &&
+                    (w.group % 32 == 0 || (w.group == 16 && w.code == WCode::kLut4));
+  const KernelTable& kt = simd ? kernels : ref::kTable;
+  const bool column = L.granularity == Granularity::kColumn;
+  const bool permute = simd && L.bits == 4 && !w.split_nibbles;
+
+  // x' = x * diag(column scales), 4-bit SIMD: permuted per block. Only copied when needed.
+  std::vector<float> xbuf;
+  const float* xp = x;
+  if (column || (permute && act == Activations::kFloat)) {
+    xbuf.assign(x, x + m * k);
+    if (column) {
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t c = 0; c < k; ++c) xbuf[i * k + c] *= scale_at(q, c);
+    }
+    xp = xbuf.data();
+  }
+  // Column zero-points: y -= sum_c x'_c z_c, the same for every output column.
+  std::vector<float> correction;
+  const bool column_zeros = column && q.zeros != nullptr;
+
+  if (act == Activations::kFloat) {
+    if (column_zeros) {
+      correction.resize(m);
+      for (int64_t i = 0; i < m; ++i) {
+        double c = 0.0;
+        for (int64_t j = 0; j < k; ++j) c += static_cast<double>(xp[i * k + j]) * q.zeros[j];
+        correction[i] = static_cast<float>(c);
+      }
+    }
+    if (permute) {
+      for (int64_t i = 0; i < m; ++i) permute_even_odd(xbuf.data() + i * k, k);
+    }
+    run_chunks(pool, m, n, k, f32_task(m).rows, f32_task(m).cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+      kt.gemm_f32(w, xp + i0 * k, k, i1 - i0, n0, n1, y + i0 * n, n);
+    });
+  } else {
+    ActivationsI8 xq = quantize_activations(kt, xp, m, k, false, pool);
+    const int64_t nb = xq.nb;
+    if (column_zeros) correction.resize(m);
+    pool.parallel_for(column_zeros || permute ? m : 0, [&](int64_t i) {
+      int8_t* qi = xq.q.data() + i * k;
+      if (column_zeros) {
+        float c = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+          int32_t isum = 0;
+          for (int64_t j = b * kActBlock; j < std::min(k, (b + 1) * kActBlock); ++j) isum += qi[j] * q.zeros[j];
+          c += xq.d[i * nb + b] * static_cast<float>(isum);
+        }
+        correction[i] = c;
+      }
+      if (permute) permute_even_odd(qi, k);
+    });
+    run_chunks(pool, m, n, k, kDotTask.rows, kDotTask.cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+      kt.gemm_i8(w, xq.rows(i0), i1 - i0, n0, n1, y + i0 * n, n);
+    });
+  }
+  if (column_zeros) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) y[i * n + j] -= correction[i];
+  }
+}
+
+void sgemm(const KernelTable& kernels, const float* x, const float* w, int64_t m, int64_t n, int64_t k, float* y,
+           ThreadPool& pool) {
+  run_chunks(pool, m, n, k, f32_task(m).rows, f32_task(m).cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    kernels.sgemm(x + i0 * k, k, w, k, k, i1 - i0, n0, n1, y + i0 * n, n);
+  });
+}
+
+}  // namespace lowbit
