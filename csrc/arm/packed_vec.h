@@ -53,7 +53,7 @@ inline float32x4_t load_scales(const uint8_t* p, float32x4_t mul) {
   return vmulq_f32(s, mul);
 }
 
-// One quarter's codes in 2-bit planes (gemm/packed_planes.h): u[4h + s] holds columns 16h + 4s..+3,
+// One quarter's codes in 2-bit planes (core/packed_planes.h): u[4h + s] holds columns 16h + 4s..+3,
 // 3-bit codes with their third bit from chunk 2 (byte-wise shifts; a negative count shifts right).
 template <bool kThird>
 inline void quarter_planes(const uint8_t* blk, int q, uint8x16_t u[8]) {

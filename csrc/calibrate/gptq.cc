@@ -5,8 +5,8 @@
 #include <numeric>
 #include <vector>
 
+#include "../core/float_formats.h"
 #include "../core/qmatrix.h"
-#include "../formats/float_formats.h"
 #include "linalg.h"
 
 namespace lowbit {

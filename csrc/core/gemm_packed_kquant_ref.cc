@@ -3,8 +3,8 @@
 // q4_k, q5_k and q6_k it takes the same integer sums and float expressions, in the same order,
 // as the scalar kernel on ggml's blocks (gemm_kquant_ref.cc), so the two give the same bits.
 #include "../formats/kquants.h"
-#include "../gemm/packed_planes.h"
 #include "matmul_ref.h"
+#include "packed_planes.h"
 #include "qmatrix.h"
 
 namespace lowbit::ref {

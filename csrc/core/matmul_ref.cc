@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../gemm/packed_planes.h"
+#include "packed_planes.h"
 #include "qmatrix.h"
 #include "weights.h"
 

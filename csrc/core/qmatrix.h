@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "../formats/float_formats.h"
+#include "float_formats.h"
 #include "layout.h"
 
 namespace lowbit {

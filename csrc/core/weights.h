@@ -2,7 +2,7 @@
 // kernels' definition of every code and scale. Baseline code only.
 #pragma once
 
-#include "../formats/float_formats.h"
+#include "float_formats.h"
 #include "kernels.h"
 #include "qmatrix.h"
 

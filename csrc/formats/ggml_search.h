@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "float_formats.h"
+#include "../core/float_formats.h"
 
 namespace lowbit::ggml {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "float_formats.h"
+#include "../core/float_formats.h"
 #include "ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f, 2026-08-21). Every

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "../formats/float_formats.h"
+#include "../core/float_formats.h"
 #include "../formats/ggml_types.h"
 #include "../formats/kquants.h"
 #include "../formats/quantize.h"

@@ -4,11 +4,11 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/packed_planes.h"
 #include "../core/qmatrix.h"
 #include "activations_i8.h"
 #include "matmul.h"
 #include "packed_kquant.h"
-#include "packed_planes.h"
 
 namespace lowbit {
 

@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "../formats/float_formats.h"
+#include "../core/float_formats.h"
+#include "../core/packed_planes.h"
 #include "../formats/ggml_types.h"
-#include "packed_planes.h"
 
 namespace lowbit {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "../formats/float_formats.h"
+#include "../core/float_formats.h"
 #include "../formats/quantize.h"
 
 namespace lowbit::llm {

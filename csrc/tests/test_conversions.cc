@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "../core/float_formats.h"
 #include "../core/kernels.h"
-#include "../formats/float_formats.h"
 #include "check.h"
 
 namespace lowbit::tests {

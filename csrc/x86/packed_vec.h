@@ -164,7 +164,7 @@ inline vi dot_u8(vi acc, vi w, vi x) { return add_i32(acc, madd_i16(maddubs(w, x
 //             wide tables), minus (bias - 128) * sum(x) for 8-bit codes.
 enum class Mode { kUnsigned, kSigned };
 
-// Codes in 2-bit planes (gemm/packed_planes.h) for kLanes rows at blk: chunk q's columns 4q..4q+3 (lo)
+// Codes in 2-bit planes (core/packed_planes.h) for kLanes rows at blk: chunk q's columns 4q..4q+3 (lo)
 // and 16+4q..16+4q+3 (hi), 3-bit codes with their third bit from chunk 2. The 16-bit shifts move
 // bits across a byte boundary only into positions the mask clears.
 template <bool kThird>

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "../core/kernels.h"
+#include "kernels.h"
 
 namespace lowbit {
 
