@@ -8,8 +8,9 @@
 #include <type_traits>
 
 // On a tile function: it stays a function of its own. Each tile is a hot loop whose accumulators
-// fill the registers; inlined (for_row_tiles' lambdas make every tile a single call) into one
-// driver holding all of them, they ran up to 10% slower.
+// fill the registers; for_row_tiles' lambdas make every tile a single call, which the compiler then
+// inlines into one driver holding all of them, where the tiles share one register allocation and
+// run slower (measured in CHANGELOG.md, 2026-12-06).
 #define LOWBIT_TILE __attribute__((noinline))
 
 namespace lowbit {
