@@ -44,6 +44,7 @@
       "type": "static_library",
       "sources": [
         "csrc/formats/quantize.cc",
+        "csrc/formats/nibble_order.cc",
         "csrc/core/matmul_ref.cc",
         "csrc/gemm/matmul.cc",
         "csrc/gemm/matmul_super_blocks.cc",

@@ -61,6 +61,7 @@ export type { OpenSafetensorsOptions, SafetensorsArray, SafetensorsDtype, Safete
 export { exportLinear, importLinear } from './io/checkpoints';
 export type { ExportedLinear, ExportLinearOptions, FloatLinear, ImportedLinear, LinearSource, QuantizationConfig, QuantizedLinear } from './io/checkpoints';
 export { fromMatMulNBits, toMatMulNBits } from './io/matmul-nbits';
+export { upgradeQuantizedMatrix } from './io/nibble-order';
 export type { MatMulNBitsWeights } from './io/matmul-nbits';
 export { detectModelFile, inspectModelFile } from './io/inspect';
 export type { ModelFileGroup, ModelFileSummary } from './io/inspect';

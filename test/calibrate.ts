@@ -22,7 +22,7 @@ import {
   type GptqOptions,
   type QuantizedMatrix,
 } from 'lowbit';
-import { findPython, gaussian, randn, rng, tmpDir, writeF32 } from './helpers';
+import { findPython, gaussian, nibbleAt, randn, rng, tmpDir, writeF32 } from './helpers';
 
 const readF64 = (f: string) => {
   const b = fs.readFileSync(f);
@@ -65,8 +65,7 @@ function codes(q: QuantizedMatrix): number[] {
         for (let j = 0; j < q.bits; j++) u |= ((row[(c * q.bits + j) >> 3] >> ((c * q.bits + j) & 7)) & 1) << j;
         out.push(q.scheme === 'symmetric' ? u - (1 << (q.bits - 1)) : u);
       } else {
-        const b = q.data[r * Math.ceil(q.cols / 2) + (c >> 1)];
-        const nib = c & 1 ? b >> 4 : b & 15;
+        const nib = nibbleAt(q.data, r * Math.ceil(q.cols / 2), q.cols, c);
         out.push(q.scheme === 'symmetric' ? nib - 8 : nib);
       }
     }

@@ -296,7 +296,7 @@ t.test('formats() lists every format with its footprint', async (t) => {
 t.test("formats()' GGUF types and kernels drive the GGUF reader, writer and inspect", async (t) => {
   const f = formats();
   const ggml = f.filter((e) => e.ggmlType !== null);
-  // Every ggml type lowbit reads is a format's ggmlType, F32, or MXFP4 (held as mxfp4, its nibbles reordered).
+  // Every ggml type lowbit reads is a format's ggmlType, F32, or MXFP4 (held as mxfp4, its scale bytes kept apart).
   t.same([...GGUF_TENSOR_TYPES].sort(), ['F32', 'MXFP4', ...ggml.map((e) => e.ggmlType!)].sort());
   t.same(
     Object.fromEntries(ggml.map((e) => [e.format, e.ggmlType])),

@@ -104,6 +104,17 @@ export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
 }
 
 /** Two QuantizedMatrix objects are the same: every field, and every buffer byte for byte. */
+/**
+ * The 4-bit code of column `c` of a row of `cols` codes starting at `row[at]`, as QuantizedMatrix's docs
+ * define it: blocks of 32 columns (fewer at the end) split into a low-nibble half and a high-nibble half.
+ */
+export function nibbleAt(row: Uint8Array, at: number, cols: number, c: number): number {
+  const b0 = c - (c % 32);
+  const half = Math.ceil(Math.min(32, cols - b0) / 2);
+  const i = c - b0;
+  return i < half ? row[at + b0 / 2 + i] & 15 : row[at + b0 / 2 + i - half] >> 4;
+}
+
 export function sameMatrix(a: QuantizedMatrix, b: QuantizedMatrix): boolean {
   const { data: ad, scales: as, zeros: az, ...ar } = a;
   const { data: bd, scales: bs, zeros: bz, ...br } = b;

@@ -5,7 +5,7 @@
 // 1.30's MatMulNBits: see docs/formats.md#below-four-bits.)
 import t from 'tap';
 import { dequantize, fromMatMulNBits, matmul, quantize, toMatMulNBits, type MatMulNBitsWeights } from 'lowbit';
-import { randn } from './helpers';
+import { nibbleAt, randn } from './helpers';
 
 function halfToFloat(h: number): number {
   const e = (h >> 10) & 31, m = h & 1023, s = h & 0x8000 ? -1 : 1;
@@ -45,7 +45,14 @@ t.test('lowbit int matrices as MatMulNBits weights and back', async (t) => {
         const m = toMatMulNBits(q);
         t.same([m.K, m.N, m.bits, m.blockSize, m.B.length], [cols, rows, bits, groupSize, (rows * cols * bits) / 8], `${tag}: attributes`);
         t.equal(m.zeroPoints === null, scheme === 'symmetric', `${tag}: zero_points only when asymmetric`);
-        if (bits < 8) t.same(m.B, q.data, `${tag}: B is lowbit's bytes`);
+        if (bits === 2) t.same(m.B, q.data, `${tag}: B is lowbit's bytes`);
+        if (bits === 4) {
+          // MatMulNBits interleaves: column c in byte c / 2, the low nibble when c is even.
+          const rb = cols / 2;
+          const B = new Uint8Array(rows * rb);
+          for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) B[r * rb + (c >> 1)] |= nibbleAt(q.data, r * rb, cols, c) << ((c & 1) * 4);
+          t.same(m.B, B, `${tag}: B holds lowbit's codes, interleaved`);
+        }
         t.same(opWeights(m), dequantize(q), `${tag}: the op's weights are lowbit's values`);
         const back = fromMatMulNBits(m);
         t.same([back.data, back.scales, back.zeros, back.scheme, back.byteLength], [q.data, q.scales, q.zeros, q.scheme, q.byteLength], `${tag}: back byte for byte`);

@@ -71,6 +71,9 @@ for (const [genName, gen] of Object.entries(generators)) {
         [9, 33, { bits, scheme, granularity: 'tensor' }], // odd cols: 4-bit rows end on a half byte
         [9, 33, { bits, scheme, granularity: 'row' }],
         [9, 33, { bits, scheme, granularity: 'column' }],
+        // 4-bit: a last block of 13 columns (7 bytes: columns 32-38 low, 39-44 high) and one of 18 (9 bytes).
+        [9, 45, { bits, scheme, granularity: 'group', groupSize: 15 }],
+        [5, 50, { bits, scheme, granularity: 'row' }],
       ];
       for (const [rows, cols, opts] of layouts) {
         const id = `${genName}-${bits}-${scheme}-${opts.granularity ?? 'default'}${opts.groupSize ?? ''}-${cols}`;

@@ -116,7 +116,7 @@ async function runOrt() {
       nodes.push({ op: 'MatMul', inputs: [inp, `w${l}`], outputs: [out] });
       continue;
     }
-    // MatMulNBits' inputs from lowbit's matrix (lowbit.toMatMulNBits: the int4 bytes as they are, int8 as q ^ 0x80).
+    // MatMulNBits' inputs from lowbit's matrix (lowbit.toMatMulNBits: the int4 nibbles interleaved, int8 as q ^ 0x80).
     const mb = lowbit.toMatMulNBits(q), bits = mb.bits;
     inits.push([`b${l}`, UINT8, [n, k / c.group, (c.group * bits) / 8], mb.B]);
     inits.push([`s${l}`, FLOAT, [n * (k / c.group)], /** @type {Float32Array} */ (mb.scales)]);

@@ -49,9 +49,6 @@ std::remove_pointer_t<GemmI8PackedFn> gemm_i8_packed_block_headers;
 namespace {
 
 // The exact integer sum over one 32-block: w0 . x0 + w1 . x1, in 4 lane partials.
-// Lanes 0-1 only see bytes 0-7 of w0 and w1, lanes 2-3 bytes 8-15: with 4-bit
-// weights those are the block's first and last 16 columns, so group-16 scales
-// can be applied per lane.
 inline int32x4_t dot32(int8x16_t w0, int8x16_t x0, int8x16_t w1, int8x16_t x1) {
 #if LOWBIT_NEON_DOT
   return vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, x0), w1, x1);
@@ -59,6 +56,19 @@ inline int32x4_t dot32(int8x16_t w0, int8x16_t x0, int8x16_t w1, int8x16_t x1) {
   // |w * x| <= 128 * 127, so two products fit an int16 lane.
   const int16x8_t a = vmlal_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)), vget_low_s8(w1), vget_low_s8(x1));
   const int16x8_t b = vmlal_high_s8(vmull_high_s8(w0, x0), w1, x1);
+  return vpaddq_s32(vpaddlq_s16(a), vpaddlq_s16(b));
+#endif
+}
+
+// The same sum with w0 . x0 in lanes 0-1 and w1 . x1 in lanes 2-3: with 4-bit weights the
+// block's first and last 16 columns, so group-16 scales can be applied per lane.
+inline int32x4_t dot32_halves(int8x16_t w0, int8x16_t x0, int8x16_t w1, int8x16_t x1) {
+#if LOWBIT_NEON_DOT
+  return vpaddq_s32(vdotq_s32(vdupq_n_s32(0), w0, x0), vdotq_s32(vdupq_n_s32(0), w1, x1));
+#else
+  // |w * x| <= 128 * 127, so two products fit an int16 lane.
+  const int16x8_t a = vmlal_high_s8(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)), w0, x0);
+  const int16x8_t b = vmlal_high_s8(vmull_s8(vget_low_s8(w1), vget_low_s8(x1)), w1, x1);
   return vpaddq_s32(vpaddlq_s16(a), vpaddlq_s16(b));
 #endif
 }

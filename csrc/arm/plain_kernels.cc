@@ -31,7 +31,7 @@ inline float load_scale(const WeightArgs& w, const uint8_t* p) {
   return stored_scale<S, half_to_float>(w, p);
 }
 
-// The scales of one block as a lane vector matching dot32's lanes.
+// The scales of one block as a lane vector matching dot32_halves' lanes (Half) or any lanes.
 template <SType S, bool Half>
 inline float32x4_t block_scales(const WeightArgs& w, const uint8_t* srow, int64_t b, int64_t g, int64_t sgb, float mul) {
   if (!Half) return vdupq_n_f32(load_scale<S>(w, srow + g * sgb) * mul);
@@ -77,8 +77,8 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
 
 namespace {
 
-// One 32-block of a weight row as two signed int8x16 halves in the kernels'
-// column order (4-bit: low nibbles, then high), with the bias folded in where
+// One 32-block of a weight row as two signed int8x16 halves, columns 0-15 and
+// 16-31 (4-bit: the low nibbles, then the high ones), with the bias folded in where
 // it fits in int8: 4-bit u - z in [-15, 15]; tables looked up with tbl;
 // unsigned 8-bit as u - 128 (the caller subtracts the rest of the bias); signed
 // 8-bit as is.
@@ -157,7 +157,8 @@ LOWBIT_TILE void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_
       const float32x4_t xd = vdupq_n_f32(x.d[(i0 + r) * x.nb + b]);
       const int32_t xs = x.sum[(i0 + r) * x.nb + b];
       for (int c = 0; c < RN; ++c) {
-        const int32x4_t p = minus_rest_of_bias<C>(dot32(w0[c], x0, w1[c], x1), w, zrow[c], g, xs);
+        const int32x4_t d = Half ? dot32_halves(w0[c], x0, w1[c], x1) : dot32(w0[c], x0, w1[c], x1);
+        const int32x4_t p = minus_rest_of_bias<C>(d, w, zrow[c], g, xs);
         acc[r][c] = vfmaq_f32(acc[r][c], vcvtq_f32_s32(p), vmulq_f32(xd, sv[c]));
       }
     }
@@ -327,8 +328,8 @@ struct FloatLeaf {
   using Panel = PanelLeaf;
   static constexpr int kLanes = 4;
   static constexpr int kSgemmCols = 4;
-  // decode's order: vectors 0-1 and 4-5 hold the block's first 16 columns, 2-3 and 6-7 the last 16.
-  static constexpr int half_of(int i) { return (i >> 1) & 1; }
+  // decode's order: vectors 0-3 hold the block's first 16 columns, 4-7 the last 16.
+  static constexpr int half_of(int i) { return i >> 2; }
   static Vec zero() { return vdupq_n_f32(0.0f); }
   static Vec set1(float v) { return vdupq_n_f32(v); }
   static Vec load(const float* p) { return vld1q_f32(p); }
@@ -348,8 +349,8 @@ struct FloatLeaf {
   static float scale(const WeightArgs& w, const uint8_t* p) {
     return load_scale<S>(w, p);
   }
-  // s * value for one 32-block, in the kernels' column order (4-bit: low nibbles,
-  // then high): the same float32 rounding as dequantize(). s[i] scales out[i].
+  // s * value for one 32-block, columns in order (4-bit: the low nibbles are columns
+  // 0-15): the same float32 rounding as dequantize(). s[i] scales out[i].
   template <WCode C>
   static void decode(const WeightArgs& w, const uint8_t* blk, int bias, const float32x4_t s[8],
                            float32x4_t out[8]) {

@@ -27,8 +27,8 @@ enum class WCode : uint8_t {
 enum class SType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
 
 // A slice of weight rows with their scales. A row is k / 32 blocks of 32 columns,
-// block b of row j at data + j * row_bytes + b * block_bytes (4-bit: 16 bytes of
-// nibbles, low nibbles first in the kernels' column order; 8-bit: 32 bytes).
+// block b of row j at data + j * row_bytes + b * block_bytes (4-bit: 16 bytes, byte e
+// holding column e in its low nibble and column 16 + e in its high one; 8-bit: 32 bytes).
 // The scale of (row j, column c) is stored at
 //   scales + j * scale_row_bytes + (c / group) * scale_group_bytes
 // as `stype`, and multiplies the codes after being multiplied by scale_mul
@@ -59,15 +59,10 @@ struct WeightArgs {
   int lut_bias = 0;
   // kE8M0 / kE4M3 scales: the value of each of the 256 bytes, so kernels decode with one load.
   const float* scale_lut = nullptr;
-  // Scalar reference only: kLut4/kU4 column c of a block sits in nibble c (c < 16) / c - 16
-  // (split, ggml's q4_0) instead of byte c / 2, low nibble if c is even (interleaved).
-  bool split_nibbles = false;
 };
 
-// int8-quantized activations: row i has k codes at q + i * k (4-bit weights:
-// each 32-block stored as its 16 even-index codes, then its 16 odd-index
-// codes, matching the nibble order), block scales at d + i * nb and block sums
-// of the codes at sum + i * nb, nb = ceil(k / 32).
+// int8-quantized activations: row i has k codes at q + i * k, block scales at
+// d + i * nb and block sums of the codes at sum + i * nb, nb = ceil(k / 32).
 struct ActI8 {
   const int8_t* q = nullptr;
   const float* d = nullptr;
@@ -81,8 +76,7 @@ struct ActI8 {
 //             (per-block integer sums; the float accumulation order is the kernel's own)
 //   gemm_f32: sum_k x_ik * (s_jk * v_jk), v the code's value (w - bias, a table entry or
 //             an fp8 value), the dequantized weight rounded to float32 exactly as
-//             dequantize() does; x rows of 4-bit weights are permuted per 32-block like
-//             ActI8::q unless the nibbles are split.
+//             dequantize() does.
 //   In gemm_i8 the integer value of a kLut4 code is lut_i8[code].
 using GemmI8Fn = void (*)(const WeightArgs& w, const ActI8& x, int64_t m, int64_t n0, int64_t n1, float* y,
                           int64_t y_stride);

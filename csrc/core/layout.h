@@ -44,11 +44,18 @@ inline const char* scale_type_name(ScaleType t) {
 }
 inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t == ScaleType::kF16 ? 2 : 1; }
 
+// The version of the byte layout below that QuantizedMatrix objects carry (`layout`). Version 1 (objects
+// without the field, made before 2026-12-06) held 4-bit codes interleaved: column c in byte c / 2, the
+// low nibble when c is even. Other formats are the same in both.
+constexpr int kLayoutVersion = 2;
+
 // Describes a row-major [rows, cols] matrix of `bits`-bit codes.
 // 8-bit: one byte per value (int: int8 two's complement if symmetric, uint8 if
-// asymmetric; fp8: the float's bits). 4-bit: two values per byte, even column
-// in the low nibble, every row starting on a byte boundary; symmetric int codes
-// are stored as q + 8. int 2- and 3-bit: each row a little-endian bit stream, column c in bits
+// asymmetric; fp8: the float's bits). 4-bit: each row blocks of 32 columns (the
+// last one w = cols % 32 wide when shorter) of ceil(w / 2) bytes, byte j holding
+// the block's column j in its low nibble and column j + ceil(w / 2) in its high one
+// (q4_0's order; qmatrix.h nibble_slot), every row starting on a byte boundary;
+// symmetric int codes are stored as q + 8. int 2- and 3-bit: each row a little-endian bit stream, column c in bits
 // [bits * c, bits * (c + 1)) (2-bit: bits 2 (c % 4) of byte c / 4, as onnxruntime's MatMulNBits
 // packs them), every row starting on a byte boundary; symmetric codes stored as q + 2^(bits - 1). q4_0 / q8_0: ggml's blocks of 32 (an fp16 scale, then
 // the codes; q4_0 holds element j in the low and j + 16 in the high nibble of
@@ -78,6 +85,8 @@ struct QuantLayout {
       default: return false;
     }
   }
+  // 4-bit codes of their own (int, nf4, bnb_fp4, mxfp4, nvfp4), in nibble_slot's order.
+  bool nibble_codes() const { return bits == 4 && !ggml_blocks() && !super_blocks(); }
   // int 2- and 3-bit codes: no plain SIMD kernels; multiplied packed (prepare, or per call) or by the
   // scalar kernels.
   bool bit_stream() const { return format == Format::kInt && bits < 4; }

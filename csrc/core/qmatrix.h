@@ -10,18 +10,33 @@
 
 namespace lowbit {
 
-// The code of element (r, c) in a row of `bits`-bit codes (2, 3, 4; layout.h): a little-endian bit stream.
+// The code of element c in a row of `bits`-bit codes (2, 3; layout.h): a little-endian bit stream.
 inline uint8_t bit_stream_code(const uint8_t* row, int bits, int64_t c) {
   const int64_t bit = c * bits;
   const unsigned two = row[bit >> 3] | (((bit & 7) + bits > 8) ? row[(bit >> 3) + 1] << 8 : 0);
   return static_cast<uint8_t>((two >> (bit & 7)) & ((1u << bits) - 1));
 }
 
-// Stores a code in a row of `bits`-bit codes (2, 3, 4) whose bytes start cleared.
+// Stores a code in a row of `bits`-bit codes (2, 3) whose bytes start cleared.
 inline void put_bit_stream_code(uint8_t* row, int bits, int64_t c, unsigned code) {
   const int64_t bit = c * bits;
   row[bit >> 3] = static_cast<uint8_t>(row[bit >> 3] | code << (bit & 7));
   if ((bit & 7) + bits > 8) row[(bit >> 3) + 1] = static_cast<uint8_t>(row[(bit >> 3) + 1] | code >> (8 - (bit & 7)));
+}
+
+// Where a 4-bit code sits (layout.h): a row is blocks of 32 columns (the last one w = cols % 32 wide when
+// shorter), each ceil(w / 2) bytes; byte j of a block holds its column j in the low nibble and column
+// j + ceil(w / 2) in the high one. Whole blocks are ggml's q4_0 order, so a 16-byte load unpacks to the
+// block's columns in order (low nibbles, then high).
+struct NibbleSlot {
+  int64_t byte;  // from the row's start
+  int shift;     // 0 (low nibble) or 4
+};
+inline NibbleSlot nibble_slot(int64_t cols, int64_t c) {
+  const int64_t b = c / 32, i = c % 32;
+  const int64_t w = cols - 32 * b < 32 ? cols - 32 * b : 32;
+  const int64_t half = (w + 1) / 2;
+  return i < half ? NibbleSlot{16 * b + i, 0} : NibbleSlot{16 * b + i - half, 4};
 }
 
 // The stored code of an int code q (two's complement for symmetric 8-bit, q + 2^(bits - 1) for
@@ -32,8 +47,14 @@ inline uint8_t stored_int_code(const QuantLayout& L, int q) {
 
 // Stores the code of element c of a row (of bytes cleared first when bits < 8).
 inline void put_element_code(const QuantLayout& L, uint8_t* row, int64_t c, uint8_t code) {
-  if (L.bits == 8) row[c] = code;
-  else put_bit_stream_code(row, L.bits, c, code);
+  if (L.bits == 8) {
+    row[c] = code;
+  } else if (L.bits == 4) {
+    const NibbleSlot s = nibble_slot(L.cols, c);
+    row[s.byte] = static_cast<uint8_t>(row[s.byte] | code << s.shift);
+  } else {
+    put_bit_stream_code(row, L.bits, c, code);
+  }
 }
 
 // The 2-, 3-, 4- or 8-bit code of element (r, c).
@@ -46,7 +67,10 @@ inline uint8_t element_code(const QuantLayout& L, const uint8_t* data, int64_t r
     return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
   }
   if (L.bits == 8) return row[c];
-  if (L.bits == 4) return (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 0xF;
+  if (L.bits == 4) {
+    const NibbleSlot s = nibble_slot(L.cols, c);
+    return (row[s.byte] >> s.shift) & 0xF;
+  }
   return bit_stream_code(row, L.bits, c);
 }
 

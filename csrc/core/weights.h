@@ -13,8 +13,9 @@ inline int weight_code(const WeightArgs& w, int64_t j, int64_t c) {
   const int64_t i = c % 32;
   if (w.code == WCode::kU2 || w.code == WCode::kU3) return bit_stream_code(blk, w.code == WCode::kU2 ? 2 : 3, i);
   if (w.code == WCode::kU4 || w.code == WCode::kLut4) {
-    if (w.split_nibbles) return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
-    return (i & 1) ? blk[i >> 1] >> 4 : blk[i >> 1] & 0xF;
+    // Whole blocks of 16 bytes after any block header (ggml's), the last one possibly shorter.
+    const NibbleSlot s = nibble_slot(w.k - (c - i), i);
+    return (blk[s.byte] >> s.shift) & 0xF;
   }
   return blk[i];
 }

@@ -144,7 +144,6 @@ WeightArgs weight_args(const QMatrixView& q) {
         w.lut_f32 = kIQ4NLLut.f32;
         w.lut_i8 = kIQ4NLLut.i8;
       }
-      w.split_nibbles = true;
       w.data = q.data + 2;
       w.block_bytes = L.block_bytes();
       w.scales = q.data;
@@ -199,24 +198,6 @@ WeightArgs weight_args(const QMatrixView& q) {
   return w;
 }
 
-namespace {
-
-// Reorders each 32-column block as its 16 even columns then its 16 odd ones:
-// the order in which the 4-bit kernels unpack low and high nibbles.
-template <typename T>
-void permute_even_odd(T* row, int64_t k) {
-  T tmp[32];
-  for (int64_t b = 0; b < k; b += 32) {
-    for (int i = 0; i < 16; ++i) {
-      tmp[i] = row[b + 2 * i];
-      tmp[16 + i] = row[b + 2 * i + 1];
-    }
-    std::copy(tmp, tmp + 32, row + b);
-  }
-}
-
-}  // namespace
-
 void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, Activations act, float* y,
             ThreadPool& pool) {
   const QuantLayout& L = q.layout;
@@ -233,17 +214,14 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
                     (w.group % 32 == 0 || (w.group == 16 && w.code == WCode::kLut4));
   const KernelTable& kt = simd ? kernels : ref::kTable;
   const bool column = L.granularity == Granularity::kColumn;
-  const bool permute = simd && L.bits == 4 && !w.split_nibbles;
 
-  // x' = x * diag(column scales), 4-bit SIMD: permuted per block. Only copied when needed.
+  // x' = x * diag(column scales), copied only for column scales.
   std::vector<float> xbuf;
   const float* xp = x;
-  if (column || (permute && act == Activations::kFloat)) {
+  if (column) {
     xbuf.assign(x, x + m * k);
-    if (column) {
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t c = 0; c < k; ++c) xbuf[i * k + c] *= scale_at(q, c);
-    }
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t c = 0; c < k; ++c) xbuf[i * k + c] *= scale_at(q, c);
     xp = xbuf.data();
   }
   // Column zero-points: y -= sum_c x'_c z_c, the same for every output column.
@@ -259,9 +237,6 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
         correction[i] = static_cast<float>(c);
       }
     }
-    if (permute) {
-      for (int64_t i = 0; i < m; ++i) permute_even_odd(xbuf.data() + i * k, k);
-    }
     run_chunks(pool, m, n, k, f32_task(m).rows, f32_task(m).cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
       kt.gemm_f32(w, xp + i0 * k, k, i1 - i0, n0, n1, y + i0 * n, n);
     });
@@ -269,18 +244,15 @@ void matmul(const KernelTable& kernels, const QMatrixView& q, const float* x, in
     ActivationsI8 xq = quantize_activations(kt, xp, m, k, false, pool);
     const int64_t nb = xq.nb;
     if (column_zeros) correction.resize(m);
-    pool.parallel_for(column_zeros || permute ? m : 0, [&](int64_t i) {
-      int8_t* qi = xq.q.data() + i * k;
-      if (column_zeros) {
-        float c = 0.0f;
-        for (int64_t b = 0; b < nb; ++b) {
-          int32_t isum = 0;
-          for (int64_t j = b * kActBlock; j < std::min(k, (b + 1) * kActBlock); ++j) isum += qi[j] * q.zeros[j];
-          c += xq.d[i * nb + b] * static_cast<float>(isum);
-        }
-        correction[i] = c;
+    pool.parallel_for(column_zeros ? m : 0, [&](int64_t i) {
+      const int8_t* qi = xq.q.data() + i * k;
+      float c = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t isum = 0;
+        for (int64_t j = b * kActBlock; j < std::min(k, (b + 1) * kActBlock); ++j) isum += qi[j] * q.zeros[j];
+        c += xq.d[i * nb + b] * static_cast<float>(isum);
       }
-      if (permute) permute_even_odd(qi, k);
+      correction[i] = c;
     });
     run_chunks(pool, m, n, k, kDotTask.rows, kDotTask.cols, [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
       kt.gemm_i8(w, xq.rows(i0), i1 - i0, n0, n1, y + i0 * n, n);

@@ -82,6 +82,10 @@ Napi::Float32Array to_float32_array(Napi::Value v, const std::string& what) {
   return to_typed_array<Napi::Float32Array>(v, napi_float32_array, what, "a Float32Array");
 }
 
+Napi::Uint8Array to_uint8_array(Napi::Value v, const std::string& what) {
+  return to_typed_array<Napi::Uint8Array>(v, napi_uint8_array, what, "a Uint8Array");
+}
+
 void require_finite(Napi::Float32Array a, const std::string& what) {
   // Read afresh: a getter may have detached or resized `a` since it was first looked at.
   const ArrayBytes b = array_bytes(a);
@@ -348,11 +352,11 @@ QMatrixArg parse_qmatrix(Napi::Value v, const std::string& what, bool check_valu
   // Every field is read before any is looked into: a getter may run JavaScript, which could detach
   // or resize a buffer already checked.
   const char* keys[] = {"rows", "cols", "format", "scaleType", "bits", "scheme", "granularity", "groupSize",
-                        "data", "scales", "tensorScale", "zeros"};
-  Napi::Value f[12];
-  for (int i = 0; i < 12; ++i) f[i] = get_field(o, keys[i]);
+                        "data", "scales", "tensorScale", "zeros", "layout"};
+  Napi::Value f[13];
+  for (int i = 0; i < 13; ++i) f[i] = get_field(o, keys[i]);
   Napi::Value &rows = f[0], &cols = f[1], &format = f[2], &st = f[3], &bits = f[4], &scheme = f[5], &gran = f[6],
-              &gs = f[7], &data_v = f[8], &scales_v = f[9], &ts = f[10], &zeros = f[11];
+              &gs = f[7], &data_v = f[8], &scales_v = f[9], &ts = f[10], &zeros = f[11], &layout = f[12];
   QMatrixArg arg;
   QMatrixView& q = arg.view;
   QuantLayout& L = q.layout;
@@ -373,6 +377,18 @@ QMatrixArg parse_qmatrix(Napi::Value v, const std::string& what, bool check_valu
   }
   check_format_rules(env, L, what);
   if (L.rows > (int64_t{1} << 40) / L.cols) throw_range_error(env, what + ": rows * cols is too large");
+  // Objects without `layout` are version 1 (core/layout.h), the same bytes except 4-bit codes.
+  const double version = layout.IsUndefined() ? 1 : layout.IsNumber() ? layout.As<Napi::Number>().DoubleValue() : NAN;
+  if (version != 1 && version != kLayoutVersion) {
+    throw_range_error(env, what + ".layout must be " + std::to_string(kLayoutVersion) +
+                               " (this version's byte layout) or absent (got " + describe(layout) + ")");
+  }
+  if (version == 1 && L.nibble_codes()) {
+    throw_range_error(env, what + " is a 4-bit matrix in byte layout 1 (" +
+                               (layout.IsUndefined() ? std::string("it has no layout field") : "layout: 1") +
+                               "), made by lowbit before 2026-12-06, whose nibbles are in another order; "
+                               "upgradeQuantizedMatrix(q) converts it to layout " + std::to_string(kLayoutVersion));
+  }
 
   auto data = to_typed_array<Napi::Uint8Array>(data_v, napi_uint8_array, what + ".data", "a Uint8Array");
   if (static_cast<int64_t>(data.ElementLength()) != L.data_bytes()) {

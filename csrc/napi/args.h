@@ -22,6 +22,7 @@ std::string describe(Napi::Value v);
 int64_t to_positive_int(Napi::Value v, const std::string& what);
 
 Napi::Float32Array to_float32_array(Napi::Value v, const std::string& what);
+Napi::Uint8Array to_uint8_array(Napi::Value v, const std::string& what);
 
 // Throws a RangeError naming the first NaN/Infinity of `a`.
 void require_finite(Napi::Float32Array a, const std::string& what);

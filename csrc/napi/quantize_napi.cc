@@ -1,6 +1,7 @@
-// quantize / quantizeAsync / dequantize / quantizationError bindings.
+// quantize / quantizeAsync / dequantize / quantizationError / reorderNibbles bindings.
 #include <memory>
 
+#include "../formats/nibble_order.h"
 #include "../formats/quantize.h"
 #include "args.h"
 #include "async_call.h"
@@ -74,6 +75,28 @@ Napi::Value CheckQuantized(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// reorderNibbles(data, rows, cols, toInterleaved): a new Uint8Array with the 4-bit rows of `data` in the
+// other nibble order (formats/nibble_order.h), for the importers and exporters of other tools' layouts.
+Napi::Value ReorderNibbles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "reorderNibbles";
+  Napi::Uint8Array src = to_uint8_array(info[0], fn + ": data");
+  const int64_t rows = to_positive_int(info[1], fn + ": rows");
+  const int64_t cols = to_positive_int(info[2], fn + ": cols");
+  if (!info[3].IsBoolean()) throw_type_error(env, fn + ": toInterleaved must be a boolean (got " + describe(info[3]) + ")");
+  const int64_t rb = (cols + 1) / 2;
+  if (rows > (int64_t{1} << 40) / rb || static_cast<int64_t>(src.ElementLength()) != rows * rb) {
+    throw_range_error(env, fn + ": data has " + std::to_string(src.ElementLength()) + " bytes; " + std::to_string(rows) +
+                               " rows of " + std::to_string(cols) + " 4-bit codes need rows * ceil(cols / 2)");
+  }
+  Napi::TypedArray out = owned_array(env, napi_uint8_array, static_cast<size_t>(rows * rb));
+  const uint8_t* s = array_bytes(src).data;
+  uint8_t* d = array_bytes(out).data;
+  if (info[3].As<Napi::Boolean>().Value()) nibbles_to_interleaved(s, d, rows, cols);
+  else nibbles_from_interleaved(s, d, rows, cols);
+  return out;
+}
+
 Napi::Value QuantizationError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto w = to_float32_array(info[0], "quantizationError: weights");
@@ -106,6 +129,7 @@ void register_quantize(Napi::Env env, Napi::Object exports) {
   exports.Set("dequantize", Napi::Function::New(env, Dequantize, "dequantize"));
   exports.Set("checkQuantized", Napi::Function::New(env, CheckQuantized, "checkQuantized"));
   exports.Set("quantizationError", Napi::Function::New(env, QuantizationError, "quantizationError"));
+  exports.Set("reorderNibbles", Napi::Function::New(env, ReorderNibbles, "reorderNibbles"));
 }
 
 }  // namespace lowbit::napi

@@ -33,7 +33,7 @@ inline float hmax(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// 16 packed bytes -> 32 codes: the low nibbles (even columns), then the high nibbles (odd columns).
+// 16 packed bytes -> 32 codes: the low nibbles (columns 0-15), then the high nibbles (16-31).
 inline __m256i unpack_u4(const uint8_t* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i m = _mm_set1_epi8(0x0F);
@@ -99,9 +99,8 @@ inline float load_scale(const WeightArgs& w, const uint8_t* p) {
 //  - 4-bit tables: vpshufb turns nibbles into signed values, then the sign trick;
 //  - 8-bit signed: the sign trick; 8-bit unsigned: u - 128 and the sign trick,
 //    with (z - 128) * sum(x) subtracted from lane 0.
-// Half (group 16, tables only): lanes 0, 1, 4, 5 hold the block's first 16 columns
-// and lanes 2, 3, 6, 7 its last 16 (even columns in bytes 0-15, odd in 16-31), so
-// each lane takes its own half's scale.
+// Half (group 16, tables only): lanes 0-3 hold the block's first 16 columns (the low
+// nibbles) and lanes 4-7 its last 16, so each lane takes its own half's scale.
 // Biased (tables only): lut_i8 + lut_bias is unsigned, so tables take the 4-bit bias path.
 template <WCode C, SType S, bool Zeros, bool Half, bool Biased, int RM, int RN>
 LOWBIT_TILE void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_t j0, float* y, int64_t ys) {
@@ -175,8 +174,7 @@ LOWBIT_TILE void tile_i8(const WeightArgs& w, const ActI8& x, int64_t i0, int64_
       if (Half) {
         const float s0 = load_scale<S>(w, srow[c] + 2 * b * sgb) * mul;
         const float s1 = load_scale<S>(w, srow[c] + (2 * b + 1) * sgb) * mul;
-        sv[c] = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_unpacklo_ps(_mm_set_ss(s0), _mm_set_ss(s1))),
-                                         _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1));
+        sv[c] = _mm256_set_m128(_mm_set1_ps(s1), _mm_set1_ps(s0));
       } else {
         sv[c] = _mm256_set1_ps(load_scale<S>(w, srow[c] + g * sgb) * mul);
       }
@@ -285,8 +283,8 @@ struct FloatLeaf {
   using Panel = PanelLeaf;
   static constexpr int kLanes = 8;
   static constexpr int kSgemmCols = 3;
-  // decode's order: vectors 0 and 2 hold the block's first 16 columns, 1 and 3 the last 16.
-  static constexpr int half_of(int i) { return i & 1; }
+  // decode's order: vectors 0 and 1 hold the block's first 16 columns, 2 and 3 the last 16.
+  static constexpr int half_of(int i) { return i >> 1; }
   static Vec zero() { return _mm256_setzero_ps(); }
   static Vec set1(float v) { return _mm256_set1_ps(v); }
   static Vec load(const float* p) { return _mm256_loadu_ps(p); }
@@ -309,9 +307,9 @@ struct FloatLeaf {
   static float scale(const WeightArgs& w, const uint8_t* p) {
     return load_scale<S>(w, p);
   }
-  // Dequantizes one 32-column block of a weight row into 4 vectors, in the
-  // kernel's column order (4-bit: low nibbles, then high), s[i] the scale of vector i:
-  // s * value, the same float32 rounding as dequantize().
+  // Dequantizes one 32-column block of a weight row into 4 vectors, columns in order
+  // (4-bit: the low nibbles are columns 0-15), s[i] the scale of vector i: s * value,
+  // the same float32 rounding as dequantize().
   template <WCode C>
   static void decode(const WeightArgs& w, const uint8_t* blk, int bias, const __m256 s[4], __m256 out[4]) {
     if (C == WCode::kE4M3 || C == WCode::kE5M2) {

@@ -50,6 +50,7 @@ export interface NativeAddon {
   dequantize(q: unknown): Float32Array;
   checkQuantized(q: unknown, what: string): void;
   quantizationError(weights: Float32Array, q: unknown): unknown;
+  reorderNibbles(data: Uint8Array, rows: number, cols: number, toInterleaved: boolean): Uint8Array;
   matmul(x: Float32Array, w: unknown, options?: unknown): Float32Array;
   matmulAsync(x: Float32Array, w: unknown, options?: unknown): NativeCall<Float32Array>;
   matmulF32(x: Float32Array, w: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array;

@@ -112,12 +112,15 @@ export interface QuantizeOptions {
 
 /**
  * A quantized matrix: plain data that can be stored and reloaded as is (objects without `format` and
- * `scaleType`, from before they existed, are read as `'int'` with `'float32'` scales).
+ * `scaleType`, from before they existed, are read as `'int'` with `'float32'` scales; 4-bit objects without
+ * `layout` are refused, see {@link upgradeQuantizedMatrix}).
  *
  * `data` is row-major. 8-bit: one byte per value (int: two's complement for symmetric, unsigned for
- * asymmetric; fp8: the float's bits). 4-bit (int, nf4, mxfp4, nvfp4): two values per byte, the even column in
- * the low nibble, every row starting on a byte boundary (odd `cols` leave the last high nibble 0); symmetric
- * int codes stored as `q + 8`, asymmetric as `q`; 2- and 3-bit int codes: each row a little-endian bit stream
+ * asymmetric; fp8: the float's bits). 4-bit (int, nf4, bnb_fp4, mxfp4, nvfp4): each 32 columns of a row are 16
+ * bytes, byte `j` holding column `j` in its low nibble and column `j + 16` in its high one (ggml's q4_0 order);
+ * when `cols` is not a multiple of 32 the last `w` columns take `ceil(w / 2)` bytes split the same way (column
+ * `j` low, `j + ceil(w / 2)` high, an odd `w` leaving the last high nibble 0); every row starts on a byte
+ * boundary; symmetric int codes stored as `q + 8`, asymmetric as `q`; 2- and 3-bit int codes: each row a little-endian bit stream
  * (column c in bits `bits * c` to `bits * c + bits - 1`; 2-bit: bits `2 (c % 4)` of byte `c / 4`, as onnxruntime's
  * MatMulNBits packs them), rows padded to whole bytes, symmetric codes stored as `q + 2^(bits - 1)`; nf4 codes are level indices, E2M1 codes sign-magnitude
  * (bit 3 the sign). q4_0 / q8_0: ggml blocks (18 / 34 bytes per 32 columns) back to back, row by row, with
@@ -144,6 +147,13 @@ export interface QuantizedMatrix {
   tensorScale?: number;
   /** Every byte: data, scales, zero-points and nvfp4's 4-byte tensor scale. */
   byteLength: number;
+  /**
+   * The version of the byte layout above: 2 on every matrix lowbit makes. Without it a matrix is read as
+   * layout 1 (made before 2026-12-06), which is the same except for 4-bit codes (interleaved then: column `c`
+   * in byte `c / 2`, the low nibble when `c` is even); 4-bit ones are refused with a RangeError, and
+   * {@link upgradeQuantizedMatrix} converts them.
+   */
+  layout?: 2;
 }
 
 /** One entry of {@link formats}: a format at its default options. */

@@ -9,6 +9,7 @@ import { describe } from '../core/describe';
 import { bfloat16ToFloat32, halfToFloat32 } from '../core/half';
 import { fileSystemError, LowbitFileError } from '../core/errors';
 import { native } from '../core/native';
+import { nibblesFromInterleaved, nibblesToInterleaved } from './nibble-order';
 import type { SafetensorsFile, SafetensorsTensorInput } from './safetensors';
 import type { QuantizedMatrix } from '../core/types';
 
@@ -119,6 +120,7 @@ function groupMatrix(
     scaleType: scales instanceof Uint16Array ? 'float16' : 'float32',
     data, scales, zeros: sym ? null : zeros,
     byteLength: data.byteLength + scales.byteLength + (sym || zeros === null ? 0 : zeros.byteLength),
+    layout: 2,
   };
 }
 
@@ -194,10 +196,11 @@ function packCodes(rows: number, cols: number, bits: IntBits, at: (r: number, c:
     }
     return d;
   }
+  // Interleaved first (column c in byte c / 2), then lowbit's order.
   const rb = (cols + 1) >> 1;
-  const d = native.allocate('uint8', rows * rb);
+  const d = new Uint8Array(rows * rb);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * rb + (c >> 1)] |= at(r, c) << ((c & 1) * 4);
-  return d;
+  return nibblesFromInterleaved(d, rows, cols);
 }
 
 function importQuantInt(file: SafetensorsFile, prefix: string, config: QuantizationConfig, layout: 'gptq' | 'awq'): QuantizedLinear {
@@ -272,16 +275,18 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
   let data: Uint8Array;
   if (layout === 'gptq' && !perm) {
     // A GPTQ column of words holds one output's inputs as a bit stream, first input lowest: byte for byte
-    // lowbit's row (two nibbles per byte, even column low; one byte each; 2 and 3 bits: the same stream).
-    // So the codes are the [in * bits / 32, out] word grid transposed (symmetric 8-bit: every byte's top bit
-    // flipped, u - 128).
+    // lowbit's row (one byte each; 2 and 3 bits: the same stream), 4-bit codes interleaved (column c in
+    // byte c / 2), which are then put in lowbit's order. So the codes are the [in * bits / 32, out] word grid
+    // transposed (symmetric 8-bit: every byte's top bit flipped, u - 128).
     data = native.allocate('uint8', out * inF * b / 8);
     transposeWords(new Uint32Array(qweight.buffer, qweight.byteOffset, qweight.length), qws[0], out,
       new Uint32Array(data.buffer), sym && b === 8 ? 0x80808080 : 0);
+    if (b === 4) data = nibblesFromInterleaved(data, out, inF);
   } else if (layout === 'awq') {
-    // Each word holds 8 outputs of one input (slot AWQ_SLOT[k] for output 8c + k): scatter its nibbles.
+    // Each word holds 8 outputs of one input (slot AWQ_SLOT[k] for output 8c + k): scatter its nibbles
+    // (interleaved: input i in byte i / 2), then put them in lowbit's order.
     const rb = (inF + 1) >> 1;
-    data = native.allocate('uint8', out * rb);
+    data = new Uint8Array(out * rb);
     const words = qws[1];
     for (let i = 0; i < inF; i++) {
       const shift = (i & 1) * 4;
@@ -292,6 +297,7 @@ function importQuantInt(file: SafetensorsFile, prefix: string, config: Quantizat
         for (let k = 0; k < 8; k++) data[base + k * rb] |= ((word >>> (4 * AWQ_SLOT[k])) & 15) << shift;
       }
     }
+    data = nibblesFromInterleaved(data, out, inF);
   } else {
     data = packCodes(out, inF, b, at);
   }
@@ -312,8 +318,9 @@ function table(format: 'nf4' | 'bnb_fp4'): Float32Array {
   if (t === undefined) {
     t = native.dequantize({
       format, rows: 1, cols: 16, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: 16,
-      scaleType: 'float32', data: Uint8Array.from({ length: 8 }, (_, i) => (2 * i) | ((2 * i + 1) << 4)),
-      scales: new Float32Array([1]), zeros: null, byteLength: 12,
+      // Codes 0..15 in columns 0..15: one 16-column block, byte j holding columns j and j + 8.
+      scaleType: 'float32', data: Uint8Array.from({ length: 8 }, (_, j) => j | ((j + 8) << 4)),
+      scales: new Float32Array([1]), zeros: null, byteLength: 12, layout: 2,
     });
     levels.set(format, t);
   }
@@ -368,12 +375,14 @@ function importBnb(file: SafetensorsFile, prefix: string, config: QuantizationCo
     absmax = floats(file, `${w}.absmax`, prefix);
     if (absmax.length !== nBlocks) bad(prefix, `${w}.absmax has ${absmax.length} entries for ${nBlocks} blocks of ${block}`);
   }
-  // bitsandbytes puts the even element in the high nibble; lowbit in the low one.
-  const data = native.allocate('uint8', packed.length);
-  for (let i = 0; i < packed.length; i++) data[i] = (packed[i] >> 4) | ((packed[i] & 0xf) << 4);
+  // bitsandbytes puts element 2i in the high nibble of byte i and 2i + 1 in the low one: swapped, that is the
+  // interleaved order, which is then put in lowbit's.
+  const swapped = new Uint8Array(packed.length);
+  for (let i = 0; i < packed.length; i++) swapped[i] = (packed[i] >> 4) | ((packed[i] & 0xf) << 4);
+  const data = nibblesFromInterleaved(swapped, out, inF);
   const matrix: QuantizedMatrix = {
     format, rows: out, cols: inF, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: block,
-    scaleType: 'float32', data, scales: absmax, zeros: null, byteLength: data.byteLength + absmax.byteLength,
+    scaleType: 'float32', data, scales: absmax, zeros: null, byteLength: data.byteLength + absmax.byteLength, layout: 2,
   };
   const result: QuantizedLinear = { source: format === 'nf4' ? 'bnb-nf4' : 'bnb-fp4', matrix, config };
   if (file.has(`${prefix}.bias`)) result.bias = floats(file, `${prefix}.bias`, prefix);
@@ -475,9 +484,11 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
   const sym = q.scheme === 'symmetric';
   const mid = 1 << (bits - 1);
   const rb = bits === 8 ? inF : (inF + 1) >> 1;
+  // 4-bit codes interleaved (column c in byte c / 2), as GPTQ's bit streams and AWQ's reading below take them.
+  const codes = bits === 4 ? nibblesToInterleaved(q.data, out, inF) : q.data;
   const codeAt = (o: number, i: number): number => {
-    if (bits === 8) return sym ? q.data[o * rb + i] ^ 0x80 : q.data[o * rb + i];
-    return (q.data[o * rb + (i >> 1)] >> ((i & 1) * 4)) & 0xf;
+    if (bits === 8) return sym ? codes[o * rb + i] ^ 0x80 : codes[o * rb + i];
+    return (codes[o * rb + (i >> 1)] >> ((i & 1) * 4)) & 0xf;
   };
   const zeroAt = (o: number, g: number): number => (sym ? mid : (q.zeros as Uint8Array)[o * groups + g]);
   const qwRows = layout === 'gptq' ? (inF * bits) / 32 : inF;
@@ -485,7 +496,7 @@ export function exportLinear(q: QuantizedMatrix, options: ExportLinearOptions): 
   const qweight = new Uint32Array(qwRows * qwCols);
   if (layout === 'gptq') {
     // The inverse of importLinear's word transpose (rows of in * bits / 32 words per output).
-    const rowWords = new Uint32Array(q.data.buffer.slice(q.data.byteOffset, q.data.byteOffset + q.data.byteLength));
+    const rowWords = new Uint32Array(codes.buffer.slice(codes.byteOffset, codes.byteOffset + codes.byteLength));
     transposeWords(rowWords, out, qwRows, qweight, sym && bits === 8 ? 0x80808080 : 0);
   } else {
     for (let o = 0; o < out; o++) {

@@ -1,8 +1,8 @@
 /**
  * ggml's MXFP4 blocks <-> lowbit's mxfp4 matrix. ggml stores each block of 32 as its E8M0 byte and 16
  * bytes (element j in the low nibble of byte j, element j + 16 in the high one) with doubled E2M1 values
- * at half the scale; lowbit keeps the E8M0 bytes apart and packs consecutive columns (even one low). The
- * codes and scale bytes mean the same values, so the conversion is a reordering of nibbles.
+ * at half the scale; lowbit keeps the E8M0 bytes apart and the 16 code bytes as they are (its 4-bit order
+ * is ggml's). The codes and scale bytes mean the same values, so the conversion only separates the two.
  */
 import type { QuantizedMatrix } from '../core/types';
 
@@ -22,18 +22,12 @@ export function mxfp4FromGgml(bytes: Uint8Array, rows: number, cols: number, wha
       if (e === 255) throw new RangeError(`${what}: block ${b} of row ${r} has scale byte 255, which lowbit reads as NaN (ggml as 2^127)`);
       scales[r * nb + b] = e;
       const out = r * rb + b * 16;
-      for (let i = 0; i < 16; i++) {
-        // Columns 2i and 2i + 1 of the block: element e sits in byte e (low) or e - 16 (high).
-        const e = 2 * i;
-        const lo = e < 16 ? bytes[at + 1 + e] & 15 : bytes[at + 1 + e - 16] >> 4;
-        const hi = e + 1 < 16 ? bytes[at + 2 + e] & 15 : bytes[at + 2 + e - 16] >> 4;
-        data[out + i] = lo | (hi << 4);
-      }
+      for (let i = 0; i < 16; i++) data[out + i] = bytes[at + 1 + i];
     }
   }
   return {
     format: 'mxfp4', rows, cols, bits: 4, scheme: 'symmetric', granularity: 'group', groupSize: 32, scaleType: 'e8m0',
-    data, scales, zeros: null, byteLength: data.byteLength + scales.byteLength,
+    data, scales, zeros: null, byteLength: data.byteLength + scales.byteLength, layout: 2,
   };
 }
 
@@ -47,12 +41,7 @@ export function mxfp4ToGgml(q: QuantizedMatrix): Uint8Array {
       const at = (r * nb + b) * BLOCK;
       out[at] = (q.scales as Uint8Array)[r * nb + b];
       const src = r * rb + b * 16;
-      for (let j = 0; j < 16; j++) {
-        // Element j is column 32b + j: byte j >> 1 of the block, high nibble when j is odd.
-        const lo = (q.data[src + (j >> 1)] >> ((j & 1) * 4)) & 15;
-        const hi = (q.data[src + 8 + (j >> 1)] >> ((j & 1) * 4)) & 15;
-        out[at + 1 + j] = lo | (hi << 4);
-      }
+      for (let j = 0; j < 16; j++) out[at + 1 + j] = q.data[src + j];
     }
   }
   return out;

@@ -134,7 +134,7 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
    * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, TQ1_0 and TQ2_0 as a QuantizedMatrix whose
    * `data` is a zero-copy view of the file (ggml's blocks are the lowbit formats of the same names byte for byte); F32 as a zero-copy
    * Float32Array (copied only when the file's alignment leaves it unaligned); F16 and BF16 converted to a new Float32Array (exact); MXFP4 as an mxfp4
-   * matrix (its nibbles reordered into a new buffer: the same codes and E8M0 scales). Other types are a
+   * matrix (a new buffer: the same code bytes, the E8M0 scale bytes kept apart). Other types are a
    * RangeError ({@link bytes} still gives their bytes).
    */
   tensor(name: string): QuantizedMatrix | Float32Array {
@@ -157,6 +157,7 @@ export class GGUFFile extends TensorFile<GGUFTensorInfo> {
         scales: new Uint16Array(0),
         zeros: null,
         byteLength: data.byteLength,
+        layout: 2,
       };
     }
     switch (t.type) {

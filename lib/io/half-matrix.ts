@@ -16,5 +16,6 @@ export function halfMatrix(format: 'f16' | 'bf16', rows: number, cols: number, d
     scales: new Float32Array(0),
     zeros: null,
     byteLength: data.byteLength,
+    layout: 2,
   };
 }

@@ -41,7 +41,7 @@ export interface ModelFileSummary {
 }
 
 // GGUF tensor types by the kernel family that multiplies them once prepared: the formats stored as their blocks
-// (formats()[i].ggmlType), MXFP4 (held as mxfp4, its nibbles reordered on load) and F32.
+// (formats()[i].ggmlType), MXFP4 (held as mxfp4: the same code bytes, its E8M0 bytes kept apart) and F32.
 function ggufKernels(): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   out.F32 = 'sgemm';

@@ -1,13 +1,14 @@
 /**
  * lowbit's integer group matrices as onnxruntime's `MatMulNBits` weights (com.microsoft domain, 2-, 4- and
- * 8-bit) and back. lowbit's 2- and 4-bit rows are already `MatMulNBits`' blocks byte for byte (codes
- * little-endian in each byte, low bits first; symmetric codes stored `q + 2^(bits - 1)`, the op's default
- * zero-point), so only 8-bit symmetric codes change (two's complement to `q + 128`) and zero-points are
- * packed `bits` at a time.
+ * 8-bit) and back. `MatMulNBits` packs codes little-endian in each byte, low bits first, with symmetric codes
+ * stored `q + 2^(bits - 1)` (the op's default zero-point): lowbit's 2-bit rows byte for byte; its 4-bit rows
+ * hold the same nibbles in ggml's order (./nibble-order.ts), so they are reordered; 8-bit symmetric codes
+ * change from two's complement to `q + 128`; zero-points are packed `bits` at a time.
  */
 import { describe } from '../core/describe';
 import { native } from '../core/native';
 import type { QuantizedMatrix } from '../core/types';
+import { nibblesFromInterleaved, nibblesToInterleaved } from './nibble-order';
 
 /** The inputs and attributes of one `MatMulNBits` node's weight (`Y = A · dequantize(B)ᵀ`, B `[N, K]`). */
 export interface MatMulNBitsWeights {
@@ -46,7 +47,7 @@ export function toMatMulNBits(q: QuantizedMatrix): MatMulNBitsWeights {
   if (bs < 16 || (bs & (bs - 1)) !== 0) fail(fn, `q.groupSize ${bs} is not a power of two of at least 16, as MatMulNBits' block_size must be`);
   const bits = q.bits;
   const sym = q.scheme === 'symmetric';
-  const B = sym && bits === 8 ? q.data.map((v) => v ^ 0x80) : q.data.slice();
+  const B = sym && bits === 8 ? q.data.map((v) => v ^ 0x80) : bits === 4 ? nibblesToInterleaved(q.data, q.rows, q.cols) : q.data.slice();
   const blocks = q.cols / bs;
   let zeroPoints: Uint8Array | null = null;
   if (!sym) {
@@ -94,15 +95,21 @@ export function fromMatMulNBits(w: MatMulNBitsWeights): QuantizedMatrix {
       for (let g = 0; g < blocks; g++) zeros[r * blocks + g] = (zeroPoints[r * per + ((g * bits) >> 3)] >> ((g * bits) & 7)) & mask;
     }
   }
-  const data = native.allocate('uint8', B.length);
-  if (sym && bits === 8) for (let i = 0; i < B.length; i++) data[i] = B[i] ^ 0x80;
-  else data.set(B);
+  let data: Uint8Array;
+  if (bits === 4) {
+    data = nibblesFromInterleaved(B, N, K);
+  } else {
+    data = native.allocate('uint8', B.length);
+    if (sym && bits === 8) for (let i = 0; i < B.length; i++) data[i] = B[i] ^ 0x80;
+    else data.set(B);
+  }
   const s = scales instanceof Float32Array ? native.allocate('float32', scales.length) : native.allocate('uint16', scales.length);
   s.set(scales);
   const q: QuantizedMatrix = {
     format: 'int', rows: N, cols: K, bits, scheme: sym ? 'symmetric' : 'asymmetric', granularity: 'group', groupSize: bs,
     scaleType: scales instanceof Float32Array ? 'float32' : 'float16', data, scales: s, zeros,
     byteLength: data.byteLength + s.byteLength + (zeros ? zeros.byteLength : 0),
+    layout: 2,
   };
   native.checkQuantized(q, `${fn}: the matrix`);
   return q;

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 # The layout helpers and activation quantization are the sibling references' own.
-from matmul_ref import expand, quantize_act
+from matmul_ref import expand, pack_nibbles, quantize_act
 from quant_ref import scale_sets, unsets
 
 f32 = np.float32
@@ -97,10 +97,7 @@ def e2m1_decode(c):
 
 
 def pack4(codes):
-    rows, cols = codes.shape
-    if cols % 2:
-        codes = np.concatenate([codes, np.zeros((rows, 1), codes.dtype)], axis=1)
-    return (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
+    return pack_nibbles(codes)
 
 
 def round_scale(s, scale_type):

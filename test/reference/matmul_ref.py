@@ -16,6 +16,34 @@ import numpy as np
 f32 = np.float32
 
 
+def pack_nibbles(u):
+    """lowbit's 4-bit rows of codes u [rows, cols]: per block of w = 32 columns (fewer at a row's end),
+    ceil(w / 2) bytes, byte j holding column j low and column j + ceil(w / 2) high."""
+    u = np.asarray(u, np.uint8)
+    rows, cols = u.shape
+    out = np.zeros((rows, (cols + 1) // 2), np.uint8)
+    for b0 in range(0, cols, 32):
+        w = min(32, cols - b0)
+        h = (w + 1) // 2
+        hi = np.zeros((rows, h), np.uint8)
+        hi[:, : w - h] = u[:, b0 + h : b0 + w]
+        out[:, b0 // 2 : b0 // 2 + h] = u[:, b0 : b0 + h] | (hi << 4)
+    return out
+
+
+def unpack_nibbles(packed, rows, cols):
+    """pack_nibbles' inverse: the codes [rows, cols] (int64)."""
+    packed = np.asarray(packed, np.uint8).reshape(rows, (cols + 1) // 2)
+    u = np.empty((rows, cols), np.int64)
+    for b0 in range(0, cols, 32):
+        w = min(32, cols - b0)
+        h = (w + 1) // 2
+        blk = packed[:, b0 // 2 : b0 // 2 + h].astype(np.int64)
+        u[:, b0 : b0 + h] = blk & 15
+        u[:, b0 + h : b0 + w] = (blk >> 4)[:, : w - h]
+    return u
+
+
 def codes(data, rows, cols, bits, scheme):
     if bits == 8:
         q = data.reshape(rows, cols)
@@ -26,11 +54,7 @@ def codes(data, rows, cols, bits, scheme):
         stream = np.unpackbits(data.reshape(rows, row_bytes), axis=1, bitorder="little")[:, : cols * bits]
         u = (stream.reshape(rows, cols, bits).astype(np.int64) << np.arange(bits)).sum(axis=2)
         return u - 2 ** (bits - 1) if scheme == "symmetric" else u
-    packed = data.reshape(rows, (cols + 1) // 2)
-    nib = np.empty((rows, packed.shape[1] * 2), np.int64)
-    nib[:, 0::2] = packed & 15
-    nib[:, 1::2] = packed >> 4
-    nib = nib[:, :cols]
+    nib = unpack_nibbles(data, rows, cols)
     return nib - 8 if scheme == "symmetric" else nib
 
 

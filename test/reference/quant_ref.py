@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from matmul_ref import pack_nibbles  # the sibling reference's 4-bit row layout
+
 f32 = np.float32
 
 
@@ -66,10 +68,7 @@ def pack(q, bits, scheme):
         stream = ((u[:, :, None] >> np.arange(bits, dtype=np.uint8)) & 1).reshape(rows, cols * bits)
         stream = np.pad(stream, ((0, 0), (0, -(cols * bits) % 8)))
         return np.packbits(stream, axis=1, bitorder="little")
-    nib = (q + 8 if scheme == "symmetric" else q).astype(np.uint8)
-    if nib.shape[1] % 2:
-        nib = np.concatenate([nib, np.zeros((nib.shape[0], 1), np.uint8)], axis=1)
-    return nib[:, 0::2] | (nib[:, 1::2] << 4)
+    return pack_nibbles((q + 8 if scheme == "symmetric" else q).astype(np.uint8))
 
 
 def main():
