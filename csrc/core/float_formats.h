@@ -126,10 +126,10 @@ inline uint8_t fp32_to_e2m1(float v) {
 // E8M0: 2^(e - 127); 0xFF is NaN.
 inline float e8m0_to_fp32(uint8_t e) { return e == 0xFF ? NAN : std::ldexp(1.0f, e - 127); }
 
-// bitsandbytes' NormalFloat4 levels.
 // ggml's IQ4_NL / IQ4_XS levels (kvalues_iq4nl): a 4-bit code u means kIQ4NL[u] times the block scale.
 constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
+// bitsandbytes' NormalFloat4 levels.
 constexpr float kNF4[16] = {-1.0f,
                             -0.6961928009986877f,
                             -0.5250730514526367f,
@@ -150,8 +150,29 @@ constexpr float kNF4[16] = {-1.0f,
 // bitsandbytes' FP4 magnitudes by code (bit 3 is the sign): {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 in float32.
 constexpr float kBnbFP4[8] = {0.0f, 0.0625f / 12.0f, 8.0f / 12.0f, 1.0f, 4.0f / 12.0f, 6.0f / 12.0f, 2.0f / 12.0f, 3.0f / 12.0f};
 
+
+// The value of each code of a 4-bit table format, before its scale (the format traits' `levels`).
+struct Levels16 {
+  float v[16];
+};
+// Sign and magnitude: bit 3 the sign, a negative zero at code 8 or not.
+constexpr Levels16 sign_magnitude_levels(const float (&magnitude)[8], bool negative_zero) {
+  Levels16 t{};
+  for (int c = 0; c < 16; ++c) {
+    const float m = magnitude[c & 7];
+    t.v[c] = (c & 8) && (negative_zero || (c & 7)) ? -m : m;
+  }
+  return t;
+}
+constexpr Levels16 int_levels(const int8_t (&levels)[16]) {
+  Levels16 t{};
+  for (int c = 0; c < 16; ++c) t.v[c] = static_cast<float>(levels[c]);
+  return t;
+}
+inline constexpr Levels16 kE2M1Levels = sign_magnitude_levels(kE2M1, true);
 // Code 8 is +0 as in bitsandbytes' table (its "-0" is a Python integer, so the float table holds +0.0).
-inline float bnb_fp4_value(uint8_t code) { return (code & 8) && (code & 7) ? -kBnbFP4[code & 7] : kBnbFP4[code & 7]; }
+inline constexpr Levels16 kBnbFP4Levels = sign_magnitude_levels(kBnbFP4, false);
+inline constexpr Levels16 kIQ4NLLevels = int_levels(kIQ4NL);
 
 // The code bitsandbytes gives v (its dQuantizeFP4): the sign bit for v < 0, then the magnitude by
 // comparing |v| with the float32 midpoints it uses, a value equal to one going to the smaller magnitude.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "float_formats.h"
 #include "layout.h"
 
 namespace lowbit {
@@ -49,6 +50,12 @@ struct FormatInfo {
   const char* ggml_type;     // the GGUF tensor type stored byte for byte as this format, or nullptr
   KernelFamily kernel;
   const char* description;
+  // 4-bit table formats: the value of each code before its scale, and the integers the int8 path
+  // multiplies instead, round(int8_per_unit * level) times a scale 1 / int8_per_unit: exact for E2M1
+  // (2: the integers -12..12) and IQ4_NL (1); NF4's and bitsandbytes FP4's levels rounded to multiples
+  // of 1/127 (127, as ggml's IQ4_NL does), which moves a weight by at most 0.4% of its block's absmax.
+  const float* levels = nullptr;
+  int int8_per_unit = 0;
 };
 
 // One row per Format, in the enum's order (checked below).
@@ -64,7 +71,7 @@ inline constexpr FormatInfo kFormatInfo[] = {
    "ggml Q8_0 blocks: fp16 scale + 32 int8 codes, byte-identical to GGUF"},
   {Format::kNF4, "nf4", 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
    false, nullptr, KernelFamily::kPackedTable,
-   "bitsandbytes NormalFloat4: 16 normal-quantile levels times a block absmax"},
+   "bitsandbytes NormalFloat4: 16 normal-quantile levels times a block absmax", kNF4, 127},
   {Format::kFP8E4M3, "fp8_e4m3", 8, false, Granularity::kRow, true, 32, false, ScaleType::kF32, true, false,
    false, nullptr, KernelFamily::kFloatDecode,
    "OCP FP8 E4M3FN (max 448) with a scale amax / 448"},
@@ -73,13 +80,13 @@ inline constexpr FormatInfo kFormatInfo[] = {
    "OCP FP8 E5M2 (max 57344) with a scale amax / 57344"},
   {Format::kMXFP4, "mxfp4", 4, false, Granularity::kGroup, false, 32, true, ScaleType::kE8M0, false, true,
    false, nullptr, KernelFamily::kPackedTable,
-   "OCP MX FP4: E2M1 elements, blocks of 32 sharing a power-of-two E8M0 scale"},
+   "OCP MX FP4: E2M1 elements, blocks of 32 sharing a power-of-two E8M0 scale", kE2M1Levels.v, 2},
   {Format::kNVFP4, "nvfp4", 4, false, Granularity::kGroup, false, 16, true, ScaleType::kE4M3, false, true,
    true, nullptr, KernelFamily::kPackedTable,
-   "NVIDIA NVFP4: E2M1 elements, blocks of 16 with an E4M3 scale, times an fp32 tensor scale"},
+   "NVIDIA NVFP4: E2M1 elements, blocks of 16 with an E4M3 scale, times an fp32 tensor scale", kE2M1Levels.v, 2},
   {Format::kBnbFP4, "bnb_fp4", 4, false, Granularity::kGroup, true, 64, false, ScaleType::kF32, true, true,
    false, nullptr, KernelFamily::kPackedTable,
-   "bitsandbytes FP4: sign and 8 magnitudes {0, 0.0625, 2, 3, 4, 6, 8, 12} / 12 times a block absmax"},
+   "bitsandbytes FP4: sign and 8 magnitudes {0, 0.0625, 2, 3, 4, 6, 8, 12} / 12 times a block absmax", kBnbFP4Levels.v, 127},
   {Format::kQ4_K, "q4_k", 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
    false, "Q4_K", KernelFamily::kPackedBlocks,
    "ggml Q4_K super-blocks of 256: 4-bit codes, 6-bit scales and mins per 32 times fp16 d and dmin"},
@@ -100,7 +107,7 @@ inline constexpr FormatInfo kFormatInfo[] = {
    "ggml Q5_1 blocks: fp16 scale d and min m + 32 5-bit codes u, value d * u + m"},
   {Format::kIQ4_NL, "iq4_nl", 4, false, Granularity::kGroup, false, 32, true, ScaleType::kF16, false, true,
    false, "IQ4_NL", KernelFamily::kPackedTable,
-   "ggml IQ4_NL blocks: fp16 scale + 32 4-bit indices into 16 non-uniform int8 levels"},
+   "ggml IQ4_NL blocks: fp16 scale + 32 4-bit indices into 16 non-uniform int8 levels", kIQ4NLLevels.v, 1},
   {Format::kIQ4_XS, "iq4_xs", 4, false, Granularity::kGroup, false, 256, true, ScaleType::kF16, false, true,
    false, "IQ4_XS", KernelFamily::kPackedBlocks,
    "ggml IQ4_XS super-blocks of 256: IQ4_NL's levels, 6-bit scales per 32 times an fp16 d"},
@@ -132,6 +139,12 @@ constexpr bool rows_in_enum_order() {
 static_assert(rows_in_enum_order(), "kFormatInfo has one row per Format, in the enum's order");
 
 inline const FormatInfo& format_info(Format f) { return kFormatInfo[static_cast<int>(f)]; }
+
+// Every byte of a matrix: data, scales, zero-points and a tensor scale (4 bytes) where the format has one.
+inline int64_t byte_length(const QuantLayout& L) {
+  return L.data_bytes() + scale_type_bytes(L.scale_type) * L.stored_scales() + L.num_zeros() +
+         (format_info(L.format).tensor_scale ? 4 : 0);
+}
 
 // The API's name of a format.
 inline const char* format_name(Format f) { return format_info(f).name; }

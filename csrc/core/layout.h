@@ -85,7 +85,7 @@ struct QuantLayout {
       default: return false;
     }
   }
-  // 4-bit codes of their own (int, nf4, bnb_fp4, mxfp4, nvfp4), in nibble_slot's order.
+  // 4-bit codes of lowbit's own formats (not ggml's blocks), in nibble_slot's order.
   bool nibble_codes() const { return bits == 4 && !ggml_blocks() && !super_blocks(); }
   // int 2- and 3-bit codes: no plain SIMD kernels; multiplied packed (prepare, or per call) or by the
   // scalar kernels.
@@ -138,11 +138,6 @@ struct QuantLayout {
   int64_t num_zeros() const { return scheme == Scheme::kAsymmetric ? num_scales() : 0; }
   // Entries of the separate `scales` array (ggml blocks carry theirs inside `data`).
   int64_t stored_scales() const { return ggml_blocks() || super_blocks() || float_halves() ? 0 : num_scales(); }
-  // Every byte the matrix needs, nvfp4's fp32 tensor scale included.
-  int64_t byte_length() const {
-    return data_bytes() + scale_type_bytes(scale_type) * stored_scales() + num_zeros() +
-           (format == Format::kNVFP4 ? 4 : 0);
-  }
   int qmax() const { return scheme == Scheme::kSymmetric ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
   int qmin() const { return scheme == Scheme::kSymmetric ? -(1 << (bits - 1)) : 0; }
   // Elements that share one scale along a row: group_size, the whole row, or 1.
@@ -172,7 +167,7 @@ struct QMatrixView {
   const uint8_t* data = nullptr;
   const void* scales = nullptr;
   const uint8_t* zeros = nullptr;  // null for symmetric
-  float tensor_scale = 1.0f;       // nvfp4's second-level scale; 1 otherwise
+  float tensor_scale = 1.0f;       // the formats with a tensor scale (core/formats.h): its value; else 1
 };
 
 }  // namespace lowbit

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "float_formats.h"
+#include "formats.h"
 #include "layout.h"
 
 namespace lowbit {
@@ -76,19 +77,15 @@ inline uint8_t element_code(const QuantLayout& L, const uint8_t* data, int64_t r
 
 // The value of a code before scaling, in float32. `z` is the zero-point (int, asymmetric).
 inline float code_value(const QuantLayout& L, uint8_t code, int z) {
+  if (const float* levels = format_info(L.format).levels) return levels[code & 15];  // the table formats
   switch (L.format) {
     case Format::kInt:
       if (L.scheme == Scheme::kAsymmetric) return static_cast<float>(code - z);
       return static_cast<float>(L.bits == 8 ? static_cast<int8_t>(code) : code - (1 << (L.bits - 1)));
     case Format::kQ4_0: return static_cast<float>(code - 8);
-    case Format::kIQ4_NL: return static_cast<float>(kIQ4NL[code & 15]);
     case Format::kQ8_0: return static_cast<float>(static_cast<int8_t>(code));
-    case Format::kNF4: return kNF4[code];
     case Format::kFP8E4M3: return fp8_to_fp32(code, kE4M3);
     case Format::kFP8E5M2: return fp8_to_fp32(code, kE5M2);
-    case Format::kMXFP4:
-    case Format::kNVFP4: return (code & 8) ? -kE2M1[code & 7] : kE2M1[code & 7];
-    case Format::kBnbFP4: return bnb_fp4_value(code);
     default: break;  // no per-element codes: whole ggml blocks (formats/ggml_types.h) and 16-bit floats
   }
   return 0.0f;

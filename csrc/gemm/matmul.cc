@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <vector>
 
 #include "../core/matmul_ref.h"
@@ -37,10 +38,9 @@ static_assert(static_cast<int>(SType::kF16) == static_cast<int>(ScaleType::kF16)
                   static_cast<int>(SType::kE4M3) == static_cast<int>(ScaleType::kE4M3),
               "kernels' SType mirrors the layout's ScaleType");
 
-// Code tables of the 4-bit float formats. The int8 path multiplies by lut_i8,
-// which is lut_f32 / lut_i8_scale: exact for E2M1 (twice its values are the
-// integers 0..12), and NF4's levels rounded to multiples of 1/127 (as ggml's
-// IQ4_NL does), which moves a weight by at most 0.4% of its block's absmax.
+// The kernels' tables of the 4-bit table formats, from their traits' levels (core/formats.h): the
+// float path multiplies lut_f32, the int8 path lut_i8 = round(int8_per_unit * level) with the scale
+// 1 / int8_per_unit. A table whose integers span at most 63 gets the bias that makes them unsigned.
 struct Lut {
   float f32[16];
   int8_t i8[16];
@@ -48,38 +48,23 @@ struct Lut {
   int i8_bias;
 };
 
-Lut make_e2m1_lut() {
-  Lut t{};
-  for (int c = 0; c < 16; ++c) {
-    t.f32[c] = (c & 8) ? -kE2M1[c & 7] : kE2M1[c & 7];
-    t.i8[c] = static_cast<int8_t>(2.0f * t.f32[c]);
+std::vector<Lut> make_luts() {
+  std::vector<Lut> luts(std::size(kAllFormats));
+  for (const Format f : kAllFormats) {
+    const FormatInfo& fi = format_info(f);
+    if (!fi.levels) continue;
+    Lut& t = luts[static_cast<size_t>(f)];
+    int lo = 127, hi = -128;
+    for (int c = 0; c < 16; ++c) {
+      t.f32[c] = fi.levels[c];
+      t.i8[c] = static_cast<int8_t>(std::nearbyint(static_cast<float>(fi.int8_per_unit) * fi.levels[c]));
+      lo = std::min<int>(lo, t.i8[c]);
+      hi = std::max<int>(hi, t.i8[c]);
+    }
+    t.i8_scale = 1.0f / static_cast<float>(fi.int8_per_unit);
+    t.i8_bias = lo < 0 && hi - lo <= 63 ? -lo : 0;
   }
-  t.i8_scale = 0.5f;
-  t.i8_bias = 12;
-  return t;
-}
-
-Lut make_nf4_lut() {
-  Lut t{};
-  for (int c = 0; c < 16; ++c) {
-    t.f32[c] = kNF4[c];
-    t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * kNF4[c]));
-  }
-  t.i8_scale = 1.0f / 127.0f;
-  t.i8_bias = 0;
-  return t;
-}
-
-// bitsandbytes FP4 like NF4: levels rounded to multiples of 1/127 on the int8 path.
-Lut make_bnb_fp4_lut() {
-  Lut t{};
-  for (int c = 0; c < 16; ++c) {
-    t.f32[c] = bnb_fp4_value(static_cast<uint8_t>(c));
-    t.i8[c] = static_cast<int8_t>(std::nearbyint(127.0f * t.f32[c]));
-  }
-  t.i8_scale = 1.0f / 127.0f;
-  t.i8_bias = 0;
-  return t;
+  return luts;
 }
 
 struct ScaleTables {
@@ -97,22 +82,7 @@ ScaleTables make_scale_tables() {
 
 const ScaleTables kScaleTables = make_scale_tables();
 
-const Lut kE2M1Lut = make_e2m1_lut();
-const Lut kNF4Lut = make_nf4_lut();
-const Lut kBnbFP4Lut = make_bnb_fp4_lut();
-
-// ggml's IQ4_NL levels are integers already: the int8 path multiplies them as they are.
-Lut make_iq4nl_lut() {
-  Lut t{};
-  for (int c = 0; c < 16; ++c) {
-    t.f32[c] = kIQ4NL[c];
-    t.i8[c] = kIQ4NL[c];
-  }
-  t.i8_scale = 1.0f;
-  t.i8_bias = 0;
-  return t;
-}
-const Lut kIQ4NLLut = make_iq4nl_lut();
+const std::vector<Lut> kLuts = make_luts();
 
 }  // namespace
 
@@ -126,7 +96,17 @@ WeightArgs weight_args(const QMatrixView& q) {
   w.scales = static_cast<const uint8_t*>(q.scales);
   w.stype = static_cast<SType>(L.scale_type);
   const int64_t ssize = scale_type_bytes(L.scale_type);
-  const Lut* lut = nullptr;
+  w.scale_mul = q.tensor_scale;  // 1 for the formats without a tensor scale
+  w.scale_mul_i8 = w.scale_mul;
+  const bool table = format_info(L.format).levels != nullptr;
+  if (table) {
+    const Lut& lut = kLuts[static_cast<size_t>(L.format)];
+    w.code = WCode::kLut4;
+    w.lut_f32 = lut.f32;
+    w.lut_i8 = lut.i8;
+    w.lut_bias = lut.i8_bias;
+    w.scale_mul_i8 = w.scale_mul * lut.i8_scale;
+  }
   switch (L.format) {
     case Format::kInt: {
       const bool sym = L.scheme == Scheme::kSymmetric;
@@ -134,39 +114,25 @@ WeightArgs weight_args(const QMatrixView& q) {
       w.bias = (L.bits < 8 && sym) ? 1 << (L.bits - 1) : 0;
       break;
     }
-    case Format::kQ4_0:
-    case Format::kQ8_0:
-    case Format::kIQ4_NL:
-      // The fp16 scale leads each block; the kernels read codes 2 bytes in.
-      w.code = L.format == Format::kQ4_0 ? WCode::kU4 : L.format == Format::kQ8_0 ? WCode::kS8 : WCode::kLut4;
-      w.bias = L.format == Format::kQ4_0 ? 8 : 0;
-      if (L.format == Format::kIQ4_NL) {
-        w.lut_f32 = kIQ4NLLut.f32;
-        w.lut_i8 = kIQ4NLLut.i8;
-      }
-      w.data = q.data + 2;
-      w.block_bytes = L.block_bytes();
-      w.scales = q.data;
-      w.stype = SType::kF16;
-      w.scale_row_bytes = w.row_bytes;
-      w.scale_group_bytes = w.block_bytes;
-      w.group = 32;
-      return w;
-    case Format::kNF4: w.code = WCode::kLut4; lut = &kNF4Lut; break;
-    case Format::kBnbFP4: w.code = WCode::kLut4; lut = &kBnbFP4Lut; break;
+    case Format::kQ4_0: w.code = WCode::kU4; w.bias = 8; break;
+    case Format::kQ8_0: w.code = WCode::kS8; break;
     case Format::kFP8E4M3: w.code = WCode::kE4M3; break;
     case Format::kFP8E5M2: w.code = WCode::kE5M2; break;
-    case Format::kMXFP4:
-    case Format::kNVFP4: w.code = WCode::kLut4; lut = &kE2M1Lut; break;
-    default: return w;  // whole-block and 16-bit float formats: never reach the code kernels (matmul_super_blocks)
+    default:
+      // The table formats (above); whole-block and 16-bit float formats never reach the code kernels
+      // (matmul_super_blocks).
+      if (!table) return w;
   }
-  w.scale_mul = q.tensor_scale;  // 1 for the formats without a tensor scale
-  w.scale_mul_i8 = w.scale_mul;
-  if (lut) {
-    w.lut_f32 = lut->f32;
-    w.lut_i8 = lut->i8;
-    w.lut_bias = lut->i8_bias;
-    w.scale_mul_i8 = w.scale_mul * lut->i8_scale;
+  if (L.ggml_blocks()) {
+    // The fp16 scale leads each block; the kernels read codes 2 bytes in.
+    w.data = q.data + 2;
+    w.block_bytes = L.block_bytes();
+    w.scales = q.data;
+    w.stype = SType::kF16;
+    w.scale_row_bytes = w.row_bytes;
+    w.scale_group_bytes = w.block_bytes;
+    w.group = 32;
+    return w;
   }
   if (w.stype == SType::kE8M0) w.scale_lut = kScaleTables.e8m0;
   if (w.stype == SType::kE4M3) w.scale_lut = kScaleTables.e4m3;

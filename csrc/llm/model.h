@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/formats.h"
 #include "../core/kernels.h"
 #include "../core/layout.h"
 #include "../gemm/matmul.h"
@@ -77,7 +78,7 @@ struct MatrixSource {
   const float* floats = nullptr;  // set for float32 weights (q unused)
   int64_t rows = 0, cols = 0;
   Activations act = Activations::kInt8;
-  int64_t bytes() const { return floats ? rows * cols * 4 : q.layout.byte_length(); }
+  int64_t bytes() const { return floats ? rows * cols * 4 : byte_length(q.layout); }
 };
 
 // The Linear the kernels run fastest: packed tiles where the packed int8 kernels take the matrix

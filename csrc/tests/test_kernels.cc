@@ -722,18 +722,18 @@ void test_codecs() {
   // (within 1e-5 of one, its decimal literals decide) every value goes to the nearest level.
   for (int c = 0; c < 16; ++c) {
     if (c == 8) continue;  // -0 is written as code 0 (v < 0 is false for it)
-    CHECK(nearest_bnb_fp4(bnb_fp4_value(static_cast<uint8_t>(c))) == c, "bnb fp4 level %d", c);
+    CHECK(nearest_bnb_fp4(kBnbFP4Levels.v[c]) == c, "bnb fp4 level %d", c);
   }
   for (int i = -1100; i <= 1100; ++i) {
     const float v = static_cast<float>(i) / 1000.0f + 0.0001234f;
     int best = 0;
     for (int c = 1; c < 16; ++c)
-      if (std::fabs(v - bnb_fp4_value(c)) < std::fabs(v - bnb_fp4_value(best))) best = c;
+      if (std::fabs(v - kBnbFP4Levels.v[c]) < std::fabs(v - kBnbFP4Levels.v[best])) best = c;
     bool near_mid = false;
     for (int a = 0; a < 8; ++a)
       for (int b = 0; b < 8; ++b) near_mid |= std::fabs(std::fabs(v) - 0.5f * (kBnbFP4[a] + kBnbFP4[b])) < 1e-5f && a != b;
     const uint8_t got = nearest_bnb_fp4(v);
-    if (!near_mid) CHECK(bnb_fp4_value(got) == bnb_fp4_value(static_cast<uint8_t>(best)), "bnb fp4 of %.9g", v);
+    if (!near_mid) CHECK(kBnbFP4Levels.v[got] == kBnbFP4Levels.v[best], "bnb fp4 of %.9g", v);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { describe } from '../core/describe';
 import { native } from '../core/native';
-import type { QuantizedMatrix } from '../core/types';
+import type { FormatDescription, QuantizedMatrix } from '../core/types';
 
 /** `rows` rows of `cols` interleaved 4-bit codes in lowbit's order (a new array). */
 export function nibblesFromInterleaved(data: Uint8Array, rows: number, cols: number): Uint8Array {
@@ -19,8 +19,11 @@ export function nibblesToInterleaved(data: Uint8Array, rows: number, cols: numbe
   return native.reorderNibbles(data, rows, cols, true);
 }
 
-/** The formats whose 4-bit codes are lowbit's own nibbles (q4_0, iq4_nl and the K-quants are ggml's blocks). */
-const NIBBLE_FORMATS = new Set(['int', 'nf4', 'bnb_fp4', 'mxfp4', 'nvfp4']);
+/** Whether a format's 4-bit codes are lowbit's own nibbles: not one of ggml's blocks (q4_0, iq4_nl, the K-quants). */
+function ownNibbles(format: string): boolean {
+  const f = (native.formats() as FormatDescription[]).find((e) => e.format === format);
+  return f !== undefined && f.ggmlType === null;
+}
 
 /**
  * A QuantizedMatrix stored by an older lowbit in the current byte layout (`layout: 2`). Byte layout 1
@@ -39,7 +42,7 @@ export function upgradeQuantizedMatrix(q: QuantizedMatrix): QuantizedMatrix {
   if (version !== undefined && version !== 1) throw new RangeError(`${fn}: q.layout must be 1, 2 or absent (got ${describe(version)})`);
   const format = q.format ?? 'int';
   let data = q.data;
-  if (q.bits === 4 && NIBBLE_FORMATS.has(format)) {
+  if (q.bits === 4 && ownNibbles(format)) {
     if (!(data instanceof Uint8Array)) throw new TypeError(`${fn}: q.data must be a Uint8Array (got ${describe(data)})`);
     data = nibblesFromInterleaved(data, q.rows, q.cols);
   }
