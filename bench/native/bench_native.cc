@@ -93,7 +93,7 @@ struct Matrix {
   std::vector<uint8_t> packed;
   PackedArgs pa;
   QMatrixView view() const { return q.view(); }
-  int64_t bytes() const { return byte_length(q.L); }
+  int64_t bytes() const { return q.L.byte_length(); }
 };
 
 Matrix make(const Case& c, int64_t n, int64_t k, const std::vector<float>& w) {

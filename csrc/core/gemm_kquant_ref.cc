@@ -8,7 +8,7 @@ namespace lowbit::ref {
 void gemm_i8_kquant(const KQuantArgs& w, const ActI8& x, const int32_t* half_sum, int64_t m, int64_t n0, int64_t n1,
                     float* y, int64_t y_stride) {
   const Format f = w.kind == KQuant::kQ4K ? Format::kQ4_K : w.kind == KQuant::kQ5K ? Format::kQ5_K : Format::kQ6_K;
-  const int64_t bb = ggml_block_type(f).bytes;
+  const int64_t bb = format_info(f).block_bytes;
   GgmlBlock blk;
   for (int64_t j = n0; j < n1; ++j) {
     for (int64_t i = 0; i < m; ++i) {

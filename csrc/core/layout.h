@@ -5,44 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "formats.h"
+
 namespace lowbit {
-
-enum class Scheme : uint8_t { kSymmetric, kAsymmetric };
-enum class Granularity : uint8_t { kTensor, kRow, kColumn, kGroup };
-// kInt: integer codes with a scale (and zero-point) per tensor, row, column or group. The others are defined in lib/core/types.ts (QuantizeOptions.format).
-enum class Format : uint8_t {
-  kInt, kQ4_0, kQ8_0, kNF4, kFP8E4M3, kFP8E5M2, kMXFP4, kNVFP4, kBnbFP4, kQ4_K, kQ5_K, kQ6_K,
-  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kIQ4_XS, kQ2_K, kQ3_K, kF16, kBF16, kTQ1_0, kTQ2_0,
-};
-enum class ScaleType : uint8_t { kF32, kF16, kE8M0, kE4M3 };
-
-constexpr Format kAllFormats[] = {Format::kInt,     Format::kQ4_0,    Format::kQ8_0,  Format::kNF4,   Format::kFP8E4M3,
-                                  Format::kFP8E5M2, Format::kMXFP4, Format::kNVFP4, Format::kBnbFP4,
-                                  Format::kQ4_K,    Format::kQ5_K,    Format::kQ6_K,  Format::kQ4_1,  Format::kQ5_0,
-                                  Format::kQ5_1,    Format::kIQ4_NL,  Format::kIQ4_XS, Format::kQ2_K, Format::kQ3_K,
-                                  Format::kF16,     Format::kBF16,    Format::kTQ1_0, Format::kTQ2_0};
-
-// The API's names for them.
-inline const char* scheme_name(Scheme s) { return s == Scheme::kSymmetric ? "symmetric" : "asymmetric"; }
-inline const char* granularity_name(Granularity g) {
-  switch (g) {
-    case Granularity::kTensor: return "tensor";
-    case Granularity::kRow: return "row";
-    case Granularity::kColumn: return "column";
-    case Granularity::kGroup: return "group";
-  }
-  return "?";
-}
-inline const char* scale_type_name(ScaleType t) {
-  switch (t) {
-    case ScaleType::kF32: return "float32";
-    case ScaleType::kF16: return "float16";
-    case ScaleType::kE8M0: return "e8m0";
-    case ScaleType::kE4M3: return "e4m3";
-  }
-  return "?";
-}
-inline int scale_type_bytes(ScaleType t) { return t == ScaleType::kF32 ? 4 : t == ScaleType::kF16 ? 2 : 1; }
 
 // The version of the byte layout below that QuantizedMatrix objects carry (`layout`). Version 1 (objects
 // without the field, made before 2026-12-06) held 4-bit codes interleaved: column c in byte c / 2, the
@@ -74,50 +39,21 @@ struct QuantLayout {
   Format format = Format::kInt;
   ScaleType scale_type = ScaleType::kF32;
 
+  const FormatInfo& info() const { return format_info(format); }
   // ggml blocks of an fp16 scale and 32 codes, each code readable on its own (element_code).
-  bool ggml_blocks() const { return format == Format::kQ4_0 || format == Format::kQ8_0 || format == Format::kIQ4_NL; }
+  bool ggml_blocks() const { return info().storage == Storage::kGgmlBlocks; }
   // ggml blocks that decode whole (scales of two levels, mins, split high bits).
-  bool super_blocks() const {
-    switch (format) {
-      case Format::kQ4_K: case Format::kQ5_K: case Format::kQ6_K: case Format::kQ2_K: case Format::kQ3_K:
-      case Format::kIQ4_XS: case Format::kQ4_1: case Format::kQ5_0: case Format::kQ5_1: case Format::kTQ1_0:
-      case Format::kTQ2_0: return true;
-      default: return false;
-    }
-  }
+  bool super_blocks() const { return info().storage == Storage::kSuperBlocks; }
   // 4-bit codes of lowbit's own formats (not ggml's blocks), in nibble_slot's order.
-  bool nibble_codes() const { return bits == 4 && !ggml_blocks() && !super_blocks(); }
+  bool nibble_codes() const { return bits == 4 && info().storage == Storage::kCodes; }
   // int 2- and 3-bit codes: no plain SIMD kernels; multiplied packed (prepare, or per call) or by the
   // scalar kernels.
   bool bit_stream() const { return format == Format::kInt && bits < 4; }
   // 16-bit float weights: values, not codes, and no scales.
-  bool float_halves() const { return format == Format::kF16 || format == Format::kBF16; }
-  // Columns of one ggml block: 256 for the K-quants, iq4_xs and the ternary types, else 32.
-  int64_t block_cols() const {
-    switch (format) {
-      case Format::kQ4_K: case Format::kQ5_K: case Format::kQ6_K: case Format::kQ2_K: case Format::kQ3_K:
-      case Format::kIQ4_XS: case Format::kTQ1_0: case Format::kTQ2_0: return 256;
-      default: return 32;
-    }
-  }
-  // Bytes of one ggml block (ggml-common.h's block_* sizes).
-  int64_t block_bytes() const {
-    switch (format) {
-      case Format::kQ4_0: case Format::kIQ4_NL: return 18;
-      case Format::kQ4_1: return 20;
-      case Format::kTQ1_0: return 54;
-      case Format::kTQ2_0: return 66;
-      case Format::kQ5_0: return 22;
-      case Format::kQ5_1: return 24;
-      case Format::kQ2_K: return 84;
-      case Format::kQ3_K: return 110;
-      case Format::kIQ4_XS: return 136;
-      case Format::kQ4_K: return 144;
-      case Format::kQ5_K: return 176;
-      case Format::kQ6_K: return 210;
-      default: return 34;
-    }
-  }
+  bool float_halves() const { return info().storage == Storage::kHalves; }
+  // Columns and bytes of one ggml block (ggml-common.h's block_* sizes).
+  int64_t block_cols() const { return info().block_cols; }
+  int64_t block_bytes() const { return info().block_bytes; }
   int64_t row_bytes() const {
     if (ggml_blocks() || super_blocks()) return cols / block_cols() * block_bytes();
     if (float_halves()) return cols * 2;
@@ -138,6 +74,10 @@ struct QuantLayout {
   int64_t num_zeros() const { return scheme == Scheme::kAsymmetric ? num_scales() : 0; }
   // Entries of the separate `scales` array (ggml blocks carry theirs inside `data`).
   int64_t stored_scales() const { return ggml_blocks() || super_blocks() || float_halves() ? 0 : num_scales(); }
+  // Every byte: data, scales, zero-points and a tensor scale (4 bytes) where the format has one.
+  int64_t byte_length() const {
+    return data_bytes() + scale_type_bytes(scale_type) * stored_scales() + num_zeros() + (info().tensor_scale ? 4 : 0);
+  }
   int qmax() const { return scheme == Scheme::kSymmetric ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
   int qmin() const { return scheme == Scheme::kSymmetric ? -(1 << (bits - 1)) : 0; }
   // Elements that share one scale along a row: group_size, the whole row, or 1.

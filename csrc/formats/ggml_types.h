@@ -31,9 +31,9 @@ struct GgmlBlock {
   uint16_t d_bits, dmin_bits;
 };
 
+// Its columns and bytes are the format's traits row (core/formats.h).
 struct GgmlBlockType {
   Format format;
-  int64_t cols, bytes;  // columns and bytes of a block
   int d_offset;         // byte offset of the fp16 d
   int dmin_offset;      // of the fp16 dmin (or q4_1 / q5_1's m); -1 where there is none
   PCode pcode;          // its packed tiles (kernels.h)

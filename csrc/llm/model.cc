@@ -44,7 +44,7 @@ Linear Linear::view(const QMatrixView& q, Activations act) {
   l.act_ = act;
   l.rows_ = q.layout.rows;
   l.cols_ = q.layout.cols;
-  l.bytes_ = byte_length(q.layout);
+  l.bytes_ = q.layout.byte_length();
   return l;
 }
 

@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "../core/formats.h"
 #include "../core/kernels.h"
 #include "../core/layout.h"
 #include "../gemm/matmul.h"
@@ -78,7 +77,7 @@ struct MatrixSource {
   const float* floats = nullptr;  // set for float32 weights (q unused)
   int64_t rows = 0, cols = 0;
   Activations act = Activations::kInt8;
-  int64_t bytes() const { return floats ? rows * cols * 4 : byte_length(q.layout); }
+  int64_t bytes() const { return floats ? rows * cols * 4 : q.layout.byte_length(); }
 };
 
 // The Linear the kernels run fastest: packed tiles where the packed int8 kernels take the matrix

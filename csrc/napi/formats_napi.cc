@@ -23,7 +23,7 @@ Napi::Object describe_format(Napi::Env env, const FormatInfo& fi, int bits, int6
   o.Set("groupSize", fi.granularity == Granularity::kGroup ? static_cast<double>(fi.group_size) : 0.0);
   o.Set("fixedGroupSize", fi.fixed_group);
   o.Set("scaleType", scale_type_name(fi.scale_type));
-  o.Set("bitsPerWeight", 8.0 * static_cast<double>(byte_length(L)) / static_cast<double>(size * size));
+  o.Set("bitsPerWeight", 8.0 * static_cast<double>(L.byte_length()) / static_cast<double>(size * size));
   Napi::Array acts = Napi::Array::New(env);
   if (fi.int8_activations) acts.Set(acts.Length(), "int8");
   acts.Set(acts.Length(), "float");

@@ -21,7 +21,7 @@ Napi::Object make_qmatrix(Napi::Env env, const QuantLayout& L, Napi::TypedArray 
   o.Set("scales", scales);
   o.Set("zeros", zeros);
   if (format_info(L.format).tensor_scale) o.Set("tensorScale", Napi::Number::New(env, tensor_scale));
-  o.Set("byteLength", Napi::Number::New(env, static_cast<double>(byte_length(L))));
+  o.Set("byteLength", Napi::Number::New(env, static_cast<double>(L.byte_length())));
   o.Set("layout", Napi::Number::New(env, kLayoutVersion));
   return o;
 }

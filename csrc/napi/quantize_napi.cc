@@ -1,7 +1,6 @@
 // quantize / quantizeAsync / dequantize / quantizationError / reorderNibbles bindings.
 #include <memory>
 
-#include "../core/formats.h"
 #include "../formats/nibble_order.h"
 #include "../formats/quantize.h"
 #include "args.h"
@@ -111,7 +110,7 @@ Napi::Value QuantizationError(const Napi::CallbackInfo& info) {
   PinnedArray wp(w, static_cast<size_t>(n) * 4, PinnedArray::Access::kRead, false, "quantizationError: weights");
   PinnedQMatrix q(qa, false, "quantizationError: q");
   ErrorStats st = quantization_error(wp.as<const float>(), q.view());
-  double bytes = static_cast<double>(byte_length(q.view().layout));
+  double bytes = static_cast<double>(q.view().layout.byte_length());
   double fp16 = 2.0 * static_cast<double>(n);
   Napi::Object o = Napi::Object::New(env);
   o.Set("relativeError", st.relative_error);
