@@ -106,7 +106,7 @@ inline uint8_t fp32_to_fp8(float v, const Fp8Spec& s) {
 }
 
 // E2M1 (FP4) magnitudes by code; bit 3 is the sign.
-constexpr float kE2M1[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+inline constexpr float kE2M1[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
 
 // Nearest E2M1 value, ties to the even code, saturating at +-6.
 inline uint8_t fp32_to_e2m1(float v) {
@@ -127,10 +127,10 @@ inline uint8_t fp32_to_e2m1(float v) {
 inline float e8m0_to_fp32(uint8_t e) { return e == 0xFF ? NAN : std::ldexp(1.0f, e - 127); }
 
 // ggml's IQ4_NL / IQ4_XS levels (kvalues_iq4nl): a 4-bit code u means kIQ4NL[u] times the block scale.
-constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+inline constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 // bitsandbytes' NormalFloat4 levels.
-constexpr float kNF4[16] = {-1.0f,
+inline constexpr float kNF4[16] = {-1.0f,
                             -0.6961928009986877f,
                             -0.5250730514526367f,
                             -0.39491748809814453f,
@@ -148,10 +148,12 @@ constexpr float kNF4[16] = {-1.0f,
                             1.0f};
 
 // bitsandbytes' FP4 magnitudes by code (bit 3 is the sign): {0, 0.0625, 8, 12, 4, 6, 2, 3} / 12 in float32.
-constexpr float kBnbFP4[8] = {0.0f, 0.0625f / 12.0f, 8.0f / 12.0f, 1.0f, 4.0f / 12.0f, 6.0f / 12.0f, 2.0f / 12.0f, 3.0f / 12.0f};
+inline constexpr float kBnbFP4[8] = {0.0f, 0.0625f / 12.0f, 8.0f / 12.0f, 1.0f, 4.0f / 12.0f, 6.0f / 12.0f, 2.0f / 12.0f, 3.0f / 12.0f};
 
 
-// The value of each code of a 4-bit table format, before its scale (the format traits' `levels`).
+// The value of each code of a 4-bit table format, before its scale (the format traits' `levels`). These
+// and the tables above are inline (one definition program-wide): the inline table of format traits
+// points at them, and a per-file copy inside its COMDAT group breaks ASan builds at link time.
 struct Levels16 {
   float v[16];
 };
