@@ -40,6 +40,13 @@ inline NibbleSlot nibble_slot(int64_t cols, int64_t c) {
   return i < half ? NibbleSlot{16 * b + i, 0} : NibbleSlot{16 * b + i - half, 4};
 }
 
+// The 4-bit code of column c of a row of `cols` columns in that order (a ggml block's 32 codes are
+// such a row of 32).
+inline uint8_t nibble_code(const uint8_t* row, int64_t cols, int64_t c) {
+  const NibbleSlot s = nibble_slot(cols, c);
+  return static_cast<uint8_t>((row[s.byte] >> s.shift) & 0xF);
+}
+
 // The stored code of an int code q (two's complement for symmetric 8-bit, q + 2^(bits - 1) for
 // narrower symmetric codes, q itself when asymmetric).
 inline uint8_t stored_int_code(const QuantLayout& L, int q) {
@@ -64,14 +71,10 @@ inline uint8_t element_code(const QuantLayout& L, const uint8_t* data, int64_t r
   if (L.ggml_blocks()) {
     const uint8_t* blk = row + (c / 32) * L.block_bytes() + 2;
     const int64_t i = c % 32;
-    if (L.format == Format::kQ8_0) return blk[i];
-    return i < 16 ? blk[i] & 0xF : blk[i - 16] >> 4;
+    return L.format == Format::kQ8_0 ? blk[i] : nibble_code(blk, 32, i);
   }
   if (L.bits == 8) return row[c];
-  if (L.bits == 4) {
-    const NibbleSlot s = nibble_slot(L.cols, c);
-    return (row[s.byte] >> s.shift) & 0xF;
-  }
+  if (L.bits == 4) return nibble_code(row, L.cols, c);
   return bit_stream_code(row, L.bits, c);
 }
 

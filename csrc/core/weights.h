@@ -12,11 +12,8 @@ inline int weight_code(const WeightArgs& w, int64_t j, int64_t c) {
   const uint8_t* blk = w.data + j * w.row_bytes + (c / 32) * w.block_bytes;
   const int64_t i = c % 32;
   if (w.code == WCode::kU2 || w.code == WCode::kU3) return bit_stream_code(blk, w.code == WCode::kU2 ? 2 : 3, i);
-  if (w.code == WCode::kU4 || w.code == WCode::kLut4) {
-    // Whole blocks of 16 bytes after any block header (ggml's), the last one possibly shorter.
-    const NibbleSlot s = nibble_slot(w.k - (c - i), i);
-    return (blk[s.byte] >> s.shift) & 0xF;
-  }
+  // Whole blocks of 16 bytes after any block header (ggml's), the last one possibly shorter.
+  if (w.code == WCode::kU4 || w.code == WCode::kLut4) return nibble_code(blk, w.k - (c - i), i);
   return blk[i];
 }
 

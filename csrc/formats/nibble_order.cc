@@ -46,14 +46,11 @@ void nibbles_to_interleaved(const uint8_t* src, uint8_t* dst, int64_t rows, int6
       // Byte i gets columns 2i and 2i + 1; column j < 16 is the low nibble of byte j, the rest high.
       [](const uint8_t* s, uint8_t* d) {
         for (int i = 0; i < 16; ++i) {
-          const int a = 2 * i, b = 2 * i + 1;
-          const unsigned lo = a < 16 ? s[a] & 0xF : s[a - 16] >> 4, hi = b < 16 ? s[b] & 0xF : s[b - 16] >> 4;
-          d[i] = static_cast<uint8_t>(lo | hi << 4);
+          d[i] = static_cast<uint8_t>(nibble_code(s, 32, 2 * i) | nibble_code(s, 32, 2 * i + 1) << 4);
         }
       },
       [cols](const uint8_t* s, uint8_t* d, int64_t c) {
-        const NibbleSlot at = nibble_slot(cols, c);
-        d[c >> 1] = static_cast<uint8_t>(d[c >> 1] | ((s[at.byte] >> at.shift) & 0xF) << ((c & 1) * 4));
+        d[c >> 1] = static_cast<uint8_t>(d[c >> 1] | nibble_code(s, cols, c) << ((c & 1) * 4));
       });
 }
 
