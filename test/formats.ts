@@ -303,6 +303,17 @@ t.test("formats()' GGUF types and kernels drive the GGUF reader, writer and insp
     { q4_0: 'Q4_0', q8_0: 'Q8_0', q4_k: 'Q4_K', q5_k: 'Q5_K', q6_k: 'Q6_K', q4_1: 'Q4_1', q5_0: 'Q5_0', q5_1: 'Q5_1',
       iq4_nl: 'IQ4_NL', iq4_xs: 'IQ4_XS', q2_k: 'Q2_K', q3_k: 'Q3_K', f16: 'F16', bf16: 'BF16', tq1_0: 'TQ1_0', tq2_0: 'TQ2_0' },
   );
+  // How each format is stored; lowbit's own codes are exactly the formats without a GGUF type.
+  const storage = Object.fromEntries(f.map((e) => [e.format, e.storage]));
+  t.same(storage, {
+    int: 'codes', q4_0: 'ggml blocks', q8_0: 'ggml blocks', nf4: 'codes', fp8_e4m3: 'codes', fp8_e5m2: 'codes',
+    bnb_fp4: 'codes', mxfp4: 'codes', nvfp4: 'codes', q4_k: 'ggml blocks, decoded whole', q5_k: 'ggml blocks, decoded whole',
+    q6_k: 'ggml blocks, decoded whole', q4_1: 'ggml blocks, decoded whole', q5_0: 'ggml blocks, decoded whole',
+    q5_1: 'ggml blocks, decoded whole', iq4_nl: 'ggml blocks', iq4_xs: 'ggml blocks, decoded whole',
+    q2_k: 'ggml blocks, decoded whole', q3_k: 'ggml blocks, decoded whole', f16: '16-bit floats', bf16: '16-bit floats',
+    tq1_0: 'ggml blocks, decoded whole', tq2_0: 'ggml blocks, decoded whole',
+  });
+  for (const e of f) t.equal(e.storage === 'codes', e.ggmlType === null, `${e.format}: own codes iff no GGUF type`);
   const kernels = new Set(f.map((e) => e.kernel));
   t.same([...kernels].sort(), ['fp32, dequantized in registers', 'packed int8', 'packed int8, 16-level table', 'packed int8, block scales',
     'sgemm on 16-bit rows']);

@@ -43,6 +43,17 @@ enum class Storage : uint8_t {
   kHalves,       // 16-bit floats, no scales
 };
 
+// The API's name of a storage kind (FormatDescription.storage).
+inline const char* storage_name(Storage s) {
+  switch (s) {
+    case Storage::kCodes: return "codes";
+    case Storage::kGgmlBlocks: return "ggml blocks";
+    case Storage::kSuperBlocks: return "ggml blocks, decoded whole";
+    case Storage::kHalves: return "16-bit floats";
+  }
+  return "";
+}
+
 struct FormatInfo {
   Format format;
   const char* name;          // the API's name (QuantizeOptions.format)

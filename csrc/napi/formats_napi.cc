@@ -29,6 +29,7 @@ Napi::Object describe_format(Napi::Env env, const FormatInfo& fi, int bits, int6
   acts.Set(acts.Length(), "float");
   o.Set("activations", acts);
   o.Set("ggmlType", fi.ggml_type ? Napi::Value(Napi::String::New(env, fi.ggml_type)) : env.Null());
+  o.Set("storage", storage_name(fi.storage));
   o.Set("kernel", kernel_family_name(fi.kernel));
   o.Set("description", fi.description);
   return o;

@@ -172,6 +172,14 @@ export interface FormatDescription {
   /** The GGUF tensor type whose blocks are this format byte for byte (`'Q4_K'`, `'F16'`), or null. */
   ggmlType: string | null;
   /**
+   * How the bytes are laid out: `'codes'` (lowbit's codes row by row, the scales and zero-points in arrays of
+   * their own; 4-bit codes in the order {@link QuantizedMatrix.data} states), `'ggml blocks'` (ggml's blocks of an
+   * fp16 scale and 32 codes, each code readable alone: q4_0, q8_0, iq4_nl), `'ggml blocks, decoded whole'` (two-level
+   * scales, mins or split high bits: the K-quants, q4_1, q5_0, q5_1, iq4_xs, tq1_0, tq2_0), `'16-bit floats'` (f16,
+   * bf16).
+   */
+  storage: 'codes' | 'ggml blocks' | 'ggml blocks, decoded whole' | '16-bit floats';
+  /**
    * How a prepared matrix of it is multiplied: `'packed int8'` (16-row tiles, int8 activations), `'packed int8,
    * 16-level table'`, `'packed int8, block scales'` (the tiles keep ggml's two-level scales), `'fp32, dequantized
    * in registers'` (no integer form), `'sgemm on 16-bit rows'`.

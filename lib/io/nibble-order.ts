@@ -19,10 +19,10 @@ export function nibblesToInterleaved(data: Uint8Array, rows: number, cols: numbe
   return native.reorderNibbles(data, rows, cols, true);
 }
 
-/** Whether a format's 4-bit codes are lowbit's own nibbles: not one of ggml's blocks (q4_0, iq4_nl, the K-quants). */
-function ownNibbles(format: string): boolean {
+/** Whether a format keeps lowbit's own codes (4-bit ones changed order in layout 2), not ggml's blocks. */
+function ownCodes(format: string): boolean {
   const f = (native.formats() as FormatDescription[]).find((e) => e.format === format);
-  return f !== undefined && f.ggmlType === null;
+  return f !== undefined && f.storage === 'codes';
 }
 
 /**
@@ -42,7 +42,7 @@ export function upgradeQuantizedMatrix(q: QuantizedMatrix): QuantizedMatrix {
   if (version !== undefined && version !== 1) throw new RangeError(`${fn}: q.layout must be 1, 2 or absent (got ${describe(version)})`);
   const format = q.format ?? 'int';
   let data = q.data;
-  if (q.bits === 4 && ownNibbles(format)) {
+  if (q.bits === 4 && ownCodes(format)) {
     if (!(data instanceof Uint8Array)) throw new TypeError(`${fn}: q.data must be a Uint8Array (got ${describe(data)})`);
     data = nibblesFromInterleaved(data, q.rows, q.cols);
   }
