@@ -403,6 +403,6 @@ struct FloatLeaf {
 
 }  // namespace
 
-LOWBIT_FLOAT_ENTRIES(FloatLeaf)
+LOWBIT_FLOAT_ENTRIES(FloatLeaf, FloatLeaf)
 
 }  // namespace lowbit::LOWBIT_NS

@@ -13,6 +13,7 @@
 //                             the same float32 rounding as dequantize();
 //   kSgemmCols                weight rows per sgemm dot-product tile;
 //   Panel                     the set's panel leaf (gemm/panel_gemm.h).
+// (gemm_f32 alone needs no add, sub, fwht_lanes or kSgemmCols.)
 // Internal linkage throughout, so each set compiles its own copy with its own flags.
 #pragma once
 
@@ -216,12 +217,12 @@ void fwht_of(float* v, int64_t n) {
 }  // namespace
 }  // namespace lowbit
 
-// Defines a kernel set's gemm_f32, sgemm and fwht entries (core/kernels.h) over its float leaf, in
-// the set's namespace.
-#define LOWBIT_FLOAT_ENTRIES(Leaf)                                                                             \
+// Defines a kernel set's gemm_f32 entry (core/kernels.h) over DecodeLeaf and its sgemm and fwht
+// entries over Leaf (the same leaf, or a wider one for gemm_f32), in the set's namespace.
+#define LOWBIT_FLOAT_ENTRIES(DecodeLeaf, Leaf)                                                                 \
   void gemm_f32(const WeightArgs& w, const float* x, int64_t xs, int64_t m, int64_t n0, int64_t n1, float* y,  \
                 int64_t ys) {                                                                                  \
-    ::lowbit::gemm_f32_of<Leaf>(w, x, xs, m, n0, n1, y, ys);                                                   \
+    ::lowbit::gemm_f32_of<DecodeLeaf>(w, x, xs, m, n0, n1, y, ys);                                             \
   }                                                                                                            \
   void sgemm(const float* x, int64_t xs, const float* w, int64_t ws, int64_t k, int64_t m, int64_t n0,         \
              int64_t n1, float* y, int64_t ys) {                                                               \

@@ -1,8 +1,9 @@
 // The kernels on QuantizedMatrix's own layout (WeightArgs): int8 and float
 // activations, the plain fp32 GEMM, activation quantization and the FWHT, written
 // with 256-bit AVX2 + FMA + F16C intrinsics, compiled by every x86 kernel set (kernel_set.h; the
-// AVX-512 sets compile these 256-bit kernels with EVEX encodings and 32 registers). The table's
-// entries are in the set's namespace, the rest has internal linkage.
+// AVX-512 sets compile these 256-bit kernels with EVEX encodings and 32 registers, and decode the
+// float path in 512-bit vectors, float_leaf512.h). The table's entries are in the set's namespace,
+// the rest has internal linkage.
 #include "kernel_set.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "../gemm/float_driver.h"
 #include "../gemm/row_tiles.h"
 #include "../gemm/stored_scale.h"
+#include "float_leaf512.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -277,7 +279,8 @@ inline __m256 fp8_to_ps(const uint8_t* p) {
   return _mm256_blendv_ps(f, _mm256_set1_ps(__builtin_nanf("")), nan);
 }
 
-// The float path's leaf (gemm/float_driver.h): 256-bit vectors, 4 per 32-column block.
+// The float path's leaf (gemm/float_driver.h): 256-bit vectors, 4 per 32-column block (the 512-bit
+// sets decode with float_leaf512.h and run sgemm and the FWHT on this one).
 struct FloatLeaf {
   using Vec = __m256;
   using Panel = PanelLeaf;
@@ -347,6 +350,10 @@ struct FloatLeaf {
 
 }  // namespace
 
-LOWBIT_FLOAT_ENTRIES(FloatLeaf)
+#if LOWBIT_VEC == 512
+LOWBIT_FLOAT_ENTRIES(FloatLeaf512, FloatLeaf)
+#else
+LOWBIT_FLOAT_ENTRIES(FloatLeaf, FloatLeaf)
+#endif
 
 }  // namespace lowbit::LOWBIT_NS
