@@ -1,11 +1,11 @@
 // @ts-check
-// `node bench/ab.js A.node B.node [gemv] [gemm] [--only text] [--activations int8|float]`: the cases of `npm run bench`'s GEMV and GEMM
-// (bench/matmul.js) on two builds of the addon loaded into one process, their calls alternated A B B A, so
-// both builds see the same machine state: on a VM whose speed drifts by 20% between runs, separate runs
-// cannot show a 5% change, adjacent calls can. Per case it prints each build's median time and the median of
-// the per-pair ratios B / A (below 1: B is faster), and per suite their geometric mean.
-// Each build quantizes (and prepares) its own copy of the weights, so builds with different byte layouts
-// compare fairly. LOWBIT_ISA and LOWBIT_THREADS apply to both.
+// `node bench/ab.js A.node B.node [gemv] [gemm] [--only text] [--activations int8|float]`: the GEMV and
+// GEMM cases of `npm run bench` (bench/cases.js) on two builds of the addon loaded into one process, their
+// calls alternated A B B A, so both builds see the same machine state: on a VM whose speed drifts by 20%
+// between runs, separate runs cannot show a 5% change, adjacent calls can. Per case it prints each build's
+// median time and the median of the per-pair ratios B / A (below 1: B is faster), and per suite their
+// geometric mean. Each build quantizes (and prepares) its own copy of the weights, so builds with
+// different byte layouts compare fairly. LOWBIT_ISA applies to both.
 'use strict';
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -37,6 +37,13 @@ const maxThreads = A.cpuInfo().threads;
 const threadCounts = [...new Set([1, maxThreads])];
 const setThreads = (/** @type {number} */ t) => builds.forEach((b) => b.setThreads(t));
 
+/** @param {() => void} f  milliseconds of one call */
+function time(f) {
+  const s = performance.now();
+  f();
+  return performance.now() - s;
+}
+
 /**
  * Alternates fa and fb (A B, then B A) for at least `seconds` and 8 pairs; the medians and the median of
  * the per-pair ratios b / a.
@@ -48,11 +55,6 @@ function alternate(fa, fb, seconds) {
   const ta = [], tb = [], ratio = [];
   const t0 = performance.now();
   for (let i = 0; ta.length < 8 || (performance.now() - t0 < seconds * 1e3 && ta.length < 400); i++) {
-    const time = (/** @type {() => void} */ f) => {
-      const s = performance.now();
-      f();
-      return performance.now() - s;
-    };
     let a, b;
     if (i % 2 === 0) {
       a = time(fa);
