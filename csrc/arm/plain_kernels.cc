@@ -12,6 +12,7 @@
 #include "../gemm/float_driver.h"
 #include "../gemm/row_tiles.h"
 #include "../gemm/stored_scale.h"
+#include "half.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -19,12 +20,6 @@ namespace lowbit::LOWBIT_NS {
 namespace {
 
 inline float hsum(float32x4_t v) { return vaddvq_f32(v); }
-
-inline float half_to_float(uint16_t h) {
-  __fp16 f;
-  __builtin_memcpy(&f, &h, 2);
-  return static_cast<float>(f);
-}
 
 template <SType S>
 inline float load_scale(const WeightArgs& w, const uint8_t* p) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "../gemm/stored_scale.h"
+#include "half.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -34,10 +35,9 @@ struct FloatLeaf512 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  static float half(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
   template <SType S>
   static float scale(const WeightArgs& w, const uint8_t* p) {
-    return stored_scale<S, half>(w, p);
+    return stored_scale<S, half_to_float>(w, p);
   }
 
   // 16 bytes -> 16 floats of an fp8 format through the fp16 converter, as the 256-bit leaf does:

@@ -15,6 +15,7 @@
 #include "../gemm/row_tiles.h"
 #include "../gemm/stored_scale.h"
 #include "float_leaf512.h"
+#include "half.h"
 #include "sgemm_panel.h"
 
 namespace lowbit::LOWBIT_NS {
@@ -81,8 +82,6 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
 }
 
 namespace {
-
-inline float half_to_float(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
 
 template <SType S>
 inline float load_scale(const WeightArgs& w, const uint8_t* p) {
