@@ -12,7 +12,8 @@
       "csrc/x86/gemm_packed_kquant.cc",
       "csrc/x86/gemm_kquant.cc",
       "csrc/x86/probes.cc",
-      "csrc/x86/convert.cc"
+      "csrc/x86/convert.cc",
+      "csrc/x86/dequantize_blocks.cc"
     ],
     "lowbit_arm_sources": [
       "csrc/arm/kernel_table.cc",
@@ -21,7 +22,8 @@
       "csrc/arm/gemm_packed_kquant.cc",
       "csrc/arm/gemm_kquant.cc",
       "csrc/arm/probes.cc",
-      "csrc/arm/convert.cc"
+      "csrc/arm/convert.cc",
+      "csrc/arm/dequantize_blocks.cc"
     ]
   },
   "target_defaults": {

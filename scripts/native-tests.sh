@@ -34,7 +34,7 @@ common=(-std=c++17 -O2 -g1 -ffp-contract=off -Wall -Wextra -Wno-unused-parameter
 . scripts/gyp-list.sh
 gyp_arch=$([ "$arch" = arm64 ] && echo arm64 || echo x64)
 gyp_list core sources lowbit_core "$gyp_arch"
-core+=(csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc csrc/tests/test_conversions.cc)
+core+=(csrc/tests/test_kernels.cc csrc/tests/test_runtime.cc csrc/tests/test_conversions.cc csrc/tests/test_dequantize_blocks.cc)
 bin=$out/test_kernels
 link=(-pthread)
 if [ "$arch" = win64 ]; then

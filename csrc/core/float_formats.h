@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "iq4_levels.h"
+
 namespace lowbit {
 
 inline uint32_t float_bits(float f) {
@@ -126,8 +128,6 @@ inline uint8_t fp32_to_e2m1(float v) {
 // E8M0: 2^(e - 127); 0xFF is NaN.
 inline float e8m0_to_fp32(uint8_t e) { return e == 0xFF ? NAN : std::ldexp(1.0f, e - 127); }
 
-// ggml's IQ4_NL / IQ4_XS levels (kvalues_iq4nl): a 4-bit code u means kIQ4NL[u] times the block scale.
-inline constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 // bitsandbytes' NormalFloat4 levels.
 inline constexpr float kNF4[16] = {-1.0f,

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "format_ids.h"
+
 namespace lowbit {
 
 // Activations are quantized in blocks of this many values (like ggml's Q8_0).
@@ -274,6 +276,10 @@ using GemmI8KQuantFn = void (*)(const KQuantArgs& w, const ActI8& x, const int32
 using F16ToF32Fn = void (*)(const uint16_t* h, float* f, int64_t n);
 using F32ToF16Fn = void (*)(const float* f, uint16_t* h, int64_t n);
 
+// k columns (whole blocks) of a ggml type stored as blocks with headers (layout.h: super_blocks())
+// to floats, the values dequantize() gives (formats/ggml_dequantize.h): the float path's weight rows.
+using DequantizeBlocksFn = void (*)(Format f, const uint8_t* in, int64_t k, float* out);
+
 // Machine-limit probes for the benchmarks: each runs `iters` iterations of the
 // ISA's best instruction mix and returns the operations it performed.
 using PeakFn = double (*)(int64_t iters);
@@ -296,7 +302,8 @@ using ReadFn = float (*)(const float* p, int64_t n);
   X(GemmI8PackedFn, gemm_i8_packed) /* prepared weights (PackedArgs) */                                 \
   X(GemmI8KQuantFn, gemm_i8_kquant) /* K-quant super-blocks as stored, int8 activations */              \
   X(F16ToF32Fn, f16_to_f32)                                                                             \
-  X(F32ToF16Fn, f32_to_f16)
+  X(F32ToF16Fn, f32_to_f16)                                                                             \
+  X(DequantizeBlocksFn, dequantize_blocks)
 
 struct KernelTable {
   const char* name;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../formats/ggml_types.h"
 #include "packed_planes.h"
 #include "qmatrix.h"
 #include "weights.h"
@@ -186,6 +187,9 @@ void f16_to_f32(const uint16_t* h, float* f, int64_t n) {
 void f32_to_f16(const float* f, uint16_t* h, int64_t n) {
   for (int64_t i = 0; i < n; ++i) h[i] = fp32_to_fp16(f[i]);
 }
+
+// Block by block through the formats' own dequantizers (dequantize()'s).
+void dequantize_blocks(Format f, const uint8_t* in, int64_t k, float* out) { ggml_dequantize_row(f, in, k, out); }
 
 // Every shape and group (simd_shapes false).
 LOWBIT_DEFINE_KERNEL_TABLE("scalar", false)

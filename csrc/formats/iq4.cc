@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "../core/float_formats.h"
+#include "ggml_dequantize.h"
 #include "ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f): quantize_row_iq4_nl_impl
@@ -103,11 +105,7 @@ void quantize_iq4(const float* x, int n, uint8_t* dh, uint8_t* q4, uint16_t* sca
     for (int j = 0; j < 16; ++j) q4[16 * i + j] = static_cast<uint8_t>(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
 }
 
-int iq4_xs_scale(const uint8_t* blk, int ib) {
-  uint16_t h;
-  std::memcpy(&h, blk + 2, 2);
-  return ((blk[4 + ib / 2] >> 4 * (ib % 2)) & 0xf) | (((h >> 2 * ib) & 3) << 4);
-}
+using ggml_dequant::iq4_xs_scale;
 
 }  // namespace
 
@@ -119,26 +117,11 @@ void quantize_iq4_xs_block(const float* x, uint8_t* blk) {
   std::memcpy(blk + 2, &h, 2);
 }
 
-void dequantize_iq4_xs_block(const uint8_t* blk, float* y) {
-  const float d = get_f16(blk);
-  const uint8_t* qs = blk + 8;
-  for (int ib = 0; ib < 8; ++ib, qs += 16, y += 32) {
-    const float dl = d * (iq4_xs_scale(blk, ib) - 32);
-    for (int j = 0; j < 16; ++j) {
-      y[j] = dl * kIQ4NL[qs[j] & 0xf];
-      y[j + 16] = dl * kIQ4NL[qs[j] >> 4];
-    }
-  }
-}
+void dequantize_iq4_xs_block(const uint8_t* blk, float* y) { ggml_dequant::iq4_xs<fp16_to_fp32>(blk, y); }
 
 void decode_iq4_xs_block(const uint8_t* blk, GgmlBlock* out) {
-  for (int ib = 0; ib < 8; ++ib) {
-    out->sc[ib] = iq4_xs_scale(blk, ib) - 32;
-    for (int j = 0; j < 16; ++j) {
-      out->q[32 * ib + j] = blk[8 + 16 * ib + j] & 0xf;
-      out->q[32 * ib + 16 + j] = blk[8 + 16 * ib + j] >> 4;
-    }
-  }
+  for (int ib = 0; ib < 8; ++ib) out->sc[ib] = iq4_xs_scale(blk, ib) - 32;
+  ggml_dequant::codes_iq4_xs(blk, out->q);
 }
 
 }  // namespace lowbit

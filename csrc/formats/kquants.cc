@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "../core/float_formats.h"
+#include "ggml_dequantize.h"
 #include "ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f, 2026-08-21). Every
@@ -69,16 +70,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
   return scale;
 }
 
-// The 6-bit scale and min of sub-block j from the 12 packed bytes.
-inline void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
+using ggml_dequant::scale_min_k4;
 
 // Q4_K and Q5_K share everything but the code width and the search's range.
 // Block: fp16 d, fp16 dmin, 12 bytes of 6-bit scales and mins, then (Q5_K) 32 bytes of
@@ -192,78 +184,16 @@ void quantize_q6_k_block(const float* x, uint8_t* blk) {
   }
 }
 
-namespace {
-
-void dequantize_qk_min_block(const uint8_t* blk, bool five, float* y) {
-  const float d = get_f16(blk), min = get_f16(blk + 2);
-  const uint8_t* sc = blk + 4;
-  const uint8_t* qh = blk + 16;
-  const uint8_t* ql = blk + (five ? 48 : 16);
-  for (int p = 0; p < 4; ++p) {
-    uint8_t s, m;
-    scale_min_k4(2 * p, sc, &s, &m);
-    const float d1 = d * s, m1 = min * m;
-    scale_min_k4(2 * p + 1, sc, &s, &m);
-    const float d2 = d * s, m2 = min * m;
-    for (int l = 0; l < 32; ++l) {
-      const int hi = five ? ((qh[l] >> (2 * p)) & 1) << 4 : 0;
-      y[64 * p + l] = d1 * ((ql[32 * p + l] & 0xF) + hi) - m1;
-    }
-    for (int l = 0; l < 32; ++l) {
-      const int hi = five ? ((qh[l] >> (2 * p + 1)) & 1) << 4 : 0;
-      y[64 * p + 32 + l] = d2 * ((ql[32 * p + l] >> 4) + hi) - m2;
-    }
-  }
-}
-
-}  // namespace
-
-void dequantize_q6_k_block(const uint8_t* blk, float* y) {
-  const float d = get_f16(blk + 208);
-  const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
-  // Each 128 columns: quarter t (32 columns) in the low (t 0, 1) or high (t 2, 3) nibbles of ql[l]
-  // (t even) or ql[l + 32] (t odd), its top 2 bits in qh[l] bits 2t; each 16 columns' scale is
-  // sc[8h + 2t + l / 16]. ggml's d * sc * q rounds d * sc first, so one such product per 16 columns
-  // gives the same floats, in inner loops of 16 that the compiler vectorizes.
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* qh = blk + 128 + 32 * h;
-    for (int t = 0; t < 4; ++t) {
-      const uint8_t* ql = blk + 64 * h + 32 * (t & 1);
-      const int shift = 4 * (t >> 1);
-      for (int half = 0; half < 2; ++half) {
-        const float ds = d * sc[8 * h + 2 * t + half];
-        float* out = y + 128 * h + 32 * t + 16 * half;
-        for (int l = 0; l < 16; ++l) {
-          const int i = 16 * half + l;
-          const int q = (((ql[i] >> shift) & 0xF) | (((qh[i] >> (2 * t)) & 3) << 4)) - 32;
-          out[l] = ds * static_cast<float>(q);
-        }
-      }
-    }
-  }
-}
-
+void dequantize_q6_k_block(const uint8_t* blk, float* y) { ggml_dequant::q6_k<fp16_to_fp32>(blk, y); }
 
 void quantize_q4_k_block(const float* x, uint8_t* blk) { quantize_qk_min_block(x, 15, -1.0f, 20, blk); }
 void quantize_q5_k_block(const float* x, uint8_t* blk) { quantize_qk_min_block(x, 31, -0.5f, 15, blk); }
-void dequantize_q4_k_block(const uint8_t* blk, float* y) { dequantize_qk_min_block(blk, false, y); }
-void dequantize_q5_k_block(const uint8_t* blk, float* y) { dequantize_qk_min_block(blk, true, y); }
+void dequantize_q4_k_block(const uint8_t* blk, float* y) { ggml_dequant::qk_min<fp16_to_fp32, false>(blk, y); }
+void dequantize_q5_k_block(const uint8_t* blk, float* y) { ggml_dequant::qk_min<fp16_to_fp32, true>(blk, y); }
 
 void decode_q6_k_block(const uint8_t* blk, GgmlBlock* out) {
   for (int j = 0; j < 16; ++j) out->sc[j] = static_cast<int8_t>(blk[192 + j]);
-  // Each 128 columns: quarter t of 32 in ql[l] low (t 0) / high (t 2) nibble, ql[l + 32] (t 1, 3),
-  // its top 2 bits in qh[l] bits 2t. Loops the compiler vectorizes (this runs for every row a model loads).
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = blk + 64 * h;
-    const uint8_t* qh = blk + 128 + 32 * h;
-    uint8_t* q = out->q + 128 * h;
-    for (int l = 0; l < 32; ++l) {
-      q[l] = static_cast<uint8_t>((ql[l] & 0xF) | (qh[l] & 3) << 4);
-      q[32 + l] = static_cast<uint8_t>((ql[32 + l] & 0xF) | ((qh[l] >> 2) & 3) << 4);
-      q[64 + l] = static_cast<uint8_t>((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
-      q[96 + l] = static_cast<uint8_t>((ql[32 + l] >> 4) | ((qh[l] >> 6) & 3) << 4);
-    }
-  }
+  ggml_dequant::codes_q6_k(blk, out->q);
 }
 
 namespace {
@@ -275,17 +205,7 @@ void decode_qk_min_block(const uint8_t* blk, bool five, GgmlBlock* out) {
     out->sc[j] = s;
     out->m[j] = m;
   }
-  // Pair p of 64 columns: 32 bytes, low nibbles first; q5_k's fifth bit in qh bit 2p (+1 for the high half).
-  const uint8_t* ql = blk + (five ? 48 : 16);
-  const uint8_t* qh = blk + 16;
-  for (int p = 0; p < 4; ++p) {
-    uint8_t* q = out->q + 64 * p;
-    for (int l = 0; l < 32; ++l) {
-      const uint8_t b = ql[32 * p + l];
-      q[l] = static_cast<uint8_t>((b & 0xF) | (five ? ((qh[l] >> (2 * p)) & 1) << 4 : 0));
-      q[32 + l] = static_cast<uint8_t>((b >> 4) | (five ? ((qh[l] >> (2 * p + 1)) & 1) << 4 : 0));
-    }
-  }
+  five ? ggml_dequant::codes_qk_min<true>(blk, out->q) : ggml_dequant::codes_qk_min<false>(blk, out->q);
 }
 
 }  // namespace

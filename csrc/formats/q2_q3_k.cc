@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "../core/float_formats.h"
+#include "ggml_dequantize.h"
 #include "ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f): make_q3_quants,
@@ -69,15 +71,15 @@ void put_2bit(const uint8_t* L, uint8_t* qs) {
     for (int l = 0; l < 32; ++l)
       qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
 }
-inline int get_2bit(const uint8_t* qs, int c) { return (qs[32 * (c / 128) + c % 32] >> (2 * ((c % 128) / 32))) & 3; }
-
-int q3_k_scale(const uint8_t* s, int j) {
-  const int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
-  return lo | (((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4);
-}
-
-constexpr int kQ2Scales = 0, kQ2Qs = 16, kQ2D = 80, kQ2Dmin = 82;
-constexpr int kQ3Hmask = 0, kQ3Qs = 32, kQ3Scales = 96, kQ3D = 108;
+using ggml_dequant::kQ2D;
+using ggml_dequant::kQ2Dmin;
+using ggml_dequant::kQ2Qs;
+using ggml_dequant::kQ2Scales;
+using ggml_dequant::kQ3D;
+using ggml_dequant::kQ3Hmask;
+using ggml_dequant::kQ3Qs;
+using ggml_dequant::kQ3Scales;
+using ggml_dequant::q3_k_scale;
 
 }  // namespace
 
@@ -169,46 +171,20 @@ void quantize_q3_k_block(const float* x, uint8_t* blk) {
   put_2bit(low, blk + kQ3Qs);
 }
 
-void dequantize_q2_k_block(const uint8_t* blk, float* y) {
-  const float d = get_f16(blk + kQ2D), min = get_f16(blk + kQ2Dmin);
-  for (int j = 0; j < 16; ++j) {
-    const uint8_t sc = blk[kQ2Scales + j];
-    const float dl = d * (sc & 0xF), ml = min * (sc >> 4);
-    for (int l = 0; l < 16; ++l) y[16 * j + l] = dl * get_2bit(blk + kQ2Qs, 16 * j + l) - ml;
-  }
-}
-
-void dequantize_q3_k_block(const uint8_t* blk, float* y) {
-  const float d_all = get_f16(blk + kQ3D);
-  for (int j = 0; j < 16; ++j) {
-    const float dl = d_all * (q3_k_scale(blk + kQ3Scales, j) - 32);
-    for (int l = 0; l < 16; ++l) {
-      const int c = 16 * j + l;
-      const int hbit = (blk[kQ3Hmask + c % 32] >> (c / 32)) & 1;
-      y[c] = dl * (get_2bit(blk + kQ3Qs, c) - (hbit ? 0 : 4));
-    }
-  }
-}
+void dequantize_q2_k_block(const uint8_t* blk, float* y) { ggml_dequant::q2_k<fp16_to_fp32>(blk, y); }
+void dequantize_q3_k_block(const uint8_t* blk, float* y) { ggml_dequant::q3_k<fp16_to_fp32>(blk, y); }
 
 void decode_q2_k_block(const uint8_t* blk, GgmlBlock* out) {
   for (int j = 0; j < 16; ++j) {
     out->sc[j] = blk[kQ2Scales + j] & 0xF;
     out->m[j] = blk[kQ2Scales + j] >> 4;
   }
-  // Column c = 128h + 32j + l: bits 2j of qs[32h + l] (loops the compiler vectorizes).
-  for (int h = 0; h < 2; ++h)
-    for (int j = 0; j < 4; ++j)
-      for (int l = 0; l < 32; ++l) out->q[128 * h + 32 * j + l] = static_cast<uint8_t>((blk[kQ2Qs + 32 * h + l] >> (2 * j)) & 3);
+  ggml_dequant::codes_q2_k(blk, out->q);
 }
 
 void decode_q3_k_block(const uint8_t* blk, GgmlBlock* out) {
   for (int j = 0; j < 16; ++j) out->sc[j] = q3_k_scale(blk + kQ3Scales, j) - 32;
-  // Column c = 128h + 32j + l: bits 2j of qs[32h + l], and bit 4h + j of hmask[l] on top.
-  for (int h = 0; h < 2; ++h)
-    for (int j = 0; j < 4; ++j)
-      for (int l = 0; l < 32; ++l)
-        out->q[128 * h + 32 * j + l] = static_cast<uint8_t>(((blk[kQ3Qs + 32 * h + l] >> (2 * j)) & 3) |
-                                                             ((blk[kQ3Hmask + l] >> (4 * h + j)) & 1) << 2);
+  ggml_dequant::codes_q3_k(blk, out->q);
 }
 
 }  // namespace lowbit

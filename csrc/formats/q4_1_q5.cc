@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "../core/float_formats.h"
+#include "ggml_dequantize.h"
 #include "ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f): quantize_row_q4_1_ref,
@@ -27,14 +29,7 @@ void put_codes(const uint8_t* L, uint8_t* qs, uint8_t* qh) {
   if (qh) std::memcpy(qh, &h, 4);
 }
 
-void get_codes(const uint8_t* qs, const uint8_t* qh, uint8_t* q) {
-  uint32_t h = 0;
-  if (qh) std::memcpy(&h, qh, 4);
-  for (int j = 0; j < 16; ++j) {
-    q[j] = static_cast<uint8_t>((qs[j] & 0x0F) | ((h >> j) & 1) << 4);
-    q[j + 16] = static_cast<uint8_t>((qs[j] >> 4) | ((h >> (j + 16)) & 1) << 4);
-  }
-}
+using ggml_dequant::codes_32;
 
 // q4_1 / q5_1: d = (max - min) / nmax, codes (x - min) / d + 0.5 truncated (q4_1 clamped to 15).
 void quantize_min_block(const float* x, int nmax, uint8_t* blk) {
@@ -72,31 +67,12 @@ void quantize_q5_0_block(const float* x, uint8_t* blk) {
   put_codes(L, blk + 6, blk + 2);
 }
 
-void dequantize_q4_1_block(const uint8_t* blk, float* y) {
-  const float d = get_f16(blk), m = get_f16(blk + 2);
-  for (int j = 0; j < 16; ++j) {
-    const int x0 = blk[4 + j] & 0x0F, x1 = blk[4 + j] >> 4;
-    y[j] = x0 * d + m;
-    y[j + 16] = x1 * d + m;
-  }
-}
+void dequantize_q4_1_block(const uint8_t* blk, float* y) { ggml_dequant::q4_1<fp16_to_fp32>(blk, y); }
+void dequantize_q5_0_block(const uint8_t* blk, float* y) { ggml_dequant::q5_0<fp16_to_fp32>(blk, y); }
+void dequantize_q5_1_block(const uint8_t* blk, float* y) { ggml_dequant::q5_1<fp16_to_fp32>(blk, y); }
 
-void dequantize_q5_0_block(const uint8_t* blk, float* y) {
-  const float d = get_f16(blk);
-  uint8_t q[32];
-  get_codes(blk + 6, blk + 2, q);
-  for (int j = 0; j < 32; ++j) y[j] = (q[j] - 16) * d;
-}
-
-void dequantize_q5_1_block(const uint8_t* blk, float* y) {
-  const float d = get_f16(blk), m = get_f16(blk + 2);
-  uint8_t q[32];
-  get_codes(blk + 8, blk + 4, q);
-  for (int j = 0; j < 32; ++j) y[j] = q[j] * d + m;
-}
-
-void decode_q4_1_block(const uint8_t* blk, GgmlBlock* out) { get_codes(blk + 4, nullptr, out->q); }
-void decode_q5_0_block(const uint8_t* blk, GgmlBlock* out) { get_codes(blk + 6, blk + 2, out->q); }
-void decode_q5_1_block(const uint8_t* blk, GgmlBlock* out) { get_codes(blk + 8, blk + 4, out->q); }
+void decode_q4_1_block(const uint8_t* blk, GgmlBlock* out) { codes_32<false>(blk + 4, nullptr, out->q); }
+void decode_q5_0_block(const uint8_t* blk, GgmlBlock* out) { codes_32<true>(blk + 6, blk + 2, out->q); }
+void decode_q5_1_block(const uint8_t* blk, GgmlBlock* out) { codes_32<true>(blk + 8, blk + 4, out->q); }
 
 }  // namespace lowbit

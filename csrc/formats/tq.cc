@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "../core/float_formats.h"
+#include "ggml_dequantize.h"
 #include "ggml_search.h"
 
 // Written from ggml's src/ggml-quants.c (ggml-org/ggml d99724f): quantize_row_tq1_0_ref,
@@ -30,39 +32,12 @@ int ternary_code(float v) {
   return static_cast<int>(std::lround(v)) + 1;
 }
 
-// Trit n (0 = most significant) of a byte holding ceil(t * 256 / 243).
-inline int trit(uint8_t byte, int n) {
-  static constexpr uint8_t kPow3[5] = {1, 3, 9, 27, 81};
-  const uint8_t q = static_cast<uint8_t>(byte * kPow3[n]);
-  return (q * 3) >> 8;
-}
-
 // The base-3 number of `count` codes (the first most significant) as ggml stores it.
 uint8_t pack_trits(const int* u, int count) {
   uint8_t q = 0;
   for (int n = 0; n < count; ++n) q = static_cast<uint8_t>(q * 3 + u[n]);
   if (count == 4) q = static_cast<uint8_t>(q * 3);
   return static_cast<uint8_t>((static_cast<uint16_t>(q) * 256 + (243 - 1)) / 243);
-}
-
-// Column order of tq1_0's codes: code[c] for column c.
-void tq1_0_codes(const uint8_t* blk, uint8_t* code) {
-  for (int m = 0; m < 32; ++m)
-    for (int n = 0; n < 5; ++n) code[m + 32 * n] = static_cast<uint8_t>(trit(blk[m], n));
-  for (int m = 0; m < 16; ++m)
-    for (int n = 0; n < 5; ++n) code[160 + m + 16 * n] = static_cast<uint8_t>(trit(blk[32 + m], n));
-  for (int j = 0; j < 4; ++j)
-    for (int n = 0; n < 4; ++n) code[240 + j + 4 * n] = static_cast<uint8_t>(trit(blk[48 + j], n));
-}
-
-void tq2_0_codes(const uint8_t* blk, uint8_t* code) {
-  for (int j = 0; j < 2; ++j)
-    for (int l = 0; l < 4; ++l)
-      for (int m = 0; m < 32; ++m) code[128 * j + 32 * l + m] = static_cast<uint8_t>((blk[32 * j + m] >> (2 * l)) & 3);
-}
-
-void dequantize_codes(const uint8_t* code, float d, float* y) {
-  for (int c = 0; c < 256; ++c) y[c] = static_cast<float>(code[c] - 1) * d;
 }
 
 }  // namespace
@@ -97,19 +72,10 @@ void quantize_tq2_0_block(const float* x, uint8_t* blk) {
   }
 }
 
-void dequantize_tq1_0_block(const uint8_t* blk, float* y) {
-  uint8_t code[256];
-  tq1_0_codes(blk, code);
-  dequantize_codes(code, get_f16(blk + 52), y);
-}
+void dequantize_tq1_0_block(const uint8_t* blk, float* y) { ggml_dequant::tq1_0<fp16_to_fp32>(blk, y); }
+void dequantize_tq2_0_block(const uint8_t* blk, float* y) { ggml_dequant::tq2_0<fp16_to_fp32>(blk, y); }
 
-void dequantize_tq2_0_block(const uint8_t* blk, float* y) {
-  uint8_t code[256];
-  tq2_0_codes(blk, code);
-  dequantize_codes(code, get_f16(blk + 64), y);
-}
-
-void decode_tq1_0_block(const uint8_t* blk, GgmlBlock* out) { tq1_0_codes(blk, out->q); }
-void decode_tq2_0_block(const uint8_t* blk, GgmlBlock* out) { tq2_0_codes(blk, out->q); }
+void decode_tq1_0_block(const uint8_t* blk, GgmlBlock* out) { ggml_dequant::codes_tq1_0(blk, out->q); }
+void decode_tq2_0_block(const uint8_t* blk, GgmlBlock* out) { ggml_dequant::codes_tq2_0(blk, out->q); }
 
 }  // namespace lowbit

@@ -35,7 +35,7 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
       } else if (L.float_halves()) {
         halves_to_fp32(L.format == Format::kBF16, row, k, out);
       } else if (L.super_blocks()) {
-        ggml_dequantize_row(L.format, row, k, out);
+        kernels.dequantize_blocks(L.format, row, k, out);  // the set's vectorized dequantizer
       } else {
         dequantize_rows(q, j, j + 1, out);
       }

@@ -14,6 +14,8 @@ inline int g_checks = 0;
 void test_thread_pool();
 // A kernel set's fp16 <-> fp32 conversions (test_conversions.cc).
 void test_f16_conversions(const KernelTable& kt);
+// A kernel set's dequantizer of the ggml block-header types (test_dequantize_blocks.cc).
+void test_dequantize_blocks(const KernelTable& kt);
 
 }  // namespace lowbit::tests
 

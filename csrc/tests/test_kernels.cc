@@ -625,6 +625,7 @@ void test_table(const KernelTable& kt) {
   test_fp8_special_codes(kt);
   test_fwht(kt, rng);
   test_f16_conversions(kt);
+  test_dequantize_blocks(kt);
   test_linalg(kt, rng);
   test_packed_gemv_chunking(kt, rng);
   const int64_t ms[] = {1, 2, 3, 7, 8, 33, 128};

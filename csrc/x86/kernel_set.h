@@ -60,7 +60,8 @@ namespace lowbit::LOWBIT_NS {
 
 // The set's entries of KernelTable (core/kernels.h states each contract), one source file per family:
 // quantize_act, gemm_i8, gemm_f32, sgemm, fwht: plain_kernels.cc; gemm_i8_packed: gemm_packed.cc;
-// gemm_i8_kquant: gemm_kquant.cc; fma_peak, dot_peak, read: probes.cc; f16_to_f32, f32_to_f16: convert.cc.
+// gemm_i8_kquant: gemm_kquant.cc; fma_peak, dot_peak, read: probes.cc; f16_to_f32, f32_to_f16: convert.cc;
+// dequantize_blocks: dequantize_blocks.cc.
 LOWBIT_KERNEL_ENTRIES(LOWBIT_KERNEL_DECLARE)
 
 // gemm_i8_packed for the ggml codes with block headers (PackedArgs::kquant()):
