@@ -238,8 +238,9 @@ inline void q6_k(const uint8_t* blk, float* y) {
   for (int j = 0; j < 16; ++j) ds[j] = d * sc[j];
   for (int j = 0; j < 16; ++j) offset<16>(q + 16 * j, 32, ds[j], y + 16 * j);
 }
-// A table lookup per column (no vector form without a byte shuffle), straight from the bytes as
-// ggml writes it; a table of the 16 products per sub-block measured up to 1.2x slower.
+// A table lookup per column (no portable vector form: the kernel sets' dequantize_blocks look the
+// levels up with a byte shuffle instead), straight from the bytes as ggml writes it; a table of the 16
+// products per sub-block measured up to 1.2x slower.
 template <HalfFn Half>
 inline void iq4_xs(const uint8_t* blk, float* y) {
   const float d = f16_at<Half>(blk);
