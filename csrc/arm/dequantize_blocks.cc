@@ -23,7 +23,8 @@ inline void store_levels(int8x16_t levels, float dl, float* y) {
   vst1q_f32(y + 12, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(hi))), dl));
 }
 
-void iq4_xs_block(const uint8_t* blk, int8x16_t table, float* y) {
+void iq4_xs_block(const uint8_t* blk, float* y) {
+  const int8x16_t table = vld1q_s8(kIQ4NL);
   uint16_t dh;
   std::memcpy(&dh, blk, 2);
   const float d = half_to_float(dh);
@@ -38,12 +39,7 @@ void iq4_xs_block(const uint8_t* blk, int8x16_t table, float* y) {
 }  // namespace
 
 void dequantize_blocks(Format f, const uint8_t* in, int64_t k, float* out) {
-  if (f == Format::kIQ4_XS) {
-    const int8x16_t table = vld1q_s8(kIQ4NL);
-    for (int64_t b = 0; b < k / 256; ++b) iq4_xs_block(in + b * 136, table, out + b * 256);
-    return;
-  }
-  ggml_dequant::row<half_to_float>(f, in, k, out);
+  ggml_dequant::row<half_to_float, iq4_xs_block>(f, in, k, out);
 }
 
 }  // namespace lowbit::LOWBIT_NS

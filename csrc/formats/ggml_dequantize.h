@@ -6,9 +6,11 @@
 //  - every kernel set (x86/dequantize_blocks.cc, arm/dequantize_blocks.cc), with the set's own
 //    binary16 conversion: the float path of matmul on these types, and the same floats
 //    (csrc/tests compare each set with the reference bit for bit).
-// Each block first decodes its codes into bytes, then multiplies them by one scale per 16 or 32
-// columns: loops without branches or gathers, which the compiler vectorizes with the unit's own
-// flags. Scales are computed in a loop of their own first (a branch beside the multiply stops GCC
+// The 256-column types first decode a block's codes into bytes, then multiply them by one scale per
+// 16 or 32 columns; the 32-column types (q4_1, q5_0, q5_1) work straight from their bytes (see
+// dequantize_32), and iq4_xs looks its levels up per column (the kernel sets pass a byte-shuffle
+// block function to `row` instead). Loops without branches or gathers, which the compiler vectorizes
+// with the unit's own flags. Scales are computed in a loop of their own first (a branch beside the multiply stops GCC
 // from vectorizing it), and the short inner loops carry `#pragma GCC unroll 1`: unrolled whole they
 // were rebuilt element by element (byte inserts), 2-5x slower than the vector loop. Every value is the reference's expression (the same float32 operations in the same order:
 // the build never contracts them into an FMA). Internal linkage throughout (and only data
@@ -98,12 +100,12 @@ inline uint64_t bits_to_bytes(uint8_t x) {
   const uint64_t m = (x * 0x0101010101010101ull) & 0x8040201008040201ull;
   return ((m + 0x7F7F7F7F7F7F7F7Full) >> 7) & 0x0101010101010101ull;
 }
-// q[i] |= bits[i] << 4 for 8 columns from one byte of fifth bits.
-inline void or_fifth_bits(uint8_t bits, uint8_t* q) {
-  uint64_t v;
-  std::memcpy(&v, q, 8);
-  v |= bits_to_bytes(bits) << 4;
-  std::memcpy(q, &v, 8);
+// The fifth bits of a q5_0 / q5_1 block (bit j % 8 of qh[j / 8] for column j) as 16 or 0 per column.
+inline void fifth_bits_32(const uint8_t* qh, uint8_t* fifth) {
+  for (int b = 0; b < 4; ++b) {
+    const uint64_t v = bits_to_bytes(qh[b]) << 4;
+    std::memcpy(fifth + 8 * b, &v, 8);
+  }
 }
 
 // q4_k / q5_k: pair p of 64 columns in 32 bytes, low nibbles first; q5_k's fifth bit in qh bit 2p
@@ -155,15 +157,15 @@ inline void codes_iq4_xs(const uint8_t* blk, uint8_t* q) {
   }
 }
 // q4_1 / q5_0 / q5_1: 16 bytes of nibbles (columns j and j + 16) and, for the 5-bit types, the
-// fifth bits qh (bit j % 8 of byte j / 8 for column j).
+// fifth bits qh.
 template <bool Fifth>
 inline void codes_32(const uint8_t* qs, const uint8_t* qh, uint8_t* q) {
+  uint8_t fifth[32] = {};
+  if (Fifth) fifth_bits_32(qh, fifth);
 #pragma GCC unroll 1
-  for (int j = 0; j < 16; ++j) q[j] = qs[j] & 0x0F;
+  for (int j = 0; j < 16; ++j) q[j] = (qs[j] & 0x0F) | fifth[j];
 #pragma GCC unroll 1
-  for (int j = 0; j < 16; ++j) q[j + 16] = qs[j] >> 4;
-  if (Fifth)
-    for (int b = 0; b < 4; ++b) or_fifth_bits(qh[b], q + 8 * b);
+  for (int j = 0; j < 16; ++j) q[j + 16] = (qs[j] >> 4) | fifth[16 + j];
 }
 // tq1_0: trit n (0 = most significant) of a byte holding ceil(t * 256 / 243), columns
 // m + 32n (bytes 0-31), 160 + m + 16n (32-47), 240 + j + 4n (48-51, four trits).
@@ -254,17 +256,12 @@ inline void iq4_xs(const uint8_t* blk, float* y) {
   }
 }
 // The 32-column types straight from their bytes, one loop per half of the block (no code buffer:
-// its byte stores would be reloaded wider, which stalls store forwarding at a block's size).
-// fifth: a block's fifth bits as bytes (0 or 1) per column.
+// its byte stores would be reloaded wider, which stalls store forwarding at a block's size; the
+// fifth bits' words are stored and reloaded at the same width).
 template <bool Fifth>
 inline void dequantize_32(const uint8_t* __restrict qs, const uint8_t* qh, int bias, float d, float m, float* __restrict y) {
   uint8_t fifth[32] = {};
-  if (Fifth) {
-    for (int b = 0; b < 4; ++b) {
-      const uint64_t v = bits_to_bytes(qh[b]) << 4;
-      std::memcpy(fifth + 8 * b, &v, 8);
-    }
-  }
+  if (Fifth) fifth_bits_32(qh, fifth);
 #pragma GCC unroll 1
   for (int j = 0; j < 16; ++j) y[j] = d * static_cast<float>(((qs[j] & 0x0F) | fifth[j]) - bias) - m;
 #pragma GCC unroll 1
@@ -297,8 +294,9 @@ inline void tq2_0(const uint8_t* blk, float* y) {
 }
 
 // A row of k columns (whole blocks) of format f at `in` into out; false for a format not stored as
-// such blocks (nothing written).
-template <HalfFn Half>
+// such blocks (nothing written). IQ4XS: iq4_xs's block function (a kernel set's byte shuffle).
+using BlockFn = void (*)(const uint8_t*, float*);
+template <HalfFn Half, BlockFn IQ4XS = iq4_xs<Half>>
 inline bool row(Format f, const uint8_t* in, int64_t k, float* out) {
   auto each = [&](auto cols, auto bytes, auto block) {
     for (int64_t b = 0; b < k / cols; ++b) block(in + b * bytes, out + b * cols);
@@ -312,7 +310,7 @@ inline bool row(Format f, const uint8_t* in, int64_t k, float* out) {
     case Format::kQ4_K: return each(C256{}, 144, [](const uint8_t* b, float* y) { qk_min<Half, false>(b, y); });
     case Format::kQ5_K: return each(C256{}, 176, [](const uint8_t* b, float* y) { qk_min<Half, true>(b, y); });
     case Format::kQ6_K: return each(C256{}, 210, [](const uint8_t* b, float* y) { q6_k<Half>(b, y); });
-    case Format::kIQ4_XS: return each(C256{}, 136, [](const uint8_t* b, float* y) { iq4_xs<Half>(b, y); });
+    case Format::kIQ4_XS: return each(C256{}, 136, IQ4XS);
     case Format::kQ4_1: return each(C32{}, 20, [](const uint8_t* b, float* y) { q4_1<Half>(b, y); });
     case Format::kQ5_0: return each(C32{}, 22, [](const uint8_t* b, float* y) { q5_0<Half>(b, y); });
     case Format::kQ5_1: return each(C32{}, 24, [](const uint8_t* b, float* y) { q5_1<Half>(b, y); });

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "../core/float_formats.h"
-#include "../formats/ggml_types.h"
 #include "../formats/kquants.h"
 #include "../formats/quantize.h"
 #include "activations_i8.h"

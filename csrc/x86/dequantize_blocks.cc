@@ -20,7 +20,8 @@ inline void store_levels(__m128i levels, __m256 dl, float* y) {
   _mm256_storeu_ps(y + 8, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(levels, 8)))));
 }
 
-void iq4_xs_block(const uint8_t* blk, __m128i table, float* y) {
+void iq4_xs_block(const uint8_t* blk, float* y) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NL));
   uint16_t dh;
   std::memcpy(&dh, blk, 2);
   const float d = half_to_float(dh);
@@ -36,12 +37,7 @@ void iq4_xs_block(const uint8_t* blk, __m128i table, float* y) {
 }  // namespace
 
 void dequantize_blocks(Format f, const uint8_t* in, int64_t k, float* out) {
-  if (f == Format::kIQ4_XS) {
-    const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NL));
-    for (int64_t b = 0; b < k / 256; ++b) iq4_xs_block(in + b * 136, table, out + b * 256);
-    return;
-  }
-  ggml_dequant::row<half_to_float>(f, in, k, out);
+  ggml_dequant::row<half_to_float, iq4_xs_block>(f, in, k, out);
 }
 
 }  // namespace lowbit::LOWBIT_NS
