@@ -37,6 +37,33 @@ constexpr Mode kLutMode = Mode::kUnsigned;
 constexpr Mode kLutMode = Mode::kSigned;
 #endif
 
+// q6_k / q3_k without VNNI: the reference's integer sc0 * (D0 - c * S0) + sc1 * (D1 - c * S1), its
+// 16-column scales applied to the vpmaddubsw pair sums by vpmaddwd, the offset c (32 / 4) as
+// (c * sc) * S by times_sum. One half's scales at p: `scale` holds each lane's int8 scale in both 16-bit
+// halves, `bias` c * scale over a zero high half (|c * sc| <= 32 * 128, a 16-bit value).
+template <PCode C>
+inline void halves_scales(const uint8_t* p, vi* scale, vi* bias) {
+  const vi s = load_i8_i32(p), low16 = set1_i32(0xFFFF);
+  *scale = or_i(and_i(s, low16), slli32(s, 16));
+  *bias = and_i(slli32(s, C == PCode::kQ6K ? 5 : 2), low16);
+}
+// sc0 * D0 + sc1 * D1 for one row of x (xb: the block's 32 bytes): the pair sums of codes up to
+// 63 (q6_k) stay exact in 16 bits two at a time (2 * 2 * 63 * 127 = 32004), up to 7 (q3_k) four at
+// a time; |the total| <= 32 * 63 * 127 * 128 fits 32 bits.
+template <PCode C>
+inline vi halves_dot(const vi w[8], const int8_t* xb, vi scale0, vi scale1) {
+  constexpr int kChain = C == PCode::kQ6K ? 2 : 4;
+  vi total = zero_i();
+  for (int h = 0; h < 2; ++h) {
+    for (int t0 = 0; t0 < 4; t0 += kChain) {
+      vi s16 = maddubs(w[4 * h + t0], bcst32(xb + 16 * h + 4 * t0));
+      for (int t = t0 + 1; t < t0 + kChain; ++t) s16 = add_i16(s16, maddubs(w[4 * h + t], bcst32(xb + 16 * h + 4 * t)));
+      total = add_i32(total, madd_i16(s16, h ? scale1 : scale0));
+    }
+  }
+  return total;
+}
+
 // A block's codes for kLanes rows at `blk` (the tile's block plus the lanes' offset) as the 8
 // code vectors of load_codes. The 16-bit shifts move bits across a byte boundary only into
 // positions the mask clears.

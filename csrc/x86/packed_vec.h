@@ -139,13 +139,6 @@ inline void abs_sign(vi w, vi x, vi* wabs, vi* xs) {
 }
 #endif
 
-#if LOWBIT_VNNI
-#if LOWBIT_VEC == 512
-inline vi dot_u8(vi acc, vi w, vi x) { return _mm512_dpbusd_epi32(acc, w, x); }
-#else
-inline vi dot_u8(vi acc, vi w, vi x) { return LOWBIT_DPBUSD256(acc, w, x); }
-#endif
-#else
 // u8 x s8 pairs summed in 16 bits: exact while 2 * w * 127 <= 32767, i.e. w <= 128.
 #if LOWBIT_VEC == 512
 inline vi maddubs(vi w, vi x) { return _mm512_maddubs_epi16(w, x); }
@@ -154,6 +147,13 @@ inline vi add_i16(vi a, vi b) { return _mm512_add_epi16(a, b); }
 inline vi maddubs(vi w, vi x) { return _mm256_maddubs_epi16(w, x); }
 inline vi add_i16(vi a, vi b) { return _mm256_add_epi16(a, b); }
 #endif
+#if LOWBIT_VNNI
+#if LOWBIT_VEC == 512
+inline vi dot_u8(vi acc, vi w, vi x) { return _mm512_dpbusd_epi32(acc, w, x); }
+#else
+inline vi dot_u8(vi acc, vi w, vi x) { return LOWBIT_DPBUSD256(acc, w, x); }
+#endif
+#else
 inline vi dot_u8(vi acc, vi w, vi x) { return add_i32(acc, madd_i16(maddubs(w, x), set1_i16(1))); }
 #endif
 
