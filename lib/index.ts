@@ -107,10 +107,11 @@ export function formats(size?: number): FormatDescription[] {
 /**
  * The float32 matrix `q` stands for, row-major `[q.rows, q.cols]`: `scale * (q - zero)` for integer codes,
  * `scale * value(code)` for the float formats (nvfp4: `(blockScale * tensorScale) * value`), one float32
- * rounding per product.
+ * rounding per product. Written into `out` when given (`q.rows * q.cols` floats, not sharing memory with
+ * `q`; returned): reusing one array skips the page faults that dominate writing fresh memory.
  */
-export function dequantize(q: QuantizedMatrix): Float32Array {
-  return native.dequantize(q);
+export function dequantize(q: QuantizedMatrix, out?: Float32Array): Float32Array {
+  return native.dequantize(q, out);
 }
 
 /** How far `q` is from `weights`, and how much smaller it is than fp16. */

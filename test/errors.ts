@@ -258,6 +258,21 @@ import { randn } from './helpers';
     t.throws(() => matmulF32(x, wf, 8, 64, x.subarray(0, 16)), { constructor: RangeError, message: /must not share memory/ });
   });
 
+  t.test('dequantize writes into out when given, and checks it', async (t) => {
+    const out = new Float32Array(8 * 64).fill(7);
+    t.equal(dequantize(w, out), out, 'returns out itself');
+    t.same(out, dequantize(w), 'the same values as a fresh array');
+    t.throws(() => dequantize(w, new Float32Array(3)), { constructor: RangeError, message: /dequantize: out.length \(3\) must be q.rows \* q.cols \(512\)/ });
+    t.throws(() => dequantize(w, new Float64Array(512) as unknown as Float32Array), { constructor: TypeError, message: /dequantize: out/ });
+    // q's codes in the same ArrayBuffer as out: refused before anything is written.
+    const buf = new ArrayBuffer(8 * 64 * 4);
+    const data = new Uint8Array(buf, 0, w.data.length);
+    data.set(w.data);
+    const shared = new Float32Array(buf);
+    t.throws(() => dequantize({ ...w, data }, shared), { constructor: RangeError, message: /dequantize: out must not share memory with q/ });
+    t.same(new Uint8Array(buf, 0, w.data.length), w.data, 'q unchanged');
+  });
+
   t.test('cpuInfo, setIsa, setThreads', async (t) => {
     const info = cpuInfo();
     t.match(info, { arch: String, isa: String, threads: Number });

@@ -60,10 +60,17 @@ Napi::Value QuantizeAsync(const Napi::CallbackInfo& info) {
   return queue_async(info.Env(), "lowbit.quantize", std::make_unique<QuantizeJob>(info, "quantizeAsync", true));
 }
 
+// dequantize(q, out?): into `out` when given (q.rows * q.cols floats, not sharing q's memory), else a
+// new array.
 Napi::Value Dequantize(const Napi::CallbackInfo& info) {
-  PinnedQMatrix q(parse_qmatrix(info[0], "dequantize: q"), false, "dequantize: q");
-  auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(q.view().layout.rows * q.view().layout.cols));
-  dequantize_matrix(q.view(), out.Data(), &ThreadPool::global());
+  const QMatrixArg qa = parse_qmatrix(info[0], "dequantize: q");
+  const int64_t count = qa.view.layout.rows * qa.view.layout.cols;
+  Napi::Float32Array out = output_array(info.Env(), info[1], count, "dequantize: out",
+                                        "q.rows * q.cols (" + std::to_string(count) + ")");
+  check_no_alias(out, {qa.data, qa.scales, qa.zeros}, "dequantize: out", "q's data, scales or zeros");
+  PinnedQMatrix q(qa, false, "dequantize: q");
+  PinnedArray op(out, static_cast<size_t>(count) * 4, PinnedArray::Access::kWrite, false, "dequantize: out");
+  dequantize_matrix(q.view(), op.as<float>(), &ThreadPool::global());
   return out;
 }
 

@@ -47,7 +47,7 @@ export interface NativeAddon {
   allocate(type: 'uint8' | 'uint16' | 'float32' | 'float64', length: number): Uint8Array | Uint16Array | Float32Array | Float64Array;
   quantize(weights: Float32Array, rows: number, cols: number, options: unknown): unknown;
   quantizeAsync(weights: Float32Array, rows: number, cols: number, options: unknown): NativeCall<unknown>;
-  dequantize(q: unknown): Float32Array;
+  dequantize(q: unknown, out?: Float32Array): Float32Array;
   checkQuantized(q: unknown, what: string): void;
   quantizationError(weights: Float32Array, q: unknown): unknown;
   reorderNibbles(data: Uint8Array, rows: number, cols: number, toInterleaved: boolean): Uint8Array;
