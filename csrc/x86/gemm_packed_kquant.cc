@@ -33,8 +33,9 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
   constexpr PCode kDot = C == PCode::kQ6K ? PCode::kU8 : C == PCode::kIQ4XS ? PCode::kLut4 : PCode::kU4;
   constexpr Mode kMode = C == PCode::kIQ4XS ? kLutMode : Mode::kUnsigned;
   // Without VNNI, passes of several rows apply q6_k / q3_k's 16-column scales in vpmaddwd
-  // (packed_kquant_vec.h); 1-row passes (the GEMV) keep the float halves, whose scale setup per block
-  // is two instructions, not six (measured on Zen 5: GEMM 1.14-1.19x faster, q3_k's GEMV 8% slower).
+  // (packed_kquant_vec.h); 1-row passes (the GEMV) keep the float halves, whose scale set-up per block
+  // is two instructions, not six, with no rows to amortize it (docs/performance.md, "GEMM on AVX2
+  // without VNNI").
   constexpr bool kIntHalves = !LOWBIT_VNNI && pcode_signed_halves(C) && RM > 1;
   const int64_t nsb = w.k / w.block_cols(), hb = w.header_bytes(), cb = w.code_block_bytes();
   const vi bias_c = set1_i32(C == PCode::kQ6K ? 32 : 4);
