@@ -99,17 +99,14 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
           const int64_t i = i0 + r;
           const int32_t* sum = x.sum + i * x.nb + b;
           vf term;
+          vi sd[2];  // the halves' sums, for every term but kIntHalves's (which forms its own)
+          if constexpr (!kIntHalves) dot_block<kMode, kDot>(wv, x.q + i * x.k + b * 32, sd);
           if constexpr (kIntHalves) {
             const int32_t* hs = half_sum + i * 2 * x.nb + 2 * b;
             const vi ib = halves_dot<C>(wv, x.q + i * x.k + b * 32, q0, q1);
             const vi bias = add_i32(times_sum(b0, hs), times_sum(b1, hs + 1));
             term = mul_ps(dv[v], cvt_ps(sub_i32(ib, bias)));
-            acc[v][r] = add_ps(acc[v][r], mul_ps(set1_ps(x.d[i * x.nb + b]), term));
-            continue;
-          }
-          vi sd[2];
-          dot_block<kMode, kDot>(wv, x.q + i * x.k + b * 32, sd);
-          if (pcode_signed_halves(C)) {
+          } else if (pcode_signed_halves(C)) {
             const int32_t* hs = half_sum + i * 2 * x.nb + 2 * b;
             const vf h0 = cvt_ps(sub_i32(sd[0], times_sum(bias_c, hs))), h1 = cvt_ps(sub_i32(sd[1], times_sum(bias_c, hs + 1)));
             term = mul_ps(dv[v], add_ps(mul_ps(h0, s0), mul_ps(h1, s1)));
