@@ -52,16 +52,9 @@ inline void halves_scales(const uint8_t* p, vi* scale, vi* bias) {
 // a time; |the total| <= 32 * 63 * 127 * 128 fits 32 bits.
 template <PCode C>
 inline vi halves_dot(const vi w[8], const int8_t* xb, vi scale0, vi scale1) {
-  constexpr int kChain = C == PCode::kQ6K ? 2 : 4;
-  vi total = zero_i();
-  for (int h = 0; h < 2; ++h) {
-    for (int t0 = 0; t0 < 4; t0 += kChain) {
-      vi s16 = maddubs(w[4 * h + t0], bcst32(xb + 16 * h + 4 * t0));
-      for (int t = t0 + 1; t < t0 + kChain; ++t) s16 = add_i16(s16, maddubs(w[4 * h + t], bcst32(xb + 16 * h + 4 * t)));
-      total = add_i32(total, madd_i16(s16, h ? scale1 : scale0));
-    }
-  }
-  return total;
+  vi h[2];
+  dot_halves_i16<C == PCode::kQ6K ? 2 : 4>(w, xb, scale0, scale1, h);
+  return add_i32(h[0], h[1]);
 }
 
 // A block's codes for kLanes rows at `blk` (the tile's block plus the lanes' offset) as the 8

@@ -218,21 +218,32 @@ inline void load_codes(const uint8_t* blk, vi lut, vi out[8]) {
   }
 }
 
+// The halves of one block through 16-bit chains: each half's vpmaddubsw pair sums added kChain at a
+// time in int16 (exact while kChain * 2 * (largest code) * 127 <= 32767), each chain closed by a
+// vpmaddwd with that half's multipliers mul0 / mul1 (ones for the plain sums; packed_kquant_vec.h's
+// 16-column scales), its int32 results added.
+template <int kChain>
+inline void dot_halves_i16(const vi w[8], const int8_t* xb, vi mul0, vi mul1, vi out[2]) {
+  static_assert(kChain == 1 || kChain == 2 || kChain == 4, "a half has 4 code vectors");
+  for (int h = 0; h < 2; ++h) {
+    for (int t0 = 0; t0 < 4; t0 += kChain) {
+      vi s16 = maddubs(w[4 * h + t0], bcst32(xb + 16 * h + 4 * t0));
+      for (int t = t0 + 1; t < t0 + kChain; ++t) s16 = add_i16(s16, maddubs(w[4 * h + t], bcst32(xb + 16 * h + 4 * t)));
+      const vi m = madd_i16(s16, h ? mul1 : mul0);
+      out[h] = t0 == 0 ? m : add_i32(out[h], m);
+    }
+  }
+}
+
 // Sums of one block: [0] over columns 0-15 (4-bit low nibbles, 8-bit chunks 0-3),
 // [1] over 16-31 (high nibbles, chunks 4-7).
 template <Mode M, PCode C>
 inline void dot_block(const vi w[8], const int8_t* xb, vi out[2]) {
 #if !LOWBIT_VNNI
   if (M == Mode::kUnsigned && (C == PCode::kU4 || pcode_two_bit(C))) {
-    // Codes <= 15: four vpmaddubsw pair sums (each <= 2 * 15 * 127) add up exactly in 16 bits
-    // (<= 15240), so each half takes one vpmaddwd instead of four.
-    vi h0 = maddubs(w[0], bcst32(xb)), h1 = maddubs(w[4], bcst32(xb + 16));
-    for (int t = 1; t < 4; ++t) {
-      h0 = add_i16(h0, maddubs(w[t], bcst32(xb + 4 * t)));
-      h1 = add_i16(h1, maddubs(w[4 + t], bcst32(xb + 16 + 4 * t)));
-    }
-    out[0] = madd_i16(h0, set1_i16(1));
-    out[1] = madd_i16(h1, set1_i16(1));
+    // Codes <= 15: four pair sums (each <= 2 * 15 * 127) add up exactly in 16 bits (<= 15240), so each
+    // half takes one vpmaddwd instead of four.
+    dot_halves_i16<4>(w, xb, set1_i16(1), set1_i16(1), out);
     return;
   }
 #endif
