@@ -46,6 +46,7 @@
       "type": "static_library",
       "sources": [
         "csrc/formats/quantize.cc",
+        "csrc/formats/dequantize_codes.cc",
         "csrc/formats/nibble_order.cc",
         "csrc/core/matmul_ref.cc",
         "csrc/gemm/matmul.cc",

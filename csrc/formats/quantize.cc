@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../core/qmatrix.h"
+#include "dequantize_codes.h"
 #include "ggml_types.h"
 #include "iq4.h"
 
@@ -319,12 +320,7 @@ void dequantize_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out) {
       ggml_dequantize_row(L.format, q.data + r * L.row_bytes(), L.cols, out + (r - r0) * L.cols);
     return;
   }
-  for_each_scale_run(L, r0, r1, 0, L.cols, [&](int64_t r, int64_t c0, int64_t idx, int64_t n) {
-    const float s = scale_at(q, idx);
-    const int z = q.zeros ? q.zeros[idx] : 0;
-    float* o = out + (r - r0) * L.cols + c0;
-    for (int64_t i = 0; i < n; ++i) o[i] = s * code_value(L, element_code(L, q.data, r, c0 + i), z);
-  });
+  dequantize_code_rows(q, r0, r1, out);
 }
 
 void dequantize_matrix(const QMatrixView& q, float* out, ThreadPool* pool) {
