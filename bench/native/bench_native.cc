@@ -1,8 +1,9 @@
 // Native benchmark runner: the same kernels, drivers and probes as `npm run bench`,
 // with no Node (for machines that have compilers but no Node, and for perf profiling).
-// Build and run: bench/native/run.sh [suite...]   suites: limits gemv gemm (default all)
+// Build and run: bench/native/run.sh [suite...]   suites: limits gemv gemm lut (default all)
 // LOWBIT_ISA=<set> runs one kernel set (default: every set this CPU supports);
 // LOWBIT_NUM_THREADS caps the thread counts (1 and the maximum are measured);
+// `lut` (x86-64, the avx2 set): a table-lookup GEMV of tq2_0 (lut_tq2_avx2.cc) beside the multiply kernel;
 // LOWBIT_BENCH_CASE=<name>[,<name>...] (e.g. "int4 g32,q4_k") runs those weight formats in the gemv and
 // gemm suites; LOWBIT_BENCH_M=<m>[,<m>...] sets the GEMM's rows of x (default 8,32,128,512).
 #include <algorithm>
@@ -22,6 +23,10 @@
 #include "../../csrc/runtime/cpu_features.h"
 #include "../../csrc/runtime/dispatch.h"
 #include "../../csrc/runtime/probe.h"
+#include "../../csrc/gemm/activations_i8.h"
+#if defined(__x86_64__)
+#include "lut_tq2.h"
+#endif
 
 using namespace lowbit;
 
@@ -126,6 +131,51 @@ bool wanted(int argc, char** argv, const char* s) {
   return false;
 }
 
+#if defined(__x86_64__)
+// tq2_0 GEMV 16384x8192 from DRAM on 1 thread: the avx2 set's prepared (multiply) kernel and the
+// table-lookup one, alternated; their outputs must agree bit for bit.
+void lut_suite(const KernelTable& kt, ThreadPool& pool, double read_bw) {
+  const int64_t n = 16384, k = 8192;
+  pool.set_threads(1);
+  const std::vector<float> w = signal(n * k), x = signal(k);
+  const Case c{"tq2_0", Format::kTQ2_0, 2, Scheme::kSymmetric, 256};
+  std::vector<Matrix> ms;
+  ms.push_back(make(c, n, k, w));
+  std::vector<bench::LutTq2> lut;
+  lut.push_back(bench::pack_lut_tq2(ms[0].view()));
+  const double bytes = double(lut[0].data.size());
+  while (double(ms.size()) * bytes < double(int64_t(256) << 20)) {
+    ms.push_back(ms[0]);
+    lut.push_back(lut[0]);
+  }
+  for (auto& m : ms) m.pa.data = m.packed.data();
+  std::vector<float> y_mul(n), y_lut(n);
+  std::vector<uint8_t> tables(k / 32 * 512);
+  auto run_lut = [&](size_t i) {
+    const ActivationsI8 a = quantize_activations(kt, x.data(), 1, k, false, pool);
+    bench::lut_tq2_tables(a.q.data(), k, tables.data());
+    bench::lut_tq2_gemv(lut[i], a.rows(0), tables.data(), y_lut.data());
+  };
+  matmul_packed(kt, ms[0].pa, x.data(), 1, y_mul.data(), pool);
+  run_lut(0);
+  int64_t differ = 0;
+  for (int64_t j = 0; j < n; ++j) differ += std::memcmp(&y_mul[j], &y_lut[j], 4) != 0;
+  std::printf("\n| tq2_0 GEMV %lldx%lld, 1 thread | multiply ms | table lookup ms | lookup / multiply | multiply of read bw "
+              "| lookup of read bw |\n|---|---|---|---|---|---|\n", (long long)n, (long long)k);
+  if (differ) std::printf("| %lld of %lld outputs differ: the lookup kernel is wrong | | | | | |\n", (long long)differ, (long long)n);
+  const ActivationsI8 a = quantize_activations(kt, x.data(), 1, k, false, pool);
+  const double tt = time_median([&] { bench::lut_tq2_tables(a.q.data(), k, tables.data()); }, 0.3);
+  for (int round = 0; round < 3; ++round) {
+    size_t i = 0, j = 0;
+    const double tm = time_median([&] { matmul_packed(kt, ms[i++ % ms.size()].pa, x.data(), 1, y_mul.data(), pool); }, 0.5);
+    const double tl = time_median([&] { run_lut(j++ % lut.size()); }, 0.5);
+    std::printf("| round %d | %.3f | %.3f | %.2f | %.0f%% | %.0f%% |\n", round + 1, tm * 1e3, tl * 1e3, tl / tm,
+                100 * bytes / tm / 1e9 / read_bw, 100 * bytes / tl / 1e9 / read_bw);
+  }
+  std::printf("\nThe lookup times include building the tables: %.3f ms.\n", tt * 1e3);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -227,6 +277,9 @@ int main(int argc, char** argv) {
         }
       }
     }
+#if defined(__x86_64__)
+    if (isa == "avx2" && wanted(argc, argv, "lut")) lut_suite(kt, pool, bw[0]);
+#endif
     pool.set_threads(max_threads);
   }
   return 0;

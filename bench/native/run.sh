@@ -2,7 +2,7 @@
 # Builds and runs the native benchmark (bench/native/bench_native.cc) with the shipped
 # flags: each kernel set in its own object with its own -m flags, the sources and flags read from
 # binding.gyp (scripts/gyp-targets.js, run by node).
-# Usage: bench/native/run.sh [limits|gemv|gemm ...]
+# Usage: bench/native/run.sh [limits|gemv|gemm|lut ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=build/native-bench
@@ -24,6 +24,10 @@ for set in "${sets[@]}"; do
   done
 done
 wait_jobs
+if [ $arch = x64 ]; then  # the `lut` suite's table-lookup GEMV, AVX2 only
+  "$cxx" "${flags[@]}" -mavx2 -mfma -mf16c -c bench/native/lut_tq2_avx2.cc -o "$out/lut_tq2_avx2.o"
+  objs+=("$out/lut_tq2_avx2.o")
+fi
 gyp_list core sources lowbit_core $arch
 "$cxx" "${flags[@]}" bench/native/bench_native.cc "${core[@]}" "${objs[@]}" -pthread -o "$out/bench_native"
 "$out/bench_native" "$@"
