@@ -156,8 +156,9 @@ void gemm(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int
   if constexpr (kChunkMajor) {
 #if LOWBIT_VNNI && LOWBIT_VEC == 512
     int64_t t = t0;
-    for (; t + 2 <= t1; t += 2) mfull = vnni512::rows_over_tiles<C, 2>(w, x, hs, m, t, y, ys);
-    if (t < t1) mfull = vnni512::rows_over_tiles<C, 1>(w, x, hs, m, t, y, ys);
+    if constexpr (vnni512::kPassTiles<C> == 2)
+      for (; t + 2 <= t1; t += 2) mfull = vnni512::rows_over_tiles<C, 2>(w, x, hs, m, t, y, ys);
+    for (; t < t1; ++t) mfull = vnni512::rows_over_tiles<C, 1>(w, x, hs, m, t, y, ys);
 #endif
   } else {
     for (int64_t t = t0; t < t1; ++t)

@@ -1,14 +1,15 @@
 // The GEMM passes of the avx512vnni set on the tiles of the ggml codes with block headers
 // (gemm_packed_kquant.cc takes them in place of tile_rows for rows of x in passes of 8 and 4;
 // helpers: packed_kquant_vec.h). As gemm_packed_vnni512.inc does for the other codes, RM rows meet
-// NT = 2 tiles chunk by chunk: each 4-byte chunk of a block is decoded once per tile and each
-// broadcast of x feeds one vpdpbusd per tile; the per-block integer corrections (-c * sum(x) of
-// q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The integers are the ones
-// tile_rows forms and the float operations are its own, in its order, so both passes (and the
-// scalar kernel) give the same bits for every row. Measured on Zen 5 (bench/native, 4096x4096 and
-// 16384x8192, m = 32 and 128, alternated with tile_rows twice): q4_k 5-10% faster, q2_k 3-8%,
-// q3_k 5-12%; q6_k 3-5% slower (it keeps tile_rows); 8 rows a pass with two chains per row (the
-// codes summed per 16 columns) spilled and ran at half of tile_rows's speed, so those take 4.
+// NT tiles (two, or q2_k's one: kPassTiles) chunk by chunk: each 4-byte chunk of a block is decoded
+// once per tile and each broadcast of x feeds one vpdpbusd per tile; the per-block integer
+// corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The
+// integers are the ones tile_rows forms and the float operations are its own, in its order, so both
+// passes (and the scalar kernel) give the same bits for every row. Measured on Zen 5 (bench/native,
+// 4096x4096 and 16384x8192, m = 32 and 128, alternated with tile_rows twice): q4_k 5-10% faster, q2_k
+// 3-8%, q3_k 5-12%; q6_k 3-5% slower (it keeps tile_rows); with two tiles, 8 rows a pass with two
+// chains per row (the codes summed per 16 columns) spilled and ran at half of tile_rows's speed, so
+// those take 4.
 #pragma once
 
 #include "packed_kquant_vec.h"
@@ -161,16 +162,23 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
   }
 }
 
+// Tiles per pass: q2_k one, with 8 rows of x (16 chains), which measured faster than two tiles with
+// 4 rows; q3_k measured slower that way, so it and the others take two (docs/performance.md,
+// "The other ggml types").
+template <PCode C>
+constexpr int kPassTiles = C == PCode::kQ2K ? 1 : 2;
+
 // Rows of x in passes of 8, then 4, against tiles t and, when NT is 2, t + 1; returns the rows
 // done (the rest, fewer than 4, take tile_rows's one-row passes).
 template <PCode C, int NT>
 int64_t rows_over_tiles(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int64_t t, float* y,
                         int64_t ys) {
-  // Codes summed per 16-column half keep two chains per row and tile: 4 rows a pass keep them all
-  // in registers (8 rows spilled, and ran at half the speed of tile_rows).
+  // Codes summed per 16-column half keep two chains per row and tile: with two tiles, 4 rows a pass
+  // keep them all in registers (8 rows spilled, and ran at half the speed of tile_rows); with one,
+  // 8 rows do.
   constexpr bool kTwoChains = pcode_signed_halves(C) || C == PCode::kQ2K;
   int64_t i = 0;
-  if (!kTwoChains)
+  if (!kTwoChains || NT == 1)
     for (; i + 8 <= m; i += 8) tiles_rows<C, 8, NT>(w, x, hs, i, t, y, ys);
   for (; i + 4 <= m; i += 4) tiles_rows<C, 4, NT>(w, x, hs, i, t, y, ys);
   return i;
