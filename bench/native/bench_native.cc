@@ -133,8 +133,8 @@ bool wanted(int argc, char** argv, const char* s) {
 
 #if defined(__x86_64__)
 // tq2_0 GEMV 16384x8192 from DRAM on 1 thread: the avx2 set's prepared (multiply) kernel and the
-// table-lookup one, alternated; their outputs must agree bit for bit.
-void lut_suite(const KernelTable& kt, ThreadPool& pool, double read_bw) {
+// table-lookup one, alternated; their outputs must agree bit for bit (false, and nothing timed, if not).
+bool lut_suite(const KernelTable& kt, ThreadPool& pool, double read_bw) {
   const int64_t n = 16384, k = 8192;
   pool.set_threads(1);
   const std::vector<float> w = signal(n * k), x = signal(k);
@@ -162,7 +162,10 @@ void lut_suite(const KernelTable& kt, ThreadPool& pool, double read_bw) {
   for (int64_t j = 0; j < n; ++j) differ += std::memcmp(&y_mul[j], &y_lut[j], 4) != 0;
   std::printf("\n| tq2_0 GEMV %lldx%lld, 1 thread | multiply ms | table lookup ms | lookup / multiply | multiply of read bw "
               "| lookup of read bw |\n|---|---|---|---|---|---|\n", (long long)n, (long long)k);
-  if (differ) std::printf("| %lld of %lld outputs differ: the lookup kernel is wrong | | | | | |\n", (long long)differ, (long long)n);
+  if (differ) {
+    std::printf("| %lld of %lld outputs differ: the lookup kernel is wrong | | | | | |\n", (long long)differ, (long long)n);
+    return false;
+  }
   const ActivationsI8 a = quantize_activations(kt, x.data(), 1, k, false, pool);
   const double tt = time_median([&] { bench::lut_tq2_tables(a.q.data(), k, tables.data()); }, 0.3);
   for (int round = 0; round < 3; ++round) {
@@ -173,6 +176,7 @@ void lut_suite(const KernelTable& kt, ThreadPool& pool, double read_bw) {
                 100 * bytes / tm / 1e9 / read_bw, 100 * bytes / tl / 1e9 / read_bw);
   }
   std::printf("\nThe lookup times include building the tables: %.3f ms.\n", tt * 1e3);
+  return true;
 }
 #endif
 
@@ -278,7 +282,7 @@ int main(int argc, char** argv) {
       }
     }
 #if defined(__x86_64__)
-    if (isa == "avx2" && wanted(argc, argv, "lut")) lut_suite(kt, pool, bw[0]);
+    if (isa == "avx2" && wanted(argc, argv, "lut") && !lut_suite(kt, pool, bw[0])) return 1;
 #endif
     pool.set_threads(max_threads);
   }

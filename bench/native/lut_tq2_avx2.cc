@@ -83,7 +83,10 @@ void lut_tq2_tables(const int8_t* xq, int64_t k, uint8_t* tables) {
   }
 }
 
-void lut_tq2_gemv(const LutTq2& w, const ActI8& x, const uint8_t* tables, float* y) {
+// The only AVX2 code here: the file is compiled for the baseline, so no inline function it shares
+// with the rest of the program is emitted with AVX2 instructions.
+__attribute__((target("avx2,fma,f16c"))) void lut_tq2_gemv(const LutTq2& w, const ActI8& x, const uint8_t* tables,
+                                                           float* y) {
   const int64_t tb = tile_bytes(w.k);
   const __m256i nib = _mm256_set1_epi8(0x0F);
   for (int64_t t = 0; t * kRows < w.n; ++t) {

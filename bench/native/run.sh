@@ -24,8 +24,8 @@ for set in "${sets[@]}"; do
   done
 done
 wait_jobs
-if [ $arch = x64 ]; then  # the `lut` suite's table-lookup GEMV, AVX2 only
-  "$cxx" "${flags[@]}" -mavx2 -mfma -mf16c -c bench/native/lut_tq2_avx2.cc -o "$out/lut_tq2_avx2.o"
+if [ $arch = x64 ]; then  # the `lut` suite's table-lookup GEMV (its AVX2 function carries its own target)
+  "$cxx" "${flags[@]}" -c bench/native/lut_tq2_avx2.cc -o "$out/lut_tq2_avx2.o"
   objs+=("$out/lut_tq2_avx2.o")
 fi
 gyp_list core sources lowbit_core $arch

@@ -5,11 +5,10 @@
 // once per tile and each broadcast of x feeds one vpdpbusd per tile; the per-block integer
 // corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The
 // integers are the ones tile_rows forms and the float operations are its own, in its order, so both
-// passes (and the scalar kernel) give the same bits for every row. Measured on Zen 5 (bench/native,
-// 4096x4096 and 16384x8192, m = 32 and 128, alternated with tile_rows twice): q4_k 5-10% faster, q2_k
-// 3-8%, q3_k 5-12%; q6_k 3-5% slower (it keeps tile_rows); with two tiles, 8 rows a pass with two
-// chains per row (the codes summed per 16 columns) spilled and ran at half of tile_rows's speed, so
-// those take 4.
+// passes (and the scalar kernel) give the same bits for every row. Which codes take these passes,
+// with how many tiles and rows, was measured against tile_rows (docs/performance.md, "The other
+// ggml types"): q6_k keeps tile_rows, and with two tiles the codes summed per 16 columns (two chains
+// per row) take 4 rows, as 8 spilled.
 #pragma once
 
 #include "packed_kquant_vec.h"
@@ -174,11 +173,11 @@ template <PCode C, int NT>
 int64_t rows_over_tiles(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int64_t t, float* y,
                         int64_t ys) {
   // Codes summed per 16-column half keep two chains per row and tile: with two tiles, 4 rows a pass
-  // keep them all in registers (8 rows spilled, and ran at half the speed of tile_rows); with one,
-  // 8 rows do.
+  // keep them all in registers (8 rows spilled); q2_k's one-tile passes take 8. An odd last tile of
+  // the two-tile codes keeps their 4 rows.
   constexpr bool kTwoChains = pcode_signed_halves(C) || C == PCode::kQ2K;
   int64_t i = 0;
-  if (!kTwoChains || NT == 1)
+  if (!kTwoChains || kPassTiles<C> == 1)
     for (; i + 8 <= m; i += 8) tiles_rows<C, 8, NT>(w, x, hs, i, t, y, ys);
   for (; i + 4 <= m; i += 4) tiles_rows<C, 4, NT>(w, x, hs, i, t, y, ys);
   return i;

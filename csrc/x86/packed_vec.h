@@ -241,8 +241,8 @@ template <Mode M, PCode C>
 inline void dot_block(const vi w[8], const int8_t* xb, vi out[2]) {
 #if !LOWBIT_VNNI
   if (M == Mode::kUnsigned && (C == PCode::kU4 || pcode_two_bit(C))) {
-    // Codes <= 15: four pair sums (each <= 2 * 15 * 127) add up exactly in 16 bits (<= 15240), so each
-    // half takes one vpmaddwd instead of four.
+    // Codes <= 31 (4- and 5-bit, and the plane codes): four pair sums (each <= 2 * 31 * 127) add up
+    // exactly in 16 bits (<= 31496), so each half takes one vpmaddwd instead of four.
     dot_halves_i16<4>(w, xb, set1_i16(1), set1_i16(1), out);
     return;
   }
