@@ -32,8 +32,9 @@ void unpack_bit_stream(const uint8_t* row, int64_t cols, uint8_t* codes) {
   for (int64_t c = whole; c < cols; ++c) codes[c] = bit_stream_code(row, kBits, c);
 }
 
-// Every code of row r as one byte each.
-void unpack_row(const QMatrixView& q, int64_t r, uint8_t* codes) {
+}  // namespace
+
+void unpack_code_row(const QMatrixView& q, int64_t r, uint8_t* codes) {
   const QuantLayout& L = q.layout;
   const uint8_t* row = q.data + r * L.row_bytes();
   if (L.ggml_blocks()) {
@@ -53,6 +54,8 @@ void unpack_row(const QMatrixView& q, int64_t r, uint8_t* codes) {
     unpack_bit_stream<3>(row, L.cols, codes);
   }
 }
+
+namespace {
 
 // How a code becomes its value before scaling (code_value): code - offset for the integer codes (the
 // zero-point too when asymmetric; exact in float32), the code as int8 (8-bit symmetric, q8_0), or a
@@ -119,7 +122,7 @@ void dequantize_code_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* o
       if (v.zero_point) off[c] += q.zeros[c];
     }
     for (int64_t r = r0; r < r1; ++r) {
-      unpack_row(q, r, codes.data());
+      unpack_code_row(q, r, codes.data());
       scale_codes(v, codes.data(), L.cols, [&](int64_t i) { return s[i]; }, [&](int64_t i) { return off[i]; },
                   out + (r - r0) * L.cols);
     }
@@ -127,7 +130,7 @@ void dequantize_code_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* o
   }
   const int64_t span = L.scale_span();
   for (int64_t r = r0; r < r1; ++r) {
-    unpack_row(q, r, codes.data());
+    unpack_code_row(q, r, codes.data());
     for (int64_t c0 = 0; c0 < L.cols; c0 += span) {
       const int64_t idx = L.scale_index(r, c0), n = span < L.cols - c0 ? span : L.cols - c0;
       const float s = scale_at(q, idx);

@@ -10,6 +10,10 @@
 
 namespace lowbit {
 
+// Every code of row r, one byte each (codes[c] = element_code(q.layout, q.data, r, c)), for the same
+// matrices.
+void unpack_code_row(const QMatrixView& q, int64_t r, uint8_t* codes);
+
 // out[(r - r0) * cols + c] for rows [r0, r1) of a matrix of per-element codes (not ggml's whole-block
 // types and not 16-bit floats).
 void dequantize_code_rows(const QMatrixView& q, int64_t r0, int64_t r1, float* out);

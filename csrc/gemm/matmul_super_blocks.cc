@@ -44,15 +44,10 @@ void matmul_float(const KernelTable& kernels, const QMatrixView& q, const float*
 }
 
 // The ggml types without kernels on their own blocks, and int 2- / 3-bit codes, are packed for the
-// call (what prepare() does once) and multiplied by the packed kernels.
+// call (what prepare() does once), a few tiles at a time, and multiplied by the packed kernels.
 void matmul_int8_packing(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,
                          ThreadPool& pool) {
-  const PackPlan plan = plan_pack(q);
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[static_cast<size_t>(plan.bytes)]);
-  pack_weights(q, plan, buf.get());
-  PackedArgs a = plan.args;
-  a.data = buf.get();
-  matmul_packed(kernels, a, x, m, y, pool);
+  matmul_packing(kernels, q, plan_pack(q), x, m, y, pool);
 }
 
 void matmul_int8(const KernelTable& kernels, const QMatrixView& q, const float* x, int64_t m, float* y,

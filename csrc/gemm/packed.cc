@@ -6,6 +6,7 @@
 
 #include "../core/packed_planes.h"
 #include "../core/qmatrix.h"
+#include "../formats/dequantize_codes.h"
 #include "activations_i8.h"
 #include "matmul.h"
 #include "packed_kquant.h"
@@ -67,12 +68,6 @@ PackPlan plan_pack(const QMatrixView& q) {
 
 namespace {
 
-// The unsigned code of element (r, c) as the packed layout stores it.
-inline uint8_t packed_code(const QMatrixView& q, const WeightArgs& w, int64_t r, int64_t c) {
-  const uint8_t u = element_code(q.layout, q.data, r, c);
-  return w.code == WCode::kS8 ? static_cast<uint8_t>(u ^ 0x80) : u;
-}
-
 // Copies the stored scale of (row r, column c) (or zero for padding rows).
 inline void put_scale(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, int64_t r, int64_t c,
                       uint8_t* dst) {
@@ -84,39 +79,67 @@ inline void put_scale(const QMatrixView& q, const WeightArgs& w, const PackedArg
   std::memcpy(dst, w.scales + r * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes, sb);
 }
 
-void pack_block(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, int64_t r0, int64_t c0,
-                uint8_t* dst) {
-  if (pcode_two_bit(a.code)) {
-    for (int64_t r = 0; r < kPackRows; ++r) {
-      uint8_t u[32] = {};
-      if (r0 + r < a.n)
-        for (int c = 0; c < 32; ++c) u[c] = packed_code(q, w, r0 + r, c0 + c);
-      put_plane_codes(u, r, dst, pcode_third_bit(a.code));
-    }
-    return;
+inline uint32_t word(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Row r's 32 codes u (one byte each, as the packed layout stores them) into the chunks of its block at
+// dst, four columns a little-endian 32-bit word: 8-bit codes in chunks 0-7, 4-bit codes as column j in
+// the low nibble and j + 16 in the high one (codes below 16: no shift carries a bit into the next
+// byte), 2- and 3-bit codes in packed_planes.h's planes.
+void put_row_codes(PCode code, const uint8_t* u, int64_t r, uint8_t* dst) {
+  auto put = [&](int chunk, uint32_t v) { std::memcpy(dst + (chunk * kPackRows + r) * 4, &v, 4); };
+  if (code == PCode::kU8) {
+    for (int t = 0; t < 8; ++t) put(t, word(u + 4 * t));
+  } else if (pcode_two_bit(code)) {
+    put_plane_codes(u, r, dst, pcode_third_bit(code));
+  } else {
+    for (int t = 0; t < 4; ++t) put(t, word(u + 4 * t) | word(u + 16 + 4 * t) << 4);
   }
-  const int chunks = a.code == PCode::kU8 ? 8 : 4;
-  for (int t = 0; t < chunks; ++t) {
+}
+
+// The code blocks (no headers) of one tile's rows [r0, r0 + kPackRows): each row's codes unpacked to
+// bytes once (unpack_code_row), then written a block at a time; rows past n are zero.
+// 2- and 3-bit codes go from each row's bit stream to the planes directly (put_stream_planes).
+struct TileCodes {
+  std::vector<uint8_t> u;  // kPackRows rows of k codes
+  const uint8_t* stream[kPackRows];  // 2- / 3-bit codes: the rows (null past n)
+  int bits = 0;
+  void load(const QMatrixView& q, const WeightArgs& w, const PackedArgs& a, int64_t r0) {
+    bits = q.layout.bit_stream() ? q.layout.bits : 0;
+    if (bits) {
+      for (int64_t r = 0; r < kPackRows; ++r) stream[r] = r0 + r < a.n ? q.data + (r0 + r) * q.layout.row_bytes() : nullptr;
+      return;
+    }
+    u.assign(static_cast<size_t>(kPackRows * a.k), 0);
+    for (int64_t r = 0; r < kPackRows && r0 + r < a.n; ++r) {
+      uint8_t* row = u.data() + r * a.k;
+      unpack_code_row(q, r0 + r, row);
+      // Signed bytes are stored as u = q ^ 0x80 (plan_pack).
+      if (w.code == WCode::kS8)
+        for (int64_t c = 0; c < a.k; ++c) row[c] ^= 0x80;
+    }
+  }
+  void put_block(const PackedArgs& a, int64_t c0, uint8_t* dst) const {
     for (int64_t r = 0; r < kPackRows; ++r) {
-      for (int e = 0; e < 4; ++e) {
-        uint8_t* b = dst + (t * kPackRows + r) * 4 + e;
-        if (r0 + r >= a.n) {
-          *b = 0;
-        } else if (a.code == PCode::kU8) {
-          *b = packed_code(q, w, r0 + r, c0 + 4 * t + e);
-        } else {
-          *b = static_cast<uint8_t>(packed_code(q, w, r0 + r, c0 + 4 * t + e) |
-                                    (packed_code(q, w, r0 + r, c0 + 16 + 4 * t + e) << 4));
-        }
+      if (!bits) {
+        put_row_codes(a.code, u.data() + r * a.k + c0, r, dst);
+      } else if (stream[r]) {
+        put_stream_planes(stream[r] + c0 / 8 * bits, bits, r, dst);
+      } else {
+        const uint8_t zeros[32] = {};
+        put_plane_codes(zeros, r, dst, bits == 3);
       }
     }
   }
-}
+};
 
 // ggml's q4_0 / iq4_nl / q8_0 blocks already hold their codes in the chunks' order (byte j: columns j and
 // j + 16 in 4 bits, column j in 8), so a tile's block is its rows' fp16 scales followed by each row's 4-byte
 // groups of codes moved to their chunk (q8_0's made unsigned): byte moves, no per-code work. The same
-// bytes as pack_block.
+// bytes as put_row_codes.
 void pack_ggml_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint8_t* out) {
   const QuantLayout& L = q.layout;
   const int64_t bb = L.block_bytes(), rb = L.row_bytes(), r0 = t * kPackRows;
@@ -143,34 +166,60 @@ void pack_ggml_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint8_
 
 }  // namespace
 
+void pack_tile(const QMatrixView& q, const PackPlan& plan, int64_t t, uint8_t* out) {
+  const PackedArgs& a = plan.args;
+  if (a.kquant()) return pack_kquant_tile(q, a, t, out);
+  if (q.layout.ggml_blocks()) return pack_ggml_tile(q, a, t, out);
+  const WeightArgs w = weight_args(q);
+  const int64_t sb = a.scale_bytes(), r0 = t * kPackRows;
+  thread_local TileCodes codes;
+  codes.load(q, w, a, r0);
+  uint8_t* p = out;
+  for (int64_t c0 = 0; c0 < a.k; c0 += 32) {
+    if (a.group == 16 || c0 % a.group == 0) {
+      for (int half = 0; half < (a.group == 16 ? 2 : 1); ++half)
+        for (int64_t r = 0; r < kPackRows; ++r, p += sb) put_scale(q, w, a, r0 + r, c0 + 16 * half, p);
+      if (a.zeros) {
+        for (int64_t r = 0; r < kPackRows; ++r) *p++ = r0 + r < a.n ? w.zeros[(r0 + r) * w.zero_stride + c0 / w.group] : 0;
+      }
+    }
+    codes.put_block(a, c0, p);
+    p += a.code_block_bytes();
+  }
+}
+
 void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress) {
   const PackedArgs& a = plan.args;
-  const int64_t tiles = (a.n + kPackRows - 1) / kPackRows, sb = a.scale_bytes();
+  const int64_t tiles = (a.n + kPackRows - 1) / kPackRows;
   if (progress) progress->set_total(tiles);
-  if (a.kquant() || q.layout.ggml_blocks()) {
-    ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
-      if (a.kquant()) pack_kquant_tile(q, a, t, out + t * a.tile_bytes);
-      else pack_ggml_tile(q, a, t, out + t * a.tile_bytes);
-      if (progress) progress->advance(1);
-    });
-    return;
-  }
-  const WeightArgs w = weight_args(q);
   ThreadPool::global().parallel_for(tiles, [&](int64_t t) {
-    uint8_t* p = out + t * a.tile_bytes;
-    const int64_t r0 = t * kPackRows;
-    for (int64_t c0 = 0; c0 < a.k; c0 += 32) {
-      if (a.group == 16 || c0 % a.group == 0) {
-        for (int half = 0; half < (a.group == 16 ? 2 : 1); ++half)
-          for (int64_t r = 0; r < kPackRows; ++r, p += sb) put_scale(q, w, a, r0 + r, c0 + 16 * half, p);
-        if (a.zeros) {
-          for (int64_t r = 0; r < kPackRows; ++r) *p++ = r0 + r < a.n ? w.zeros[(r0 + r) * w.zero_stride + c0 / w.group] : 0;
-        }
-      }
-      pack_block(q, w, a, r0, c0, p);
-      p += a.code_block_bytes();
-    }
+    pack_tile(q, plan, t, out + t * a.tile_bytes);
     if (progress) progress->advance(1);
+  });
+}
+
+void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const PackPlan& plan, const float* x, int64_t m,
+                    float* y, ThreadPool& pool) {
+  const PackedArgs& a = plan.args;
+  const int64_t n = a.n, k = a.k, tiles = (n + kPackRows - 1) / kPackRows;
+  const ActivationsI8 act = quantize_activations(kernels, x, m, k, a.half_sums(), pool);
+  // About 256 KiB of tiles a task (at least two: the kernels stream two side by side), packed into the
+  // task's own buffer and multiplied while it is in cache; a matrix of tiles [t0, t1) is the whole
+  // one's rows from t0 * kPackRows, so each output gets the bits matmul_packed gives it.
+  const int64_t per = std::max<int64_t>(2, (int64_t{256} << 10) / a.tile_bytes);
+  const int64_t chunks = (tiles + per - 1) / per;
+  run_grid(pool, 1, chunks, m * n * k, [&](int64_t, int64_t c) {
+    const int64_t t0 = c * per, t1 = std::min(tiles, t0 + per);
+    thread_local std::vector<uint8_t> buf;
+    buf.resize(static_cast<size_t>((t1 - t0) * a.tile_bytes));
+    for (int64_t t = t0; t < t1; ++t) pack_tile(q, plan, t, buf.data() + (t - t0) * a.tile_bytes);
+    PackedArgs part = a;
+    part.data = buf.data();
+    part.n = n - t0 * kPackRows;
+    for (int64_t i0 = 0; i0 < m; i0 += 64) {  // matmul_packed's passes of at most 64 rows of x
+      const int64_t i1 = std::min(m, i0 + 64);
+      kernels.gemm_i8_packed(part, act.rows(i0), act.half_sums(i0), i1 - i0, 0, t1 - t0, y + i0 * n + t0 * kPackRows, n);
+    }
   });
 }
 

@@ -29,6 +29,14 @@ PackPlan plan_pack(const QMatrixView& q);
 // Writes plan.bytes bytes of packed tiles to `out`; `progress` (optional) counts tiles.
 void pack_weights(const QMatrixView& q, const PackPlan& plan, uint8_t* out, Work* progress = nullptr);
 
+// Writes tile t's plan.args.tile_bytes bytes (rows [t * kPackRows, (t + 1) * kPackRows)) to `out`.
+void pack_tile(const QMatrixView& q, const PackPlan& plan, int64_t t, uint8_t* out);
+
+// y = x * W^T with int8 activations on q as plan packs it, a few tiles at a time into a per-thread
+// buffer (no packed copy of the whole matrix): the bits matmul_packed gives on pack_weights's bytes.
+void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const PackPlan& plan, const float* x, int64_t m,
+                    float* y, ThreadPool& pool);
+
 // y = x * W^T with int8 activations on packed weights (the matmul() contract: blocks of
 // 32, exact integer block sums).
 void matmul_packed(const KernelTable& kernels, const PackedArgs& w, const float* x, int64_t m, float* y,
