@@ -203,10 +203,12 @@ void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const Pack
   const PackedArgs& a = plan.args;
   const int64_t n = a.n, k = a.k, tiles = (n + kPackRows - 1) / kPackRows;
   const ActivationsI8 act = quantize_activations(kernels, x, m, k, a.half_sums(), pool);
-  // About 256 KiB of tiles a task (at least two: the kernels stream two side by side), packed into the
-  // task's own buffer and multiplied while it is in cache; a matrix of tiles [t0, t1) is the whole
-  // one's rows from t0 * kPackRows, so each output gets the bits matmul_packed gives it.
-  const int64_t per = std::max<int64_t>(2, (int64_t{256} << 10) / a.tile_bytes);
+  // At most about 256 KiB of tiles a task, and at least four tasks a thread where the matrix has the
+  // tiles (but two tiles: the kernels stream two side by side), packed into the task's own buffer and
+  // multiplied while it is in cache. A matrix of tiles [t0, t1) is the whole one's rows from
+  // t0 * kPackRows, so each output gets the bits matmul_packed gives it, whatever the chunks.
+  const int64_t spread = (tiles + 4 * pool.threads() - 1) / (4 * pool.threads());
+  const int64_t per = std::max<int64_t>(2, std::min((int64_t{256} << 10) / a.tile_bytes, spread));
   const int64_t chunks = (tiles + per - 1) / per;
   run_grid(pool, 1, chunks, m * n * k, [&](int64_t, int64_t c) {
     const int64_t t0 = c * per, t1 = std::min(tiles, t0 + per);
