@@ -79,25 +79,11 @@ inline void put_scale(const QMatrixView& q, const WeightArgs& w, const PackedArg
   std::memcpy(dst, w.scales + r * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes, sb);
 }
 
-inline uint32_t word(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 // Row r's 32 codes u (one byte each, as the packed layout stores them) into the chunks of its block at
-// dst, four columns a little-endian 32-bit word: 8-bit codes in chunks 0-7, 4-bit codes as column j in
-// the low nibble and j + 16 in the high one (codes below 16: no shift carries a bit into the next
-// byte), 2- and 3-bit codes in packed_planes.h's planes.
+// dst: 8-bit codes four columns a 32-bit word in chunks 0-7, the others by put_block_codes.
 void put_row_codes(PCode code, const uint8_t* u, int64_t r, uint8_t* dst) {
-  auto put = [&](int chunk, uint32_t v) { std::memcpy(dst + (chunk * kPackRows + r) * 4, &v, 4); };
-  if (code == PCode::kU8) {
-    for (int t = 0; t < 8; ++t) put(t, word(u + 4 * t));
-  } else if (pcode_two_bit(code)) {
-    put_plane_codes(u, r, dst, pcode_third_bit(code));
-  } else {
-    for (int t = 0; t < 4; ++t) put(t, word(u + 4 * t) | word(u + 16 + 4 * t) << 4);
-  }
+  if (code != PCode::kU8) return put_block_codes(code, u, r, dst);
+  for (int t = 0; t < 8; ++t) std::memcpy(dst + (t * kPackRows + r) * 4, u + 4 * t, 4);
 }
 
 // The code blocks (no headers) of one tile's rows [r0, r0 + kPackRows): each row's codes unpacked to

@@ -39,35 +39,35 @@ void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
   }
 }
 
-// Row r's codes u[0..32) of one 32-column block into its chunks at cb (kernels.h). Every byte of the
-// row's chunks is stored whole (no read-modify-write), so a full tile needs no clearing first.
-void put_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
-  constexpr int64_t R = kPackRows;
-  if (pcode_two_bit(c)) return put_plane_codes(u, r, cb, pcode_third_bit(c));
-  const bool fifth = pcode_fifth_bit(c);
-  for (int e = 0; e < 4; ++e) {
-    // Byte e of each chunk: the columns 4ch + e (low half of the block) and 16 + 4ch + e (high half).
-    uint8_t plane[2] = {0, 0};
-    for (int ch = 0; ch < 4; ++ch) {
-      const int lo = u[4 * ch + e], hi = u[16 + 4 * ch + e];
-      cb[(ch * R + r) * 4 + e] = static_cast<uint8_t>((lo & 0xF) | (hi & 0xF) << 4);
-      if (fifth) {
-        plane[0] = static_cast<uint8_t>(plane[0] | ((lo >> 4) & 1) << ch | ((hi >> 4) & 1) << (4 + ch));
-      } else if (c == PCode::kQ6K) {
-        plane[0] = static_cast<uint8_t>(plane[0] | ((lo >> 4) & 3) << (2 * ch));
-        plane[1] = static_cast<uint8_t>(plane[1] | ((hi >> 4) & 3) << (2 * ch));
-      }
-    }
-    if (fifth) {
-      cb[(4 * R + r) * 4 + e] = plane[0];
-    } else if (c == PCode::kQ6K) {
-      cb[(4 * R + r) * 4 + e] = plane[0];
-      cb[(5 * R + r) * 4 + e] = plane[1];
-    }
-  }
+inline uint32_t word(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
 }
 
 }  // namespace
+
+void put_block_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
+  constexpr int64_t R = kPackRows;
+  if (pcode_two_bit(c)) return put_plane_codes(u, r, cb, pcode_third_bit(c));
+  // Byte e of chunk ch: columns 4ch + e (low nibble) and 16 + 4ch + e (high), so a chunk is the words of
+  // those four columns; each byte's bits move within it under the masks. The high bits of 5-bit codes
+  // go to a plane (bit ch of byte e: column 4ch + e; bit 4 + ch: 16 + 4ch + e), q6_k's two to two.
+  uint32_t plane[2] = {0, 0};
+  for (int ch = 0; ch < 4; ++ch) {
+    const uint32_t lo = word(u + 4 * ch), hi = word(u + 16 + 4 * ch);
+    const uint32_t v = (lo & 0x0F0F0F0Fu) | (hi & 0x0F0F0F0Fu) << 4;
+    std::memcpy(cb + (ch * R + r) * 4, &v, 4);
+    if (pcode_fifth_bit(c)) {
+      plane[0] |= (lo >> 4 & 0x01010101u) << ch | (hi >> 4 & 0x01010101u) << (4 + ch);
+    } else if (c == PCode::kQ6K) {
+      plane[0] |= (lo >> 4 & 0x03030303u) << (2 * ch);
+      plane[1] |= (hi >> 4 & 0x03030303u) << (2 * ch);
+    }
+  }
+  if (pcode_fifth_bit(c) || c == PCode::kQ6K) std::memcpy(cb + (4 * R + r) * 4, &plane[0], 4);
+  if (c == PCode::kQ6K) std::memcpy(cb + (5 * R + r) * 4, &plane[1], 4);
+}
 
 PackPlan plan_pack_kquant(const QMatrixView& q) {
   const QuantLayout& L = q.layout;
@@ -100,7 +100,7 @@ void pack_kquant_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint
     for (int64_t r = 0; r < rows; ++r) {
       ggml_decode_block(f, q.data + (r0 + r) * row_bytes + s * bb, &blk);
       put_header(a.code, blk, r, head);
-      for (int64_t sub = 0; sub < subs; ++sub) put_codes(a.code, blk.q + 32 * sub, r, p + sub * a.code_block_bytes());
+      for (int64_t sub = 0; sub < subs; ++sub) put_block_codes(a.code, blk.q + 32 * sub, r, p + sub * a.code_block_bytes());
     }
     p += subs * a.code_block_bytes();
   }
