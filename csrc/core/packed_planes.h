@@ -74,7 +74,8 @@ inline void put_stream_planes(const uint8_t* src, int bits, int64_t r, uint8_t* 
     plane[0] = transpose_2bit_4x4(static_cast<uint32_t>(w));
     plane[1] = transpose_2bit_4x4(static_cast<uint32_t>(w >> 32));
   } else {
-    // Bytes b of a (b - 4 of b) hold column 16h + 4s + e for s = 0, 1 (2, 3) and e = b % 4.
+    // a holds columns 16h .. 16h + 7 a byte each (s = 0, 1), b columns 16h + 8 .. 16h + 15 (s = 2, 3);
+    // byte j of either is e = j % 4.
     plane[2] = 0;
     for (int h = 0; h < 2; ++h) {
       const uint64_t a = spread_3bit(load_le(src + 6 * h, 3)), b = spread_3bit(load_le(src + 6 * h + 3, 3));

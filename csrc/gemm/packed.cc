@@ -99,9 +99,13 @@ struct TileCodes {
       for (int64_t r = 0; r < kPackRows; ++r) stream[r] = r0 + r < a.n ? q.data + (r0 + r) * q.layout.row_bytes() : nullptr;
       return;
     }
-    u.assign(static_cast<size_t>(kPackRows * a.k), 0);
-    for (int64_t r = 0; r < kPackRows && r0 + r < a.n; ++r) {
+    u.resize(static_cast<size_t>(kPackRows * a.k));
+    for (int64_t r = 0; r < kPackRows; ++r) {
       uint8_t* row = u.data() + r * a.k;
+      if (r0 + r >= a.n) {
+        std::memset(row, 0, static_cast<size_t>(a.k));
+        continue;
+      }
       unpack_code_row(q, r0 + r, row);
       // Signed bytes are stored as u = q ^ 0x80 (plan_pack).
       if (w.code == WCode::kS8)
