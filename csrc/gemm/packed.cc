@@ -193,14 +193,16 @@ void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const Pack
   const PackedArgs& a = plan.args;
   const int64_t n = a.n, k = a.k, tiles = (n + kPackRows - 1) / kPackRows;
   const ActivationsI8 act = quantize_activations(kernels, x, m, k, a.half_sums(), pool);
-  // At most about 256 KiB of tiles a task, and at least four tasks a thread where the matrix has the
-  // tiles (but two tiles: the kernels stream two side by side), packed into the task's own buffer and
-  // multiplied while it is in cache. A matrix of tiles [t0, t1) is the whole one's rows from
-  // t0 * kPackRows, so each output gets the bits matmul_packed gives it, whatever the chunks.
+  // About 256 KiB of tiles a task (but at least two: the kernels stream two side by side), and at least
+  // four tasks a thread where the matrix has the tiles, packed into the task's own buffer and multiplied
+  // while it is in cache. A matrix of too few tiles to occupy the threads also splits the rows of x, in
+  // passes of 64, each task packing its tiles again. A matrix of tiles [t0, t1) is the whole one's rows
+  // from t0 * kPackRows, so each output gets the bits matmul_packed gives it, whatever the tasks.
   const int64_t spread = (tiles + 4 * pool.threads() - 1) / (4 * pool.threads());
   const int64_t per = std::max<int64_t>(2, std::min((int64_t{256} << 10) / a.tile_bytes, spread));
   const int64_t chunks = (tiles + per - 1) / per;
-  run_grid(pool, 1, chunks, m * n * k, [&](int64_t, int64_t c) {
+  const int64_t row_tasks = chunks < pool.threads() ? (m + 63) / 64 : 1, rows_per_task = row_tasks == 1 ? m : 64;
+  run_grid(pool, row_tasks, chunks, m * n * k, [&](int64_t mi, int64_t c) {
     const int64_t t0 = c * per, t1 = std::min(tiles, t0 + per);
     thread_local std::vector<uint8_t> buf;
     buf.resize(static_cast<size_t>((t1 - t0) * a.tile_bytes));
@@ -208,8 +210,9 @@ void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const Pack
     PackedArgs part = a;
     part.data = buf.data();
     part.n = n - t0 * kPackRows;
-    for (int64_t i0 = 0; i0 < m; i0 += 64) {  // matmul_packed's passes of at most 64 rows of x
-      const int64_t i1 = std::min(m, i0 + 64);
+    const int64_t end = std::min(m, (mi + 1) * rows_per_task);
+    for (int64_t i0 = mi * rows_per_task; i0 < end; i0 += 64) {  // matmul_packed's passes of at most 64 rows
+      const int64_t i1 = std::min(end, i0 + 64);
       kernels.gemm_i8_packed(part, act.rows(i0), act.half_sums(i0), i1 - i0, 0, t1 - t0, y + i0 * n + t0 * kPackRows, n);
     }
   });

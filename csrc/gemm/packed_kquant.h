@@ -1,6 +1,6 @@
-// The packed tile layout of the K-quant super-block formats (PackedArgs codes kQ4K, kQ5K,
-// kQ6K; kernels.h describes the bytes): planning and packing, called by plan_pack and
-// pack_weights for super-block matrices.
+// The packed tile layout of ggml's block types (PackedArgs codes kQ4K ... kTQ; kernels.h describes the
+// bytes): planning and packing, called by plan_pack and pack_tile for those matrices, and the writer of
+// a row's 32 codes into a block's chunks that every packer shares.
 #pragma once
 
 #include <cstdint>
