@@ -11,6 +11,13 @@
 
 namespace lowbit {
 
+// Little-endian bytes p[0..n) as an integer.
+inline uint64_t load_le(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
 // Column c's code (0..7) of row r in the block of chunks at p.
 inline int plane_code(const uint8_t* p, int64_t r, int c, bool third) {
   constexpr int64_t R = kPackRows;
@@ -29,8 +36,7 @@ inline void put_plane_codes(const uint8_t* u, int64_t r, uint8_t* cb, bool third
   for (int h = 0; h < 2; ++h) {
     uint32_t plane = 0;
     for (int s = 0; s < 4; ++s) {
-      const uint32_t v = static_cast<uint32_t>(u[16 * h + 4 * s]) | static_cast<uint32_t>(u[16 * h + 4 * s + 1]) << 8 |
-                         static_cast<uint32_t>(u[16 * h + 4 * s + 2]) << 16 | static_cast<uint32_t>(u[16 * h + 4 * s + 3]) << 24;
+      const uint32_t v = static_cast<uint32_t>(load_le(u + 16 * h + 4 * s, 4));
       plane |= (v & 0x03030303u) << (2 * s);
       high |= ((v >> 2) & 0x01010101u) << (4 * h + s);
     }
@@ -38,13 +44,6 @@ inline void put_plane_codes(const uint8_t* u, int64_t r, uint8_t* cb, bool third
   }
   if (third)
     for (int e = 0; e < 4; ++e) cb[(2 * R + r) * 4 + e] = static_cast<uint8_t>(high >> (8 * e));
-}
-
-// Little-endian bytes p[0..n) as an integer.
-inline uint64_t load_le(const uint8_t* p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
 }
 
 // A 4 x 4 transpose of 2-bit fields: the field at bits 8s + 2e moves to 8e + 2s, by two exchanges of

@@ -79,13 +79,6 @@ inline void put_scale(const QMatrixView& q, const WeightArgs& w, const PackedArg
   std::memcpy(dst, w.scales + r * w.scale_row_bytes + (c / w.group) * w.scale_group_bytes, sb);
 }
 
-// Row r's 32 codes u (one byte each, as the packed layout stores them) into the chunks of its block at
-// dst: 8-bit codes four columns a 32-bit word in chunks 0-7, the others by put_block_codes.
-void put_row_codes(PCode code, const uint8_t* u, int64_t r, uint8_t* dst) {
-  if (code != PCode::kU8) return put_block_codes(code, u, r, dst);
-  for (int t = 0; t < 8; ++t) std::memcpy(dst + (t * kPackRows + r) * 4, u + 4 * t, 4);
-}
-
 // The code blocks (no headers) of one tile's rows [r0, r0 + kPackRows): each row's codes unpacked to
 // bytes once (unpack_code_row), then written a block at a time; rows past n are zero.
 // 2- and 3-bit codes go from each row's bit stream to the planes directly (put_stream_planes).
@@ -115,7 +108,7 @@ struct TileCodes {
   void put_block(const PackedArgs& a, int64_t c0, uint8_t* dst) const {
     for (int64_t r = 0; r < kPackRows; ++r) {
       if (!bits) {
-        put_row_codes(a.code, u.data() + r * a.k + c0, r, dst);
+        put_block_codes(a.code, u.data() + r * a.k + c0, r, dst);
       } else if (stream[r]) {
         put_stream_planes(stream[r] + c0 / 8 * bits, bits, r, dst);
       } else {
@@ -129,7 +122,7 @@ struct TileCodes {
 // ggml's q4_0 / iq4_nl / q8_0 blocks already hold their codes in the chunks' order (byte j: columns j and
 // j + 16 in 4 bits, column j in 8), so a tile's block is its rows' fp16 scales followed by each row's 4-byte
 // groups of codes moved to their chunk (q8_0's made unsigned): byte moves, no per-code work. The same
-// bytes as put_row_codes.
+// bytes as put_block_codes.
 void pack_ggml_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint8_t* out) {
   const QuantLayout& L = q.layout;
   const int64_t bb = L.block_bytes(), rb = L.row_bytes(), r0 = t * kPackRows;
@@ -153,6 +146,23 @@ void pack_ggml_tile(const QMatrixView& q, const PackedArgs& a, int64_t t, uint8_
     p += a.code_block_bytes();
   }
 }
+
+// The rows of x one kernel call takes at most: matmul_packed's passes and matmul_packing's.
+constexpr int64_t kRowsPerPass = 64;
+
+// Rows [i0, i1) of x (act) against tiles [t0, t1) of w into y (row i at y + i * ldy), in passes of at
+// most kRowsPerPass rows.
+void gemm_rows(GemmI8PackedFn gemm, const PackedArgs& w, const ActivationsI8& act, int64_t i0, int64_t i1,
+               int64_t t0, int64_t t1, float* y, int64_t ldy) {
+  for (; i0 < i1; i0 += kRowsPerPass) {
+    const int64_t rows = std::min(i1 - i0, kRowsPerPass);
+    gemm(w, act.rows(i0), act.half_sums(i0), rows, t0, t1, y + i0 * ldy, ldy);
+  }
+}
+
+// A task's tiles for about `bytes` of them, but at least two: the x86 kernels stream two side by side
+// for the rows of x left over from their row tiles (all of a GEMV).
+int64_t tiles_per_task(int64_t bytes, int64_t tile_bytes) { return std::max<int64_t>(2, bytes / tile_bytes); }
 
 }  // namespace
 
@@ -199,7 +209,7 @@ void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const Pack
   // passes of 64, each task packing its tiles again. A matrix of tiles [t0, t1) is the whole one's rows
   // from t0 * kPackRows, so each output gets the bits matmul_packed gives it, whatever the tasks.
   const int64_t spread = (tiles + 4 * pool.threads() - 1) / (4 * pool.threads());
-  const int64_t per = std::max<int64_t>(2, std::min((int64_t{256} << 10) / a.tile_bytes, spread));
+  const int64_t per = std::min(tiles_per_task(int64_t{256} << 10, a.tile_bytes), std::max<int64_t>(2, spread));
   const int64_t chunks = (tiles + per - 1) / per;
   const int64_t row_tasks = chunks < pool.threads() ? (m + 63) / 64 : 1, rows_per_task = row_tasks == 1 ? m : 64;
   run_grid(pool, row_tasks, chunks, m * n * k, [&](int64_t mi, int64_t c) {
@@ -210,11 +220,8 @@ void matmul_packing(const KernelTable& kernels, const QMatrixView& q, const Pack
     PackedArgs part = a;
     part.data = buf.data();
     part.n = n - t0 * kPackRows;
-    const int64_t end = std::min(m, (mi + 1) * rows_per_task);
-    for (int64_t i0 = mi * rows_per_task; i0 < end; i0 += 64) {  // matmul_packed's passes of at most 64 rows
-      const int64_t i1 = std::min(end, i0 + 64);
-      kernels.gemm_i8_packed(part, act.rows(i0), act.half_sums(i0), i1 - i0, 0, t1 - t0, y + i0 * n + t0 * kPackRows, n);
-    }
+    gemm_rows(kernels.gemm_i8_packed, part, act, mi * rows_per_task, std::min(m, (mi + 1) * rows_per_task), 0,
+              t1 - t0, y + t0 * kPackRows, n);
   });
 }
 
@@ -257,22 +264,21 @@ void matmul_packed_multi(const KernelTable& kernels, const PackedArgs* const* ws
   for (int i = 0; i < count; ++i) {
     const PackedArgs& w = *ws[i];
     const int64_t tiles = (w.n + kPackRows - 1) / kPackRows;
-    const int64_t per = std::max<int64_t>(2, chunk_bytes / w.tile_bytes);
+    const int64_t per = tiles_per_task(chunk_bytes, w.tile_bytes);
     parts.push_back({&w, ys[i], tiles, per, chunks});
     chunks += (tiles + per - 1) / per;
     macs += m * w.n * k;
   }
-  const int64_t rows_per_gemm = 64;
-  const int64_t mt = (m + rows_per_gemm - 1) / rows_per_gemm;
+  const int64_t mt = (m + kRowsPerPass - 1) / kRowsPerPass;
   run_grid(pool, mt, chunks, macs, [&](int64_t mi, int64_t c) {
     const Part* p = &parts[0];
     for (const Part& q : parts) {
       if (q.first <= c) p = &q;
     }
     const int64_t ti = c - p->first, n = p->w->n;
-    const int64_t i0 = mi * rows_per_gemm, i1 = std::min(m, i0 + rows_per_gemm);
-    gemm(*p->w, a.rows(i0), a.half_sums(i0), i1 - i0, ti * p->tiles_per_task,
-         std::min(p->tiles, (ti + 1) * p->tiles_per_task), p->y + i0 * n, n);
+    const int64_t i0 = mi * kRowsPerPass;
+    gemm_rows(gemm, *p->w, a, i0, std::min(m, i0 + kRowsPerPass), ti * p->tiles_per_task,
+              std::min(p->tiles, (ti + 1) * p->tiles_per_task), p->y, n);
   });
 }
 

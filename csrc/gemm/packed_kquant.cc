@@ -39,23 +39,21 @@ void put_header(PCode c, const GgmlBlock& b, int64_t r, uint8_t* head) {
   }
 }
 
-inline uint32_t word(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 }  // namespace
 
 void put_block_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
   constexpr int64_t R = kPackRows;
   if (pcode_two_bit(c)) return put_plane_codes(u, r, cb, pcode_third_bit(c));
+  if (c == PCode::kU8) {  // four columns a word in chunks 0-7
+    for (int t = 0; t < 8; ++t) std::memcpy(cb + (t * R + r) * 4, u + 4 * t, 4);
+    return;
+  }
   // Byte e of chunk ch: columns 4ch + e (low nibble) and 16 + 4ch + e (high), so a chunk is the words of
   // those four columns; each byte's bits move within it under the masks. The high bits of 5-bit codes
   // go to a plane (bit ch of byte e: column 4ch + e; bit 4 + ch: 16 + 4ch + e), q6_k's two to two.
   uint32_t plane[2] = {0, 0};
   for (int ch = 0; ch < 4; ++ch) {
-    const uint32_t lo = word(u + 4 * ch), hi = word(u + 16 + 4 * ch);
+    const uint32_t lo = static_cast<uint32_t>(load_le(u + 4 * ch, 4)), hi = static_cast<uint32_t>(load_le(u + 16 + 4 * ch, 4));
     const uint32_t v = (lo & 0x0F0F0F0Fu) | (hi & 0x0F0F0F0Fu) << 4;
     std::memcpy(cb + (ch * R + r) * 4, &v, 4);
     if (pcode_fifth_bit(c)) {

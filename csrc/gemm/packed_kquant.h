@@ -13,7 +13,7 @@ PackPlan plan_pack_kquant(const QMatrixView& q);
 
 // Row r's codes u[0..32) of one 32-column block (one byte each, below 2^bits of code c) into its chunks at
 // cb (kernels.h), every byte of the row's chunks stored whole (no read-modify-write), so a full tile
-// needs no clearing first. Any code but kU8.
+// needs no clearing first.
 void put_block_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb);
 
 // Tile `t` (rows t * kPackRows ...) into plan.args.tile_bytes bytes at `out`.

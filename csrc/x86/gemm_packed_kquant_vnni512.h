@@ -1,6 +1,6 @@
 // The GEMM passes of the avx512vnni set on the tiles of the ggml codes with block headers
 // (gemm_packed_kquant.cc takes them in place of tile_rows for rows of x in passes of 8 and 4;
-// helpers: packed_kquant_vec.h). As gemm_packed_vnni512.inc does for the other codes, RM rows meet
+// helpers: packed_kquant_vec.h). As gemm_packed_vnni512.h does for the other codes, RM rows meet
 // NT tiles (two, or q2_k's one: kPassTiles) chunk by chunk: each 4-byte chunk of a block is decoded
 // once per tile and each broadcast of x feeds one vpdpbusd per tile; the per-block integer
 // corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The
