@@ -37,6 +37,9 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
   // is two instructions, not six, with no rows to amortize it (docs/performance.md, "GEMM on AVX2
   // without VNNI").
   constexpr bool kIntHalves = !LOWBIT_VNNI && pcode_signed_halves(C) && RM > 1;
+  // Without VNNI the float halves of q6_k sum two vpmaddubsw pair sums in 16 bits before each vpmaddwd:
+  // exact, as codes <= 63 give 2 * 2 * 63 * 127 = 32004 (dot_block's general sum closes every one).
+  constexpr bool kHalfChains2 = !LOWBIT_VNNI && C == PCode::kQ6K && !kIntHalves;
   const int64_t nsb = w.k / w.block_cols(), hb = w.header_bytes(), cb = w.code_block_bytes();
   const vi bias_c = set1_i32(C == PCode::kQ6K ? 32 : 4);
   const vi low4 = set1_i32(15);
@@ -100,7 +103,11 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
           const int32_t* sum = x.sum + i * x.nb + b;
           vf term;
           vi sd[2];  // the halves' sums, for every term but kIntHalves's (which forms its own)
-          if constexpr (!kIntHalves) dot_block<kMode, kDot>(wv, x.q + i * x.k + b * 32, sd);
+          if constexpr (kHalfChains2) {
+            dot_halves_i16<2>(wv, x.q + i * x.k + b * 32, set1_i16(1), set1_i16(1), sd);
+          } else if constexpr (!kIntHalves) {
+            dot_block<kMode, kDot>(wv, x.q + i * x.k + b * 32, sd);
+          }
           if constexpr (kIntHalves) {
             const int32_t* hs = half_sum + i * 2 * x.nb + 2 * b;
             const vi ib = halves_dot<C>(wv, x.q + i * x.k + b * 32, q0, q1);
