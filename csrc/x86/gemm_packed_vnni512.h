@@ -16,7 +16,8 @@
 // Without zero-points the per-block correction -bias * sum(x) (per half-block for group 16)
 // is the same for every lane of a row: it is computed for kCorr blocks of the RM rows at a
 // time, outside the block loop, and starts each chain, instead of a vpmaddwd and a
-// subtraction per row, tile and block (3-5% on top, measured the same way).
+// subtraction per row, tile and block (3-5% on top, measured the same way). With zero-points
+// each chain starts from -z * sum(x), one vpmaddwd per row, tile and block (no subtraction).
 //
 // Every (row, tile) result is the same exact integer per block followed by the same float
 // operations in the same order whatever RM, NT and the tiling of the call, so a row gives the
@@ -67,7 +68,8 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
       for (int u = 0; u < NT; ++u) {
         sv[u][0] = load_scales<S>(p[u], mul);
         if (H) sv[u][1] = load_scales<S>(p[u] + kPackRows * sb, mul);
-        if (Z) zv[u] = zeros16(p[u] + (H ? 2 : 1) * kPackRows * sb);
+        // -z in each lane's low 16 bits over a zero high half, as times_sum takes it (z <= 255).
+        if (Z) zv[u] = and_i(sub_i32(zero_i(), zeros16(p[u] + (H ? 2 : 1) * kPackRows * sb)), set1_i32(0xFFFF));
         p[u] += w.header_bytes();
       }
       left = bpg;
@@ -89,12 +91,15 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
     for (int r = 0; r < RM; ++r) {
       const int32_t* c = corr[r] + kSums * (b % kCorr);
       for (int u = 0; u < NT; ++u) {
-        s[u][r][0] = Z ? zero_i() : set1_i32(c[0]);
+        s[u][r][0] = Z ? times_sum(zv[u], x.sum + (i0 + r) * x.nb + b) : set1_i32(c[0]);
         if (H) s[u][r][1] = set1_i32(c[1]);
       }
     }
     // Chunk q covers columns 4q..4q+3 (lo) and 16+4q..16+4q+3 (hi): 8-bit codes in chunks q and
     // 4 + q, 4-bit codes in the low and high nibbles of chunk q, 2- and 3-bit codes in the planes.
+    // Unrolled whole: GCC left the planes' loop rolled (shifts by 2q), and every pass then copied
+    // its chains between registers (a fifth of int2's GEMM time in perf).
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) {
       vi lo[NT], hi[NT];
       for (int u = 0; u < NT; ++u) {
@@ -130,9 +135,7 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
           acc[u][r] = fmadd_ps(cvt_ps(s[u][r][0]), mul_ps(sv[u][0], dv), acc[u][r]);
           acc[u][r] = fmadd_ps(cvt_ps(s[u][r][1]), mul_ps(sv[u][1], dv), acc[u][r]);
         } else {
-          vi isum = s[u][r][0];
-          if (Z) isum = sub_i32(isum, times_sum(zv[u], x.sum + i * x.nb + b));
-          acc[u][r] = fmadd_ps(cvt_ps(isum), mul_ps(sv[u][0], dv), acc[u][r]);
+          acc[u][r] = fmadd_ps(cvt_ps(s[u][r][0]), mul_ps(sv[u][0], dv), acc[u][r]);
         }
       }
     }
