@@ -155,26 +155,19 @@ void gemm(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int
           int64_t ys) {
   int64_t mfull = m / kTileRows * kTileRows;
 #if LOWBIT_VNNI && LOWBIT_VEC == 512
-  // q6_k's two planes of high bits per chunk ran 3-5% slower on the chunk-major passes (Zen 5).
-  constexpr bool kChunkMajor = C != PCode::kQ6K;
+  // Every code's rows of x in 8s and 4s take the chunk-major passes (gemm_packed_kquant_vnni512.h).
+  int64_t t = t0;
+  if constexpr (vnni512::kPassTiles<C> == 2)
+    for (; t + 2 <= t1; t += 2) mfull = vnni512::rows_over_tiles<C, 2>(w, x, hs, m, t, y, ys);
+  for (; t < t1; ++t) mfull = vnni512::rows_over_tiles<C, 1>(w, x, hs, m, t, y, ys);
 #else
-  constexpr bool kChunkMajor = false;
-#endif
-  if constexpr (kChunkMajor) {
-#if LOWBIT_VNNI && LOWBIT_VEC == 512
-    int64_t t = t0;
-    if constexpr (vnni512::kPassTiles<C> == 2)
-      for (; t + 2 <= t1; t += 2) mfull = vnni512::rows_over_tiles<C, 2>(w, x, hs, m, t, y, ys);
-    for (; t < t1; ++t) mfull = vnni512::rows_over_tiles<C, 1>(w, x, hs, m, t, y, ys);
-#endif
-  } else {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t i = 0; i < mfull; i += kTileRows) tile_rows<C, kTileRows, 1>(w, x, hs, i, t, y, ys);
-    if (kTileRows > 4 && m - mfull >= 4) {
-      for (int64_t t = t0; t < t1; ++t) tile_rows<C, 4, 1>(w, x, hs, mfull, t, y, ys);
-      mfull += 4;
-    }
+  for (int64_t t = t0; t < t1; ++t)
+    for (int64_t i = 0; i < mfull; i += kTileRows) tile_rows<C, kTileRows, 1>(w, x, hs, i, t, y, ys);
+  if (kTileRows > 4 && m - mfull >= 4) {
+    for (int64_t t = t0; t < t1; ++t) tile_rows<C, 4, 1>(w, x, hs, mfull, t, y, ys);
+    mfull += 4;
   }
+#endif
   // The rows left over (all of a GEMV) take two tiles per pass where there are two: two
   // weight streams in flight per core, as for the other codes.
   for (int64_t i = mfull; i < m; ++i) {

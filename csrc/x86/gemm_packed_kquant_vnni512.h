@@ -1,14 +1,14 @@
 // The GEMM passes of the avx512vnni set on the tiles of the ggml codes with block headers
 // (gemm_packed_kquant.cc takes them in place of tile_rows for rows of x in passes of 8 and 4;
 // helpers: packed_kquant_vec.h). As gemm_packed_vnni512.h does for the other codes, RM rows meet
-// NT tiles (two, or q2_k's one: kPassTiles) chunk by chunk: each 4-byte chunk of a block is decoded
+// NT tiles (two, or one for the codes summed per 16 columns: kPassTiles) chunk by chunk: each 4-byte chunk of a block is decoded
 // once per tile and each broadcast of x feeds one vpdpbusd per tile; the per-block integer
 // corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The
 // integers are the ones tile_rows forms and the float operations are its own, in its order, so both
 // passes (and the scalar kernel) give the same bits for every row. Which codes take these passes,
 // with how many tiles and rows, was measured against tile_rows (docs/performance.md, "The other
-// ggml types"): q6_k keeps tile_rows, and with two tiles the codes summed per 16 columns (two chains
-// per row) take 4 rows, as 8 spilled.
+// ggml types"): all of them, and the codes summed per 16 columns (two chains per row and tile) take
+// one tile with 8 rows, as two tiles with 8 rows spilled and two with 4 ran slower.
 #pragma once
 
 #include "packed_kquant_vec.h"
@@ -164,24 +164,21 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
   }
 }
 
-// Tiles per pass: q2_k one, with 8 rows of x (16 chains), which measured faster than two tiles with
-// 4 rows; q3_k measured slower that way, so it and the others take two (docs/performance.md,
+// Tiles per pass: one, with 8 rows of x (16 chains), for the codes summed per 16 columns (q2_k, q3_k,
+// q6_k), which measured faster than two tiles with 4 rows; two for the others (docs/performance.md,
 // "The other ggml types").
 template <PCode C>
-constexpr int kPassTiles = C == PCode::kQ2K ? 1 : 2;
+constexpr int kPassTiles = pcode_signed_halves(C) || C == PCode::kQ2K ? 1 : 2;
 
 // Rows of x in passes of 8, then 4, against tiles t and, when NT is 2, t + 1; returns the rows
 // done (the rest, fewer than 4, take tile_rows's one-row passes).
 template <PCode C, int NT>
 int64_t rows_over_tiles(const PackedArgs& w, const ActI8& x, const int32_t* hs, int64_t m, int64_t t, float* y,
                         int64_t ys) {
-  // Codes summed per 16-column half keep two chains per row and tile: with two tiles, 4 rows a pass
-  // keep them all in registers (8 rows spilled); q2_k's one-tile passes take 8. An odd last tile of
-  // the two-tile codes keeps their 4 rows.
-  constexpr bool kTwoChains = pcode_signed_halves(C) || C == PCode::kQ2K;
+  // 8 rows keep 16 chains in registers: two tiles of one chain per row, or one tile of the codes
+  // summed per 16-column half (two chains per row; kPassTiles).
   int64_t i = 0;
-  if (!kTwoChains || kPassTiles<C> == 1)
-    for (; i + 8 <= m; i += 8) tiles_rows<C, 8, NT>(w, x, hs, i, t, y, ys);
+  for (; i + 8 <= m; i += 8) tiles_rows<C, 8, NT>(w, x, hs, i, t, y, ys);
   for (; i + 4 <= m; i += 4) tiles_rows<C, 4, NT>(w, x, hs, i, t, y, ys);
   return i;
 }
