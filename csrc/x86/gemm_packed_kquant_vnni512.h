@@ -135,7 +135,9 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
           const vi* sd = sums[u][r];
           vf term;
           if (pcode_signed_halves(C)) {
-            term = mul_ps(dv[u], add_ps(mul_ps(cvt_ps(sd[0]), s0), mul_ps(cvt_ps(sd[1]), s1)));
+            // A fused multiply-add gives tile_rows's float: both products are exact (integers below
+            // 2^24: |sd| <= 16 * 32 * 127, |s| <= 128), so either form rounds their exact sum once.
+            term = mul_ps(dv[u], fmadd_ps(cvt_ps(sd[1]), s1, mul_ps(cvt_ps(sd[0]), s0)));
           } else if (C == PCode::kQ2K) {
             const int32_t* hs = half_sum + i * 2 * x.nb + 2 * b;
             const vi ib = add_i32(madd_i16(and_i(q0, low4), sd[0]), madd_i16(and_i(q1, low4), sd[1]));
