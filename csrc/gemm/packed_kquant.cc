@@ -53,7 +53,8 @@ void put_block_codes(PCode c, const uint8_t* u, int64_t r, uint8_t* cb) {
   // go to a plane (bit ch of byte e: column 4ch + e; bit 4 + ch: 16 + 4ch + e), q6_k's two to two.
   uint32_t plane[2] = {0, 0};
   for (int ch = 0; ch < 4; ++ch) {
-    const uint32_t lo = static_cast<uint32_t>(load_le(u + 4 * ch, 4)), hi = static_cast<uint32_t>(load_le(u + 16 + 4 * ch, 4));
+    const uint32_t lo = static_cast<uint32_t>(load_le(u + 4 * ch, 4));
+    const uint32_t hi = static_cast<uint32_t>(load_le(u + 16 + 4 * ch, 4));
     const uint32_t v = (lo & 0x0F0F0F0Fu) | (hi & 0x0F0F0F0Fu) << 4;
     std::memcpy(cb + (ch * R + r) * 4, &v, 4);
     if (pcode_fifth_bit(c)) {

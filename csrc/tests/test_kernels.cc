@@ -82,8 +82,9 @@ std::vector<float> random_matrix(std::mt19937& rng, int64_t n, int kind) {
       case 4: x = std::nearbyint(x * 8.0f) * 0.5f + 0.25f; break;  // many exact ties after scaling
       // The integer chains' worst case: one negative spike per 16 values sets each group's (and x's
       // block's) scale, so the rest quantize to the top code (x: 119 of 127) and every product in a
-      // chain of sums is near its largest, of one sign. No randomness.
-      case 5: x = i % 16 == 0 ? -1.07f : 1.0f; break;
+      // chain of sums is near its largest, of one sign. Runs of 256 (the test's rows) alternate in
+      // sign, so sums of both signs meet. No randomness.
+      case 5: x = (i % 16 == 0 ? -1.07f : 1.0f) * ((i / 256) % 2 ? -1.0f : 1.0f); break;
       default: break;
     }
     v[i] = x;
@@ -94,7 +95,7 @@ std::vector<float> random_matrix(std::mt19937& rng, int64_t n, int kind) {
 // Activation quantization must match the reference bit for bit: same division,
 // same round-half-even, same sums.
 void test_quantize_act(const KernelTable& kt, std::mt19937& rng) {
-  for (int kind = 0; kind < 5; ++kind) {
+  for (int kind = 0; kind < 6; ++kind) {
     const int64_t k = 256;
     std::vector<float> x = random_matrix(rng, k, kind);
     if (kind == 4) {
@@ -636,7 +637,8 @@ void test_table(const KernelTable& kt) {
   int variant = 0;
   for (const Config& c : configs()) {
     for (int64_t m : ms) test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, c, m, variant++ % 5);
-    // Sums at the top of their range: m = 9 takes a pass of several rows and a GEMV pass.
+    // Sums at the ends of their range: m = 9 takes passes of several rows and, on most sets, a
+    // one-row pass.
     test_matmul_config(kt, rng, /*n=*/37, /*k=*/256, c, /*m=*/9, /*kind=*/5);
     if (format_info(c.format).fixed_group && c.group == 256) {
       // K-quant super-blocks: three of them, for GEMV and on the panel path; no odd shapes exist.

@@ -29,7 +29,8 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
                int64_t ys) {
   constexpr int kHalves = static_cast<int>(kPackRows / kLanes), kUnits = NT * kHalves, kSub = kSubs(C);
   // Codes up to 31 keep the 4-bit passes' four 16-bit pair sums exact (<= 4 * 2 * 31 * 127);
-  // q6_k's (up to 63) take the general sum, iq4_xs's table entries the table's.
+  // q6_k's (up to 63) take the general sum with VNNI (without: kIntHalves or kHalfChains2 below),
+  // iq4_xs's table entries the table's.
   constexpr PCode kDot = C == PCode::kQ6K ? PCode::kU8 : C == PCode::kIQ4XS ? PCode::kLut4 : PCode::kU4;
   constexpr Mode kMode = C == PCode::kIQ4XS ? kLutMode : Mode::kUnsigned;
   // Without VNNI, passes of several rows apply q6_k / q3_k's 16-column scales in vpmaddwd

@@ -1,8 +1,9 @@
 // The GEMM passes of the avx512vnni set on the tiles of the ggml codes with block headers
 // (gemm_packed_kquant.cc takes them in place of tile_rows for rows of x in passes of 8 and 4;
 // helpers: packed_kquant_vec.h). As gemm_packed_vnni512.h does for the other codes, RM rows meet
-// NT tiles (two, or one for the codes summed per 16 columns: kPassTiles) chunk by chunk: each 4-byte chunk of a block is decoded
-// once per tile and each broadcast of x feeds one vpdpbusd per tile; the per-block integer
+// NT tiles (two, or one for the codes summed per 16 columns: kPassTiles) chunk by chunk: each
+// 4-byte chunk of a block is decoded once per tile and each broadcast of x feeds one vpdpbusd per
+// tile; the per-block integer
 // corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The
 // integers are the ones tile_rows forms and the float operations are its own, in its order, so both
 // passes (and the scalar kernel) give the same bits for every row. Which codes take these passes,
@@ -167,8 +168,8 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
 }
 
 // Tiles per pass: one, with 8 rows of x (16 chains), for the codes summed per 16 columns (q2_k, q3_k,
-// q6_k), which measured faster than two tiles with 4 rows; two for the others (docs/performance.md,
-// "The other ggml types").
+// q6_k), which measured faster than two tiles with 4 rows (and, for q6_k, than tile_rows); two for
+// the others (docs/performance.md, "The other ggml types").
 template <PCode C>
 constexpr int kPassTiles = pcode_signed_halves(C) || C == PCode::kQ2K ? 1 : 2;
 

@@ -40,6 +40,7 @@ template <PCode C, SType S, bool Z, bool H, int RM, int NT>
 void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t i0, int64_t t, float* y,
                 int64_t ys) {
   static_assert(kPackRows == kLanes, "a 512-bit vector is one whole tile");
+  static_assert(!(Z && H), "zero-points come with one scale per block (gemm_packed.cc's by_scale)");
   constexpr int kSums = H ? 2 : 1;
   const int64_t nb = w.k / 32, sb = w.scale_bytes(), bpg = H ? 1 : w.group / 32;
   const vf mul = set1_ps(w.scale_mul);
@@ -89,10 +90,14 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
     // s[u][r][0]: columns 0-15 and, with one scale per block, 16-31 too; [1]: 16-31 for group 16.
     vi s[NT][RM][kSums];
     for (int r = 0; r < RM; ++r) {
-      const int32_t* c = corr[r] + kSums * (b % kCorr);
       for (int u = 0; u < NT; ++u) {
-        s[u][r][0] = Z ? times_sum(zv[u], x.sum + (i0 + r) * x.nb + b) : set1_i32(c[0]);
-        if (H) s[u][r][1] = set1_i32(c[1]);
+        if constexpr (Z) {
+          s[u][r][0] = times_sum(zv[u], x.sum + (i0 + r) * x.nb + b);
+        } else {
+          const int32_t* c = corr[r] + kSums * (b % kCorr);
+          s[u][r][0] = set1_i32(c[0]);
+          if (H) s[u][r][1] = set1_i32(c[1]);
+        }
       }
     }
     // Chunk q covers columns 4q..4q+3 (lo) and 16+4q..16+4q+3 (hi): 8-bit codes in chunks q and
