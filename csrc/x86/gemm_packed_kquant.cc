@@ -39,7 +39,8 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
   // without VNNI").
   constexpr bool kIntHalves = !LOWBIT_VNNI && pcode_signed_halves(C) && RM > 1;
   // Without VNNI the float halves of q6_k sum two vpmaddubsw pair sums in 16 bits before each vpmaddwd:
-  // exact, as codes <= 63 give 2 * 2 * 63 * 127 = 32004 (dot_block's general sum closes every one).
+  // exact, as codes <= 63 and |x| <= 128 give at most 2 * 2 * 63 * 128 = 32256 (dot_block's general sum
+  // closes every one).
   constexpr bool kHalfChains2 = !LOWBIT_VNNI && C == PCode::kQ6K && !kIntHalves;
   const int64_t nsb = w.k / w.block_cols(), hb = w.header_bytes(), cb = w.code_block_bytes();
   const vi bias_c = set1_i32(C == PCode::kQ6K ? 32 : 4);

@@ -3,8 +3,8 @@
 // helpers: packed_kquant_vec.h). As gemm_packed_vnni512.h does for the other codes, RM rows meet
 // NT tiles (two, or one for the codes summed per 16 columns: kPassTiles) chunk by chunk: each
 // 4-byte chunk of a block is decoded once per tile and each broadcast of x feeds one vpdpbusd per
-// tile; the per-block integer
-// corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table bias) start the chains. The
+// tile; the per-block integer corrections (-c * sum(x) of q6_k, q3_k, q5_0, tq and iq4_xs's table
+// bias) start the chains. The
 // integers are the ones tile_rows forms and the float operations are its own, in its order, so both
 // passes (and the scalar kernel) give the same bits for every row. Which codes take these passes,
 // with how many tiles and rows, was measured against tile_rows (docs/performance.md, "The other
