@@ -78,7 +78,7 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
           _mm_prefetch(reinterpret_cast<const char*>(pf[u]), _MM_HINT_T0);
       }
       // The 256-bit sets' units (2 or 4 half-tiles) unrolled whole: GCC kept the loop rolled for some codes
-      // (q3_k, q6_k, iq4_xs) and their one-row passes took 1.06-1.14x the time. The 512-bit sets' one or
+      // (q3_k, q6_k, iq4_xs) and their one-row passes took 1.04-1.14x the time. The 512-bit sets' one or
       // two tiles ran slower unrolled.
 #if LOWBIT_VEC != 512
 #pragma GCC unroll 4
