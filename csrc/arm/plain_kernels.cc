@@ -57,8 +57,9 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
     const float32x4_t sv = vdupq_n_f32(s);
     int32x4_t i32[8];
     int32x4_t total = vdupq_n_s32(0);
+    // Held to [-127, 127] as the reference holds them (a subnormal s gives codes up to about 190).
     for (int i = 0; i < 8; ++i) {
-      i32[i] = vcvtnq_s32_f32(vdivq_f32(v[i], sv));
+      i32[i] = vmaxq_s32(vminq_s32(vcvtnq_s32_f32(vdivq_f32(v[i], sv)), vdupq_n_s32(127)), vdupq_n_s32(-127));
       total = vaddq_s32(total, i32[i]);
     }
     sum[b] = vaddvq_s32(total);

@@ -85,7 +85,8 @@ using GemmI8Fn = void (*)(const WeightArgs& w, const ActI8& x, int64_t m, int64_
 using GemmF32Fn = void (*)(const WeightArgs& w, const float* x, int64_t x_stride, int64_t m, int64_t n0, int64_t n1,
                            float* y, int64_t y_stride);
 // Quantizes one row of k floats: per block of 32, d = amax / 127 and
-// q = round-half-even(x / d) (0 when d == 0); sum = sum of the block's codes.
+// q = round-half-even(x / d) held to [-127, 127] (0 when d == 0; past 127 only where d is
+// subnormal); sum = sum of the block's codes.
 using QuantizeActFn = void (*)(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
 // From this many rows of x, gemm_f32 and sgemm run on packed panels (see
 // gemm/panel_gemm.h) and the driver hands them wider column chunks; below it

@@ -18,7 +18,10 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
     const float s = amax / 127.0f;
     int32_t acc = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const int v = s == 0.0f ? 0 : static_cast<int>(std::nearbyint(x[b0 + i] / s));
+      // |x / s| <= 127 but where s is subnormal (amax below 127 * 2^-126), which rounds coarsely: up
+      // to about 190 there. The codes are held to [-127, 127], the range every kernel's bounds assume,
+      // and the sum is theirs.
+      const int v = s == 0.0f ? 0 : std::clamp(static_cast<int>(std::nearbyint(x[b0 + i] / s)), -127, 127);
       q[b0 + i] = static_cast<int8_t>(v);
       acc += v;
     }

@@ -113,6 +113,32 @@ void test_quantize_act(const KernelTable& kt, std::mt19937& rng) {
     CHECK(std::memcmp(d1.data(), d2.data(), d1.size() * 4) == 0, "[%s] quantize_act scales differ (kind %d)", kt.name, kind);
     CHECK(s1 == s2, "[%s] quantize_act sums differ (kind %d)", kt.name, kind);
   }
+  // Subnormal scales (amax below 127 * 2^-126) round coarsely, so x / s reaches about 190 (block 3:
+  // amax 184 * 2^-149, s = 2^-149): the codes are held to [-127, 127] and each block's sum is theirs.
+  const int64_t k = 256;
+  std::vector<float> x(k);
+  for (int64_t i = 0; i < k; ++i) {
+    const int top = 64 + 40 * static_cast<int>(i / 32);
+    const int j = i % 32 == 0 ? top : static_cast<int>(rng() % static_cast<unsigned>(top + 1));
+    x[i] = std::ldexp(static_cast<float>(i % 2 ? -j : j), -149);
+  }
+  std::vector<int8_t> q1(k), q2(k);
+  std::vector<float> d1(k / 32), d2(k / 32);
+  std::vector<int32_t> s1(k / 32), s2(k / 32);
+  ref::quantize_act(x.data(), k, q1.data(), d1.data(), s1.data());
+  kt.quantize_act(x.data(), k, q2.data(), d2.data(), s2.data());
+  CHECK(q1 == q2 && s1 == s2, "[%s] quantize_act of subnormal blocks differs from the reference", kt.name);
+  int clamped = 0;
+  for (int64_t b = 0; b < k / 32; ++b) {
+    int32_t total = 0;
+    for (int64_t c = 32 * b; c < 32 * b + 32; ++c) total += q2[c];
+    CHECK(total == s2[b], "[%s] subnormal block %lld: sum %d, its codes add to %d", kt.name, (long long)b, s2[b], total);
+    if (x[32 * b] / d2[b] > 127.5f) {  // the block's first value, its amax, is past the code range
+      ++clamped;
+      CHECK(q2[32 * b] == 127, "[%s] subnormal block %lld: code %d for x / s > 127", kt.name, (long long)b, q2[32 * b]);
+    }
+  }
+  CHECK(clamped >= 4, "[%s] %d of the subnormal blocks reach past 127", kt.name, clamped);
 }
 
 // Dequantized weights as float32, exactly as dequantize() rounds them.

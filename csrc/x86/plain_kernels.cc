@@ -63,11 +63,14 @@ void quantize_act(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) 
       continue;
     }
     // x / s as a true division (not a reciprocal multiply) so codes match the reference bit for bit.
+    // Held to [-127, 127] as the reference holds them (a subnormal s gives codes up to about 190).
     const __m256 sv = _mm256_set1_ps(s);
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
     __m256i i32[4];
     for (int i = 0; i < 4; ++i) {
       i32[i] = _mm256_cvtps_epi32(
           _mm256_round_ps(_mm256_div_ps(v[i], sv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      i32[i] = _mm256_min_epi32(_mm256_max_epi32(i32[i], lo), hi);
     }
     __m256i total = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
     __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
