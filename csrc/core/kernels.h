@@ -159,6 +159,18 @@ constexpr bool pcode_third_bit(PCode c) { return c == PCode::kQ3K || c == PCode:
 constexpr int pcode_code_offset(PCode c) { return c == PCode::kQ5_0 ? 16 : c == PCode::kTQ ? 1 : 0; }
 // int8 scales per 16 columns and codes offset by a constant (32 / 4): q6_k, q3_k.
 constexpr bool pcode_signed_halves(PCode c) { return c == PCode::kQ6K || c == PCode::kQ3K; }
+// The largest unsigned code a kernel multiplies (kLut4 / iq4_xs: table entries, taken as bytes).
+constexpr int pcode_max_code(PCode c) {
+  switch (c) {
+    case PCode::kTQ: return 2;
+    case PCode::kU2: case PCode::kQ2K: return 3;
+    case PCode::kU3: case PCode::kQ3K: return 7;
+    case PCode::kU4: case PCode::kQ4K: case PCode::kQ4_1: return 15;
+    case PCode::kQ5K: case PCode::kQ5_0: case PCode::kQ5_1: return 31;
+    case PCode::kQ6K: return 63;
+    default: return 255;
+  }
+}
 constexpr int64_t pcode_block_cols(PCode c) {
   return c == PCode::kQ4_1 || c == PCode::kQ5_0 || c == PCode::kQ5_1 ? 32 : 256;
 }

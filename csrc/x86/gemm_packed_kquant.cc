@@ -28,20 +28,14 @@ template <PCode C, int RM, int NT>
 void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int64_t i0, int64_t t, float* y,
                int64_t ys) {
   constexpr int kHalves = static_cast<int>(kPackRows / kLanes), kUnits = NT * kHalves, kSub = kSubs(C);
-  // Codes up to 31 keep the 4-bit passes' four 16-bit pair sums exact (<= 4 * 2 * 31 * 127);
-  // q6_k's (up to 63) take the general sum with VNNI (without: kIntHalves or kHalfChains2 below),
-  // iq4_xs's table entries the table's.
-  constexpr PCode kDot = C == PCode::kQ6K ? PCode::kU8 : C == PCode::kIQ4XS ? PCode::kLut4 : PCode::kU4;
+  // dot_block picks its sum by the largest code (pcode_max_code); iq4_xs's codes are the table's entries.
+  constexpr PCode kDot = C == PCode::kIQ4XS ? PCode::kLut4 : C;
   constexpr Mode kMode = C == PCode::kIQ4XS ? kLutMode : Mode::kUnsigned;
   // Without VNNI, passes of several rows apply q6_k / q3_k's 16-column scales in vpmaddwd
   // (packed_kquant_vec.h); 1-row passes (the GEMV) keep the float halves, whose scale set-up per block
   // is two instructions, not six, with no rows to amortize it (docs/performance.md, "GEMM on AVX2
   // without VNNI").
   constexpr bool kIntHalves = !LOWBIT_VNNI && pcode_signed_halves(C) && RM > 1;
-  // Without VNNI the float halves of q6_k sum two vpmaddubsw pair sums in 16 bits before each vpmaddwd:
-  // exact, as codes <= 63 and |x| <= 128 give at most 2 * 2 * 63 * 128 = 32256 (dot_block's general sum
-  // closes every one).
-  constexpr bool kHalfChains2 = !LOWBIT_VNNI && C == PCode::kQ6K && !kIntHalves;
   const int64_t nsb = w.k / w.block_cols(), hb = w.header_bytes(), cb = w.code_block_bytes();
   const vi bias_c = set1_i32(C == PCode::kQ6K ? 32 : 4);
   const vi low4 = set1_i32(15);
@@ -111,9 +105,7 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
           const int32_t* sum = x.sum + i * x.nb + b;
           vf term;
           vi sd[2];  // the halves' sums, for every term but kIntHalves's (which forms its own)
-          if constexpr (kHalfChains2) {
-            dot_halves_i16<2>(wv, x.q + i * x.k + b * 32, set1_i16(1), set1_i16(1), sd);
-          } else if constexpr (!kIntHalves) {
+          if constexpr (!kIntHalves) {
             dot_block<kMode, kDot>(wv, x.q + i * x.k + b * 32, sd);
           }
           if constexpr (kIntHalves) {

@@ -99,8 +99,7 @@ void tiles_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, in
           for (int u = 0; u < NT; ++u) sums[u][r][h] = c;
         }
       }
-      // Unrolled whole, as in gemm_packed_vnni512.h: rolled (GCC's choice for two tiles of 8 rows), every
-      // pass copied its chains between registers.
+      // Unrolled whole, for the reason given in gemm_packed_vnni512.h.
 #pragma GCC unroll 4
       for (int q = 0; q < 4; ++q) {
         vi lo[NT], hi[NT];

@@ -240,10 +240,12 @@ inline void dot_halves_i16(const vi w[8], const int8_t* xb, vi mul0, vi mul1, vi
 template <Mode M, PCode C>
 inline void dot_block(const vi w[8], const int8_t* xb, vi out[2]) {
 #if !LOWBIT_VNNI
-  if (M == Mode::kUnsigned && (C == PCode::kU4 || pcode_two_bit(C))) {
-    // Codes <= 31 (4- and 5-bit, and the plane codes): four pair sums (each <= 2 * 31 * 127) add up
-    // exactly in 16 bits (<= 31496), so each half takes one vpmaddwd instead of four.
-    dot_halves_i16<4>(w, xb, set1_i16(1), set1_i16(1), out);
+  // Without VNNI, vpmaddubsw pair sums (each <= 2 * c * 127 for codes <= c) add up exactly in 16 bits
+  // kChain at a time, each chain closed by one vpmaddwd: four for codes <= 31 (<= 31496), two for
+  // q6_k's <= 63 (<= 32004); wider codes take the general sum, one vpmaddwd per pair sum.
+  constexpr int kMax = pcode_max_code(C), kChain = kMax <= 31 ? 4 : kMax <= 63 ? 2 : 0;
+  if constexpr (M == Mode::kUnsigned && kChain > 0) {
+    dot_halves_i16<kChain>(w, xb, set1_i16(1), set1_i16(1), out);
     return;
   }
 #endif
@@ -272,7 +274,7 @@ inline void dot_block(const vi w[8], const int8_t* xb, vi out[2]) {
 template <Mode M, PCode C>
 inline vi dot_block_sum(const vi w[8], const int8_t* xb) {
 #if !LOWBIT_VNNI
-  if (M == Mode::kUnsigned && (C == PCode::kU4 || pcode_two_bit(C))) {
+  if constexpr (M == Mode::kUnsigned && pcode_max_code(C) <= 15) {
     vi s16 = add_i16(maddubs(w[0], bcst32(xb)), maddubs(w[4], bcst32(xb + 16)));
     for (int t = 1; t < 4; ++t) {
       s16 = add_i16(s16, maddubs(w[t], bcst32(xb + 4 * t)));
