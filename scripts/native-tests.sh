@@ -13,7 +13,8 @@
 #   RUN=0 builds only and prints the program's path.
 # The program: LOWBIT_ISA=<set>[,<set>...] runs those sets; LOWBIT_TEST_EMULATED=0 skips the SIMDe
 # builds at run time, =all runs them even for sets this CPU also runs natively, =only runs them alone;
-# LOWBIT_TEST_LIST=1 prints the sets dispatch offers and exits.
+# LOWBIT_TEST_LIST=1 prints the sets dispatch offers and exits; LOWBIT_TEST_QUICK=1 leaves out the largest
+# row count (m = 128), whose passes the smaller ones reach, for runs under an emulator.
 # Each variant builds into its own folder and is rebuilt only when a source is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
