@@ -38,7 +38,7 @@ void tile_rows(const PackedArgs& w, const ActI8& x, const int32_t* half_sum, int
   constexpr bool kIntHalves = !LOWBIT_VNNI && pcode_signed_halves(C) && RM > 1;
   // The codes with one scale for the whole block need only its sum. In one-row passes (the GEMV) that is
   // dot_block_sum, one 16-bit chain for codes up to 15 without VNNI (one vpmaddwd a block, not two and an
-  // add): 1-3% faster on avx2 for q4_k and tq; in passes of several rows it ran 2-3% slower (q4_k).
+  // add); passes of several rows keep the two chains, which measured faster there (docs/performance.md).
   constexpr bool kWhole = !pcode_signed_halves(C) && C != PCode::kQ2K && RM == 1;
   const int64_t nsb = w.k / w.block_cols(), hb = w.header_bytes(), cb = w.code_block_bytes();
   const vi bias_c = set1_i32(C == PCode::kQ6K ? 32 : 4);
